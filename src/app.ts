@@ -1,0 +1,150 @@
+/**
+ * buildApp(): Fastify + Apollo Server + /healthz /readyz /metrics. It never listens, so tests
+ * and main.ts decide where it runs.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
+import { randomUUID } from 'node:crypto';
+import type { Context, CookieJar } from './context';
+import { createFormatError } from './errors/format-error';
+import { getSchema } from './schema/build-schema';
+import { createServices, type Infrastructure, type Services } from './services';
+
+export interface App {
+  fastify: FastifyInstance;
+  services: Services;
+  infra: Infrastructure;
+  /** Stops accepting, finishes in-flight requests, then closes the database, store and mailer. */
+  close(): Promise<void>;
+}
+
+/** Headers that force a browser preflight, so a cross-site form or image cannot run an operation. */
+export const CSRF_PREFLIGHT_HEADERS = ['authorization', 'apollo-require-preflight', 'x-apollo-operation-name'];
+
+export async function buildApp(infra: Infrastructure): Promise<App> {
+  const { config, logger, metrics, database, store, mailer } = infra;
+  const services = createServices(infra);
+
+  const fastify = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.maxBodyBytes,
+    trustProxy: config.trustProxy,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  });
+
+  fastify.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  fastify.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      return reply.status(status).send({ error: error.code ?? 'BAD_REQUEST', message: error.message });
+    }
+    request.log.error({ err: error }, 'unhandled HTTP error');
+    return reply.status(500).send({ error: 'INTERNAL_SERVER_ERROR', message: 'Something went wrong; try again later.' });
+  });
+
+  await fastify.register(fastifyCookie);
+  const allowed = new Set(config.corsOrigins);
+  await fastify.register(fastifyCors, {
+    // Only listed origins get CORS headers; an unlisted Origin (or "null") is never echoed.
+    origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
+    credentials: true,
+    methods: ['GET', 'POST', 'OPTIONS'],
+  });
+
+  const apollo = new ApolloServer<Context>({
+    schema: await getSchema(),
+    formatError: createFormatError({ logger, development: config.isDevelopment }),
+    includeStacktraceInErrorResponses: config.isDevelopment,
+    csrfPrevention: { requestHeaders: CSRF_PREFLIGHT_HEADERS },
+    allowBatchedHttpRequests: false,
+    introspection: !config.isProduction,
+    hideSchemaDetailsFromClientErrors: config.isProduction,
+    logger,
+    // main.ts owns signals: it stops accepting, drains in-flight requests, then calls close().
+    stopOnTerminationSignals: false,
+    plugins: [
+      config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+    ],
+  });
+  await apollo.start();
+
+  const cookieOptions = { httpOnly: true, sameSite: 'strict' as const, path: '/graphql', secure: config.cookieSecure };
+  const cookieJar = (request: FastifyRequest, reply: FastifyReply): CookieJar => ({
+    get: (name) => request.cookies[name],
+    set: (name, value, options) => {
+      reply.setCookie(name, value, { ...cookieOptions, expires: options.expires, maxAge: options.maxAgeSeconds });
+    },
+    clear: (name) => {
+      reply.clearCookie(name, cookieOptions);
+    },
+  });
+
+  const handler = fastifyApolloHandler<Context>(apollo, {
+    context: async (request, reply) => {
+      const resolved = await services.auth.resolveViewer(request.headers.authorization);
+      return {
+        viewer: resolved.viewer,
+        noViewerReason: resolved.reason,
+        accessTokenClaims: resolved.claims,
+        request: { id: String(request.id), ip: request.ip, userAgent: request.headers['user-agent'] ?? null },
+        cookies: cookieJar(request, reply),
+        services,
+        logger: request.log,
+      };
+    },
+  });
+  fastify.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', handler });
+
+  fastify.get('/healthz', async () => ({ status: 'ok' }));
+
+  fastify.get('/readyz', async (_request, reply) => {
+    const probe = async (check: () => Promise<void>) => {
+      try {
+        await check();
+        return 'ok';
+      } catch {
+        return 'down';
+      }
+    };
+    const checks: Record<string, string> = { database: await probe(() => database.ping()) };
+    if (store.kind === 'redis') checks.redis = await probe(() => store.ping());
+    const ready = Object.values(checks).every((state) => state === 'ok');
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ok' : 'degraded', checks });
+  });
+
+  fastify.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  await fastify.ready();
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await fastify.close();
+      await apollo.stop();
+      await Promise.allSettled([database.close(), store.close(), mailer.close()]);
+    })();
+    return closing;
+  };
+  return { fastify, services, infra, close };
+}

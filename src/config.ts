@@ -1,0 +1,239 @@
+/**
+ * The only reader of process.env. Every variable of API.md §2 is parsed and validated here once;
+ * a bad value stops the start with a message naming the variable.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from './lib/duration';
+
+export type RefreshTokenTransport = 'body' | 'cookie' | 'both';
+
+export interface Config {
+  nodeEnv: string;
+  isProduction: boolean;
+  isDevelopment: boolean;
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string | undefined;
+  jwtSecret: string;
+  jwtSecretPrevious: string | undefined;
+  jwtIssuer: string;
+  jwtAudience: string;
+  accessTokenTtlMs: number;
+  refreshTokenTtlMs: number;
+  sessionMaxAgeMs: number;
+  refreshReuseGraceMs: number;
+  clockSkewMs: number;
+  loginMaxFailures: number;
+  loginFailureWindowMs: number;
+  lockoutDurationMs: number;
+  bcryptCost: number;
+  ipRateLimit: number;
+  adminEmails: readonly string[];
+  refreshTokenTransport: RefreshTokenTransport;
+  cookieSecure: boolean;
+  corsOrigins: readonly string[];
+  trustProxy: boolean;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  maxBodyBytes: number;
+  shutdownTimeoutMs: number;
+  cleanupIntervalMs: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use 900, 900s, 15m, 12h or 14d)` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+      if (!Number.isSafeInteger(value) || value < min || value > max) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const boolean = (fallback: boolean | undefined) =>
+  z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text === '') return fallback;
+      const lowered = text.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(lowered)) return true;
+      if (['0', 'false', 'no', 'off'].includes(lowered)) return false;
+      ctx.addIssue({ code: 'custom', message: `"${text}" must be true or false` });
+      return z.NEVER;
+    });
+
+const list = z
+  .string()
+  .default('')
+  .transform((text) =>
+    text
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text.trim() === '') return undefined;
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not a URL' });
+        return z.NEVER;
+      }
+      if (!protocols.includes(url.protocol)) {
+        ctx.addIssue({ code: 'custom', message: `must start with ${protocols.map((p) => p + '//').join(' or ')}` });
+        return z.NEVER;
+      }
+      return text.trim();
+    });
+
+const schema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: integer(4000, 0, 65535),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: optionalUrl(['postgresql:', 'postgres:']),
+  DATA_DIR: z.string().min(1).default('.data'),
+  REDIS_URL: optionalUrl(['redis:', 'rediss:']),
+  JWT_SECRET: z.string().optional(),
+  JWT_SECRET_PREVIOUS: z.string().optional(),
+  JWT_ISSUER: z.string().min(1).default('warden'),
+  JWT_AUDIENCE: z.string().min(1).default('warden'),
+  ACCESS_TOKEN_TTL: duration('15m'),
+  REFRESH_TOKEN_TTL: duration('14d'),
+  SESSION_MAX_AGE: duration('30d'),
+  REFRESH_REUSE_GRACE: duration('10s'),
+  CLOCK_SKEW: duration('5s'),
+  LOGIN_MAX_FAILURES: integer(5, 1, 1000),
+  LOGIN_FAILURE_WINDOW: duration('5m'),
+  LOCKOUT_DURATION: duration('10m'),
+  BCRYPT_COST: integer(12, 4, 15),
+  IP_RATE_LIMIT: integer(30, 0, 1_000_000),
+  ADMIN_EMAILS: list,
+  REFRESH_TOKEN_TRANSPORT: z.enum(['body', 'cookie', 'both']).default('both'),
+  COOKIE_SECURE: boolean(undefined),
+  CORS_ORIGINS: list,
+  TRUST_PROXY: boolean(false),
+  SMTP_URL: optionalUrl(['smtp:', 'smtps:']),
+  MAIL_FROM: z.string().min(3).default('Warden <no-reply@warden.local>'),
+  MAX_BODY_BYTES: integer(1_048_576, 1024, 100 * 1_048_576),
+  SHUTDOWN_TIMEOUT: duration('10s'),
+  CLEANUP_INTERVAL: duration('1h'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/**
+ * Reads and validates the configuration.
+ * @throws ConfigError naming every bad variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const isProduction = e.NODE_ENV === 'production';
+  const problems: string[] = [];
+  if (e.CLOCK_SKEW > 60_000) problems.push('CLOCK_SKEW: must be 60s or less');
+  if (e.ACCESS_TOKEN_TTL < 1_000) problems.push('ACCESS_TOKEN_TTL: must be at least 1s');
+  if (e.REFRESH_TOKEN_TTL < 1_000) problems.push('REFRESH_TOKEN_TTL: must be at least 1s');
+  if (e.SESSION_MAX_AGE < e.REFRESH_TOKEN_TTL && e.SESSION_MAX_AGE < 1_000) problems.push('SESSION_MAX_AGE: must be at least 1s');
+  if (e.JWT_SECRET !== undefined && Buffer.byteLength(e.JWT_SECRET, 'utf8') < 32) {
+    problems.push('JWT_SECRET: must be at least 32 bytes');
+  }
+  if (e.JWT_SECRET_PREVIOUS !== undefined && e.JWT_SECRET_PREVIOUS !== '' && Buffer.byteLength(e.JWT_SECRET_PREVIOUS, 'utf8') < 32) {
+    problems.push('JWT_SECRET_PREVIOUS: must be at least 32 bytes');
+  }
+  if (isProduction) {
+    if (!e.JWT_SECRET) problems.push('JWT_SECRET: required in production (at least 32 bytes)');
+    if (!e.REDIS_URL) problems.push('REDIS_URL: required in production (the in-process store is for development only)');
+    if (e.BCRYPT_COST < 10) problems.push('BCRYPT_COST: must be at least 10 in production');
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+
+  const dataDir = path.resolve(e.DATA_DIR);
+  return Object.freeze({
+    nodeEnv: e.NODE_ENV,
+    isProduction,
+    isDevelopment: e.NODE_ENV === 'development',
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir,
+    redisUrl: e.REDIS_URL,
+    jwtSecret: e.JWT_SECRET ?? devSecret(dataDir),
+    jwtSecretPrevious: e.JWT_SECRET_PREVIOUS || undefined,
+    jwtIssuer: e.JWT_ISSUER,
+    jwtAudience: e.JWT_AUDIENCE,
+    accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
+    sessionMaxAgeMs: e.SESSION_MAX_AGE,
+    refreshReuseGraceMs: e.REFRESH_REUSE_GRACE,
+    clockSkewMs: e.CLOCK_SKEW,
+    loginMaxFailures: e.LOGIN_MAX_FAILURES,
+    loginFailureWindowMs: e.LOGIN_FAILURE_WINDOW,
+    lockoutDurationMs: e.LOCKOUT_DURATION,
+    bcryptCost: e.BCRYPT_COST,
+    ipRateLimit: e.IP_RATE_LIMIT,
+    adminEmails: Object.freeze(e.ADMIN_EMAILS.map((email) => email.normalize('NFKC').toLowerCase())),
+    refreshTokenTransport: e.REFRESH_TOKEN_TRANSPORT,
+    cookieSecure: e.COOKIE_SECURE ?? isProduction,
+    corsOrigins: Object.freeze(e.CORS_ORIGINS),
+    trustProxy: e.TRUST_PROXY ?? false,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+    cleanupIntervalMs: e.CLEANUP_INTERVAL,
+    logLevel: e.LOG_LEVEL,
+  });
+}
+
+/** Outside production a missing JWT_SECRET is generated once and kept in DATA_DIR. */
+function devSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'jwt-secret');
+  try {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (Buffer.byteLength(existing, 'utf8') >= 32) return existing;
+  } catch {
+    // first start: create it below
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  return secret;
+}

@@ -1,0 +1,116 @@
+/**
+ * The Prisma client over a driver adapter: @prisma/adapter-pg for DATABASE_URL, else an embedded
+ * PostgreSQL (PGlite) kept under DATA_DIR. Pending migrations are applied before it is handed out.
+ */
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Logger } from 'pino';
+import { PrismaClient } from '../generated/prisma/client';
+import { applyMigrations, type MigrationTarget } from './migrate';
+import { redactUrl, withTimeout } from './store';
+
+export type { PrismaClient };
+
+export interface Database {
+  readonly kind: 'pglite' | 'postgres';
+  readonly prisma: PrismaClient;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** postgresql://… ; unset → embedded PGlite. */
+  url?: string;
+  /** Where PGlite keeps its files; ignored with `url` or `pglite`. */
+  dataDir?: string;
+  /** An already open PGlite (tests pass an in-memory one). */
+  pglite?: PGlite;
+  /** Close the passed-in PGlite with the database (default: only one opened here). */
+  ownsPGlite?: boolean;
+  /** Apply pending migrations first (the default). */
+  migrate?: boolean;
+  logger: Logger;
+}
+
+export class DatabaseStartError extends Error {
+  override name = 'DatabaseStartError';
+}
+
+const CONNECT_TIMEOUT_MS = 12_000;
+
+/**
+ * Opens the database and applies pending migrations.
+ * @throws DatabaseStartError when the server cannot be reached within ~12s or a migration fails.
+ */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  if (options.url) return openPostgres(options.url, options);
+  return openPGlite(options);
+}
+
+async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
+  const where = redactUrl(url);
+  const adapter = new PrismaPg({ connectionString: url, connectionTimeoutMillis: 5_000, max: 10 });
+  const prisma = new PrismaClient({ adapter });
+  const database: Database = {
+    kind: 'postgres',
+    prisma,
+    ping: async () => {
+      await withTimeout(prisma.$queryRawUnsafe('SELECT 1'), 3_000, 'database ping timed out');
+    },
+    close: () => prisma.$disconnect(),
+  };
+  try {
+    await withTimeout(database.ping(), CONNECT_TIMEOUT_MS, 'timed out');
+  } catch (error) {
+    await prisma.$disconnect().catch(() => undefined);
+    throw new DatabaseStartError(`Cannot reach PostgreSQL at ${where}: ${(error as Error).message}`);
+  }
+  if (options.migrate !== false) {
+    try {
+      await runMigrations({ kind: 'postgres', url }, options.logger, where);
+    } catch (error) {
+      await prisma.$disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+  return database;
+}
+
+async function openPGlite(options: OpenDatabaseOptions): Promise<Database> {
+  let client = options.pglite;
+  const owned = !client || options.ownsPGlite === true;
+  if (!client) {
+    const dir = path.join(options.dataDir ?? '.data', 'pglite');
+    mkdirSync(dir, { recursive: true });
+    client = await PGlite.create(dir);
+  }
+  if (options.migrate !== false) {
+    await runMigrations({ kind: 'pglite', client }, options.logger, 'the embedded database');
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(client) });
+  const pglite = client;
+  return {
+    kind: 'pglite',
+    prisma,
+    ping: async () => {
+      await pglite.query('SELECT 1');
+    },
+    close: async () => {
+      await prisma.$disconnect();
+      if (owned) await pglite.close();
+    },
+  };
+}
+
+async function runMigrations(target: MigrationTarget, logger: Logger, where: string): Promise<void> {
+  try {
+    const applied = await withTimeout(applyMigrations(target), 60_000, 'migrations did not finish within 60s');
+    if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new DatabaseStartError(`Cannot migrate ${where}: ${message}`);
+  }
+}

@@ -1,0 +1,41 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics (API.md §1). One registry per app, so tests can run several apps. */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: 'warden_http_request_duration_seconds',
+    help: 'HTTP request duration in seconds',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly logins = new Counter({
+    name: 'warden_logins_total',
+    help: 'Login attempts by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly refreshes = new Counter({
+    name: 'warden_refresh_total',
+    help: 'Refresh-token uses by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly sessionsRevoked = new Counter({
+    name: 'warden_sessions_revoked_total',
+    help: 'Sessions ended, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    for (const result of ['ok', 'failed', 'locked']) this.logins.inc({ result }, 0);
+    for (const result of ['ok', 'grace', 'reused', 'expired', 'invalid']) this.refreshes.inc({ result }, 0);
+  }
+}

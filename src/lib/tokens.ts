@@ -1,0 +1,33 @@
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+
+/** An opaque secret: 256 bits from the CSPRNG, base64url (43 characters). */
+export function newOpaqueToken(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** What the database keeps instead of a secret token. */
+export function sha256(value: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(createHash('sha256').update(value, 'utf8').digest());
+}
+
+/** A 6-digit code from the CSPRNG. */
+export function newNumericCode(digits = 6): string {
+  return String(randomInt(0, 10 ** digits)).padStart(digits, '0');
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** True when the text has the shape of a token newOpaqueToken() makes. */
+export function looksLikeOpaqueToken(text: string, bytes = 32): boolean {
+  return text.length === Math.ceil((bytes * 4) / 3) && BASE64URL.test(text);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are UUIDs; anything else cannot name a row and is answered without a query. */
+export const isUuid = (text: string): boolean => UUID.test(text);
+
+/** Emails are trimmed, NFKC-normalised and lower-cased before any use (API.md §6). */
+export function normalizeEmail(email: string): string {
+  return email.trim().normalize('NFKC').toLowerCase();
+}

@@ -1,0 +1,47 @@
+import type { Logger } from 'pino';
+import type { PrismaClient } from '../../generated/prisma/client';
+import type { RequestMeta } from '../../context';
+
+export type AuthEventType =
+  | 'signup'
+  | 'login_ok'
+  | 'login_failed'
+  | 'login_locked'
+  | 'refresh'
+  | 'refresh_reuse_detected'
+  | 'logout'
+  | 'session_revoked'
+  | 'password_changed'
+  | 'password_reset'
+  | 'email_verified'
+  | 'user_deleted'
+  | 'role_changed';
+
+export interface AuthEventInput {
+  userId?: string | null;
+  sessionId?: string | null;
+  meta?: RequestMeta;
+  detail?: Record<string, string | number | boolean | null>;
+}
+
+/** The audit trail (AuthEvent rows). A failed write is logged, never allowed to fail the request. */
+export class AuditService {
+  constructor(private readonly deps: { prisma: PrismaClient; logger: Logger }) {}
+
+  async record(type: AuthEventType, event: AuthEventInput): Promise<void> {
+    try {
+      await this.deps.prisma.authEvent.create({
+        data: {
+          type,
+          userId: event.userId ?? null,
+          sessionId: event.sessionId ?? null,
+          ip: event.meta?.ip ?? null,
+          userAgent: event.meta?.userAgent?.slice(0, 512) ?? null,
+          detail: event.detail ?? undefined,
+        },
+      });
+    } catch (error) {
+      this.deps.logger.error({ err: error, type }, 'could not record an auth event');
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import { Length } from 'class-validator';
+import { Field, InputType } from 'type-graphql';
+import { IsAccountEmail, IsPassword } from '../../schema/validators';
+
+@InputType('SignupInput')
+export class SignupInput {
+  @Field(() => String)
+  @IsAccountEmail()
+  email!: string;
+
+  @Field(() => String)
+  @IsPassword()
+  password!: string;
+
+  @Field(() => String)
+  @Length(1, 100, { message: 'must be 1 to 100 characters' })
+  name!: string;
+}
+
+// Login inputs are not validated for shape: any wrong email or password answers
+// INVALID_CREDENTIALS, so the answer never tells which part was wrong.
+@InputType('LoginInput')
+export class LoginInput {
+  @Field(() => String)
+  email!: string;
+
+  @Field(() => String)
+  password!: string;
+}

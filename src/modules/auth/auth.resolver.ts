@@ -1,0 +1,21 @@
+import { Arg, Ctx, Directive, Mutation, Resolver } from 'type-graphql';
+import type { Context } from '../../context';
+import { AuthPayload } from './auth.types';
+import { LoginInput, SignupInput } from './auth.inputs';
+
+@Resolver()
+export class AuthResolver {
+  @Mutation(() => AuthPayload)
+  @Directive('@public')
+  async signup(@Arg('input', () => SignupInput) input: SignupInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+    const issued = await ctx.services.auth.signup(input, ctx.request);
+    return ctx.services.tokenDelivery.deliver(ctx.cookies, issued);
+  }
+
+  @Mutation(() => AuthPayload)
+  @Directive('@public')
+  async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+    const issued = await ctx.services.auth.login(input, ctx.request);
+    return ctx.services.tokenDelivery.deliver(ctx.cookies, issued);
+  }
+}

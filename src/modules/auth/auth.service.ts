@@ -1,0 +1,142 @@
+/**
+ * Sign-up, login and the viewer behind an access token. Knows nothing of HTTP or GraphQL.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client';
+import { AppError, ValidationError } from '../../errors/app-error';
+import { ErrorCode } from '../../errors/error-code';
+import type { AccessTokens } from '../../lib/jwt';
+import { passwordProblem, type PasswordHasher } from '../../lib/password';
+import { normalizeEmail } from '../../lib/tokens';
+import { MAX_EMAIL_LENGTH, emailProblem } from '../../schema/validators';
+import type { Metrics } from '../../infra/metrics';
+import type { NoViewerReason, RequestMeta, Viewer } from '../../context';
+import { Role } from '../user/role';
+import { USER_SELECT, type UserRow } from '../user/user.service';
+import type { AuditService } from './audit.service';
+import type { SessionService } from './session.service';
+
+export interface IssuedTokens {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  sessionId: string;
+  user: UserRow;
+}
+
+export interface AuthServiceDeps {
+  prisma: PrismaClient;
+  hasher: PasswordHasher;
+  accessTokens: AccessTokens;
+  sessions: SessionService;
+  audit: AuditService;
+  metrics: Metrics;
+  logger: Logger;
+  adminEmails: readonly string[];
+  /** Runs after a user signs up (the email-verification code is sent from here). */
+  onSignup?: (user: UserRow) => Promise<void> | void;
+}
+
+export type ViewerResolution = { viewer: Viewer; reason: null; claims: { sub: string; sid: string } } | { viewer: null; reason: NoViewerReason; claims: { sub: string; sid: string } | null };
+
+export class AuthService {
+  constructor(private readonly deps: AuthServiceDeps) {}
+
+  /** @throws ValidationError for a bad email, password or name; AppError EMAIL_TAKEN. */
+  async signup(input: { email: string; password: string; name: string }, meta: RequestMeta): Promise<IssuedTokens> {
+    const email = normalizeEmail(input.email);
+    const name = input.name.trim();
+    const fields: Record<string, string> = {};
+    const badEmail = emailProblem(email);
+    if (badEmail) fields.email = badEmail;
+    const pwProblem = passwordProblem(input.password);
+    if (pwProblem) fields.password = pwProblem;
+    if (!name) fields.name = 'must not be blank';
+    if (Object.keys(fields).length > 0) throw new ValidationError(fields);
+
+    const id = randomUUID();
+    const passwordHash = await this.deps.hasher.hash(input.password);
+    let user: UserRow;
+    try {
+      user = (await this.deps.prisma.user.create({
+        data: {
+          id,
+          email,
+          name,
+          passwordHash,
+          role: this.deps.adminEmails.includes(email) ? Role.ADMIN : Role.USER,
+          avatarUrl: `https://api.dicebear.com/9.x/identicon/svg?seed=${id}`,
+          bio: `Hi, I'm ${name}!`,
+        },
+        select: USER_SELECT,
+      })) as UserRow;
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        throw new AppError(ErrorCode.EMAIL_TAKEN);
+      }
+      throw error;
+    }
+    const tokens = await this.startSession(user, meta);
+    await this.deps.audit.record('signup', { userId: user.id, sessionId: tokens.sessionId, meta });
+    await this.deps.onSignup?.(user);
+    return tokens;
+  }
+
+  /**
+   * @throws AppError INVALID_CREDENTIALS — the same answer, after the same bcrypt work, whether
+   * the email is unknown or the password wrong.
+   */
+  async login(input: { email: string; password: string }, meta: RequestMeta): Promise<IssuedTokens> {
+    const email = normalizeEmail(input.email);
+    // A password over 72 bytes can never match (signup refuses them); it still costs a dummy
+    // compare so the answer takes the usual time.
+    const tooLong = Buffer.byteLength(input.password, 'utf8') > 72;
+    const found = email.length <= MAX_EMAIL_LENGTH && !tooLong
+      ? await this.deps.prisma.user.findUnique({ where: { email }, select: { ...USER_SELECT, passwordHash: true } })
+      : null;
+    const ok = found ? await this.deps.hasher.verify(input.password, found.passwordHash) : await this.deps.hasher.verifyDummy(input.password);
+    if (!found || !ok) {
+      this.deps.metrics.logins.inc({ result: 'failed' });
+      await this.deps.audit.record('login_failed', { userId: found?.id ?? null, meta });
+      throw new AppError(ErrorCode.INVALID_CREDENTIALS);
+    }
+    const { passwordHash: _hash, ...user } = found;
+    const tokens = await this.startSession(user as UserRow, meta);
+    this.deps.metrics.logins.inc({ result: 'ok' });
+    await this.deps.audit.record('login_ok', { userId: user.id, sessionId: tokens.sessionId, meta });
+    return tokens;
+  }
+
+  /** Opens a session and signs its first token pair. */
+  async startSession(user: UserRow, meta: RequestMeta): Promise<IssuedTokens> {
+    const session = await this.deps.sessions.create(user.id, meta);
+    const access = this.deps.accessTokens.sign({ userId: user.id, sessionId: session.sessionId, role: user.role });
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken: session.refreshToken,
+      refreshTokenExpiresAt: session.refreshTokenExpiresAt,
+      sessionId: session.sessionId,
+      user,
+    };
+  }
+
+  /**
+   * Reads an Authorization header value once: the viewer, or the precise reason there is none.
+   * Only a correctly signed token reaches the database.
+   */
+  async resolveViewer(authorization: string | undefined): Promise<ViewerResolution> {
+    if (authorization === undefined) return { viewer: null, reason: 'missing', claims: null };
+    const match = /^Bearer[ ]+([^ ]+)[ ]*$/i.exec(authorization);
+    if (!match) return { viewer: null, reason: 'invalid', claims: null };
+    const verified = this.deps.accessTokens.verify(match[1]);
+    if (!verified.ok) return { viewer: null, reason: verified.reason, claims: null };
+    const { sub, sid } = verified.claims;
+    const claims = { sub, sid };
+    const check = await this.deps.sessions.check(sid, sub);
+    if (!check.ok) return { viewer: null, reason: check.reason, claims };
+    return { viewer: { userId: sub, sessionId: sid, role: check.user.role, user: check.user }, reason: null, claims };
+  }
+}

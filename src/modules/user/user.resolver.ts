@@ -1,0 +1,67 @@
+import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { Context } from '../../context';
+import { clampFirst } from '../../schema/pagination';
+import { Role } from './role';
+import { UpdateMeInput } from './user.inputs';
+import type { UserRow } from './user.service';
+import { UserConnection, UserType, ownRows } from './user.type';
+
+@Resolver(() => UserType)
+export class UserResolver {
+  @Query(() => UserType)
+  @Directive('@auth')
+  me(@Ctx() ctx: Context): UserRow {
+    return ctx.viewer!.user;
+  }
+
+  @Query(() => UserType, { nullable: true })
+  @Directive('@auth')
+  user(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<UserRow | null> {
+    return ctx.services.users.findById(id);
+  }
+
+  @Query(() => UserConnection)
+  @Directive('@auth(requires: ADMIN)')
+  users(
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
+    @Ctx() ctx: Context,
+  ) {
+    return ctx.services.users.list({ first: clampFirst(first), after });
+  }
+
+  @Mutation(() => UserType)
+  @Directive('@auth')
+  updateMe(@Arg('input', () => UpdateMeInput) input: UpdateMeInput, @Ctx() ctx: Context): Promise<UserRow> {
+    return ctx.services.users.updateProfile(ctx.viewer!.userId, input);
+  }
+
+  @Mutation(() => Boolean)
+  @Directive('@auth')
+  async deleteMe(@Arg('password', () => String) password: string, @Ctx() ctx: Context): Promise<boolean> {
+    await ctx.services.users.deleteSelf(ctx.viewer!.userId, password);
+    ctx.services.tokenDelivery.clear(ctx.cookies);
+    return true;
+  }
+
+  @Mutation(() => UserType)
+  @Directive('@auth(requires: ADMIN)')
+  setUserRole(@Arg('userId', () => ID) userId: string, @Arg('role', () => Role) role: Role, @Ctx() ctx: Context): Promise<UserRow> {
+    return ctx.services.users.setRole(userId, role);
+  }
+
+  @Mutation(() => Boolean)
+  @Directive('@auth(requires: ADMIN)')
+  async deleteUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<boolean> {
+    await ctx.services.users.deleteById(userId);
+    return true;
+  }
+
+  /** Email is private: null unless the viewer is this user or an ADMIN. */
+  @FieldResolver(() => String, { nullable: true })
+  email(@Root() user: UserRow, @Ctx() ctx: Context): string | null {
+    const viewer = ctx.viewer;
+    const allowed = ownRows.has(user) || (viewer !== null && (viewer.userId === user.id || viewer.role === 'ADMIN'));
+    return allowed ? user.email : null;
+  }
+}

@@ -1,0 +1,99 @@
+import type { PrismaClient } from '../../generated/prisma/client';
+import { AppError, ValidationError } from '../../errors/app-error';
+import { ErrorCode } from '../../errors/error-code';
+import type { PasswordHasher } from '../../lib/password';
+import { isUuid } from '../../lib/tokens';
+import { NEWEST_FIRST, afterCursorWhere, decodeCursor, toConnection } from '../../schema/pagination';
+import type { Role } from './role';
+
+/** The columns any response may show. Never the password hash: this select is the guard. */
+export const USER_SELECT = {
+  id: true,
+  name: true,
+  email: true,
+  emailVerified: true,
+  role: true,
+  avatarUrl: true,
+  bio: true,
+  createdAt: true,
+} as const;
+
+export interface UserRow {
+  id: string;
+  name: string;
+  email: string;
+  emailVerified: boolean;
+  role: Role;
+  avatarUrl: string;
+  bio: string;
+  createdAt: Date;
+}
+
+export type ViewerUser = UserRow;
+
+export interface UserServiceDeps {
+  prisma: PrismaClient;
+  hasher: PasswordHasher;
+  /** Called after a user and their sessions are gone (revocation caches, metrics). */
+  onUserDeleted?: (userId: string) => Promise<void> | void;
+}
+
+export class UserService {
+  constructor(private readonly deps: UserServiceDeps) {}
+
+  async findById(id: string): Promise<UserRow | null> {
+    if (!isUuid(id)) return null;
+    return this.deps.prisma.user.findUnique({ where: { id }, select: USER_SELECT });
+  }
+
+  async list(options: { first: number; after?: string | null }) {
+    const rows = await this.deps.prisma.user.findMany({
+      where: afterCursorWhere(decodeCursor(options.after)),
+      orderBy: NEWEST_FIRST,
+      take: options.first + 1,
+      select: USER_SELECT,
+    });
+    return toConnection(rows, options.first);
+  }
+
+  async updateProfile(userId: string, changes: { name?: string | null; bio?: string | null; avatarUrl?: string | null }): Promise<UserRow> {
+    const data: { name?: string; bio?: string; avatarUrl?: string } = {};
+    if (changes.name !== undefined && changes.name !== null) {
+      const name = changes.name.trim();
+      if (!name) throw new ValidationError({ name: 'must not be blank' });
+      data.name = name;
+    }
+    if (changes.bio !== undefined && changes.bio !== null) data.bio = changes.bio;
+    if (changes.avatarUrl !== undefined && changes.avatarUrl !== null) data.avatarUrl = changes.avatarUrl;
+    return this.deps.prisma.user.update({ where: { id: userId }, data, select: USER_SELECT });
+  }
+
+  /** @throws AppError INVALID_CREDENTIALS when the password is wrong; nothing is deleted then. */
+  async deleteSelf(userId: string, password: string): Promise<void> {
+    const user = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
+    if (!user) throw new AppError(ErrorCode.UNAUTHENTICATED);
+    if (!(await this.deps.hasher.verify(password, user.passwordHash))) throw new AppError(ErrorCode.INVALID_CREDENTIALS);
+    await this.remove(userId);
+  }
+
+  /** @throws AppError NOT_FOUND for an id that names no user. */
+  async deleteById(userId: string): Promise<void> {
+    if (!isUuid(userId)) throw new AppError(ErrorCode.NOT_FOUND);
+    await this.remove(userId);
+  }
+
+  /** @throws AppError NOT_FOUND for an id that names no user. */
+  async setRole(userId: string, role: Role): Promise<UserRow> {
+    if (!isUuid(userId)) throw new AppError(ErrorCode.NOT_FOUND);
+    const { count } = await this.deps.prisma.user.updateMany({ where: { id: userId }, data: { role } });
+    if (count === 0) throw new AppError(ErrorCode.NOT_FOUND);
+    return (await this.findById(userId))!;
+  }
+
+  /** One statement: sessions, tokens, posts and follows go with the user through ON DELETE CASCADE. */
+  private async remove(userId: string): Promise<void> {
+    const { count } = await this.deps.prisma.user.deleteMany({ where: { id: userId } });
+    if (count === 0) throw new AppError(ErrorCode.NOT_FOUND);
+    await this.deps.onUserDeleted?.(userId);
+  }
+}

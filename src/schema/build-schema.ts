@@ -1,0 +1,46 @@
+/**
+ * Builds the executable schema from the type-graphql classes, adds the ErrorCode enum and the
+ * @auth/@public transformer, and prints the SDL with its directives for schema.graphql.
+ */
+import 'reflect-metadata';
+import { GraphQLEnumType, GraphQLSchema } from 'graphql';
+import { GraphQLDateTime } from 'graphql-scalars';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { ErrorCode } from '../errors/error-code';
+import { applyAuthDirectives } from './auth.directive';
+import { validateArgs } from './validate';
+import { AuthResolver } from '../modules/auth/auth.resolver';
+import { UserResolver } from '../modules/user/user.resolver';
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver];
+
+const ErrorCodeEnum = new GraphQLEnumType({
+  name: 'ErrorCode',
+  description: 'The codes in `extensions.code` of every error Warden returns.',
+  values: Object.fromEntries(Object.values(ErrorCode).map((code) => [code, { value: code }])),
+});
+
+let built: Promise<GraphQLSchema> | undefined;
+
+/** The schema is the same for every app in a process, so it is built once. */
+export function getSchema(): Promise<GraphQLSchema> {
+  built ??= buildWardenSchema();
+  return built;
+}
+
+async function buildWardenSchema(): Promise<GraphQLSchema> {
+  const base = await buildSchema({
+    resolvers: RESOLVERS,
+    scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
+    validate: false,
+    validateFn: validateArgs,
+  });
+  const config = base.toConfig();
+  return applyAuthDirectives(new GraphQLSchema({ ...config, types: [...config.types, ErrorCodeEnum] }));
+}
+
+export function printSchema(schema: GraphQLSchema): string {
+  return printSchemaWithDirectives(schema) + '\n';
+}

@@ -1,0 +1,63 @@
+/**
+ * Relay-style pagination: opaque cursors over (createdAt, id), newest first, ties broken by id,
+ * so paging through a list that is being appended to shows no duplicates and no gaps.
+ */
+import { Field, ObjectType } from 'type-graphql';
+
+@ObjectType()
+export class PageInfo {
+  @Field(() => Boolean)
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/** `first` is clamped to 1..100. */
+export function clampFirst(first: number | null | undefined): number {
+  if (first === null || first === undefined || !Number.isFinite(first)) return DEFAULT_PAGE_SIZE;
+  return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.trunc(first)));
+}
+
+export interface CursorKey {
+  createdAt: Date;
+  id: string;
+}
+
+export function encodeCursor(key: CursorKey): string {
+  return Buffer.from(`${key.createdAt.toISOString()}|${key.id}`, 'utf8').toString('base64url');
+}
+
+/** The key a cursor names, or null for anything that is not a cursor this server made. */
+export function decodeCursor(cursor: string | null | undefined): CursorKey | null {
+  if (!cursor || cursor.length > 200) return null;
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const [iso, id, ...rest] = text.split('|');
+  if (rest.length > 0 || !iso || !id) return null;
+  const createdAt = new Date(iso);
+  if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) return null;
+  return { createdAt, id };
+}
+
+/** The Prisma `where` that continues after a cursor in (createdAt desc, id desc) order. */
+export function afterCursorWhere(key: CursorKey | null) {
+  if (!key) return {};
+  return {
+    OR: [{ createdAt: { lt: key.createdAt } }, { createdAt: key.createdAt, id: { lt: key.id } }],
+  };
+}
+
+export const NEWEST_FIRST = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
+
+/** Builds a connection from `first + 1` rows read in NEWEST_FIRST order. */
+export function toConnection<T extends CursorKey>(rows: T[], first: number) {
+  const page = rows.slice(0, first);
+  const edges = page.map((node) => ({ cursor: encodeCursor(node), node }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > first, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Wires the domain services once per app. Resolvers reach them through the context.
+ */
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import type { Database } from './infra/database';
+import type { Store } from './infra/store';
+import type { Mailer } from './infra/mailer';
+import type { Metrics } from './infra/metrics';
+import type { Clock } from './lib/clock';
+import { AccessTokens } from './lib/jwt';
+import { PasswordHasher } from './lib/password';
+import { AuditService } from './modules/auth/audit.service';
+import { AuthService } from './modules/auth/auth.service';
+import { SessionService } from './modules/auth/session.service';
+import { TokenDelivery } from './modules/auth/token-delivery';
+import { UserService } from './modules/user/user.service';
+
+export interface Infrastructure {
+  config: Config;
+  database: Database;
+  store: Store;
+  mailer: Mailer;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+}
+
+export interface Services {
+  auth: AuthService;
+  sessions: SessionService;
+  users: UserService;
+  audit: AuditService;
+  tokenDelivery: TokenDelivery;
+}
+
+export function createServices(infra: Infrastructure): Services {
+  const { config, database, metrics, logger, clock } = infra;
+  const prisma = database.prisma;
+  const hasher = new PasswordHasher(config.bcryptCost);
+  const accessTokens = new AccessTokens({
+    secret: config.jwtSecret,
+    previousSecret: config.jwtSecretPrevious,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    ttlMs: config.accessTokenTtlMs,
+    clockSkewMs: config.clockSkewMs,
+  });
+  const audit = new AuditService({ prisma, logger });
+  const sessions = new SessionService({
+    prisma,
+    clock,
+    refreshTokenTtlMs: config.refreshTokenTtlMs,
+    sessionMaxAgeMs: config.sessionMaxAgeMs,
+  });
+  const users = new UserService({ prisma, hasher });
+  const auth = new AuthService({
+    prisma,
+    hasher,
+    accessTokens,
+    sessions,
+    audit,
+    metrics,
+    logger,
+    adminEmails: config.adminEmails,
+  });
+  return { auth, sessions, users, audit, tokenDelivery: new TokenDelivery(config.refreshTokenTransport) };
+}

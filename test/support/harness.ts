@@ -1,0 +1,167 @@
+/**
+ * Starts a real Warden on an ephemeral port for a test file: embedded PGlite (a fresh, migrated
+ * copy per server) and the in-process store by default; the real PostgreSQL and Redis when
+ * DATABASE_URL / REDIS_URL are set (CI runs the suite both ways).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { DestinationStream } from 'pino';
+import { loadConfig, type Config } from '../../src/config';
+import { openDatabase, type Database } from '../../src/infra/database';
+import { createLogger } from '../../src/infra/logger';
+import { createMailer, type Mailer } from '../../src/infra/mailer';
+import { Metrics } from '../../src/infra/metrics';
+import { openStore, type Store } from '../../src/infra/store';
+import { systemClock, type Clock } from '../../src/lib/clock';
+import { buildApp, type App } from '../../src/app';
+import { freshPGlite } from './db-template';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
+
+export interface GqlResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: { data?: T | null; errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }> };
+}
+
+export interface GqlOptions {
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestServer {
+  url: string;
+  graphqlUrl: string;
+  app: App;
+  config: Config;
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options?: GqlOptions): Promise<GqlResponse<T>>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  clock?: Clock;
+  logDestination?: DestinationStream;
+  mailer?: Mailer;
+  /** Reuse another server's database and store (a second instance in a two-instance test). */
+  shareWith?: TestServer;
+}
+
+export const usingRealServices = () => ({ postgres: Boolean(process.env.DATABASE_URL), redis: Boolean(process.env.REDIS_URL) });
+
+export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'warden-test-'));
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_JWT_SECRET,
+    BCRYPT_COST: '4',
+    LOG_LEVEL: options.logDestination ? 'info' : 'silent',
+    DATA_DIR: dataDir,
+    IP_RATE_LIMIT: '0',
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const logger = createLogger({ level: config.logLevel, destination: options.logDestination });
+
+  let database: Database;
+  let store: Store;
+  const shared = options.shareWith?.app.infra;
+  if (shared) {
+    database = { ...shared.database, close: async () => undefined };
+    store = config.redisUrl ? await openStore(config.redisUrl, logger) : shared.store;
+  } else {
+    database = config.databaseUrl
+      ? await openDatabase({ url: config.databaseUrl, logger, migrate: false })
+      : await openDatabase({ pglite: await freshPGlite(), logger, migrate: false, ownsPGlite: true });
+    store = await openStore(config.redisUrl, logger);
+  }
+  const mailer = options.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir, logger });
+  const app = await buildApp({ config, database, store, mailer, metrics: new Metrics(), logger, clock: options.clock ?? systemClock });
+  await app.fastify.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+  const graphqlUrl = `${url}/graphql`;
+
+  return {
+    url,
+    graphqlUrl,
+    app,
+    config,
+    async gql(query, variables, gqlOptions = {}) {
+      const response = await fetch(graphqlUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(gqlOptions.token ? { authorization: `Bearer ${gqlOptions.token}` } : {}),
+          ...gqlOptions.headers,
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      const text = await response.text();
+      let body: GqlResponse['body'];
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new Error(`non-JSON response ${response.status}: ${text.slice(0, 200)}`);
+      }
+      return { status: response.status, headers: response.headers, body } as GqlResponse<any>;
+    },
+    close: async () => {
+      await app.close();
+      if (!options.mailer) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const uniqueEmail = (label = 'user') => `${label}-${randomUUID().slice(0, 12)}@example.test`;
+
+export const SIGNUP = /* GraphQL */ `
+  mutation Signup($input: SignupInput!) {
+    signup(input: $input) {
+      accessToken
+      accessTokenExpiresAt
+      refreshToken
+      refreshTokenExpiresAt
+      user { id name email role emailVerified avatarUrl bio createdAt }
+    }
+  }
+`;
+
+export const LOGIN = /* GraphQL */ `
+  mutation Login($input: LoginInput!) {
+    login(input: $input) {
+      accessToken
+      accessTokenExpiresAt
+      refreshToken
+      refreshTokenExpiresAt
+      user { id name email role }
+    }
+  }
+`;
+
+export interface SignedUp {
+  email: string;
+  password: string;
+  accessToken: string;
+  refreshToken: string;
+  user: { id: string; name: string; email: string; role: string };
+}
+
+/** Signs a new user up through the API and returns their tokens. */
+export async function signupUser(server: TestServer, input: { email?: string; password?: string; name?: string } = {}): Promise<SignedUp> {
+  const email = input.email ?? uniqueEmail();
+  const password = input.password ?? 'correct horse battery';
+  const result = await server.gql(SIGNUP, { input: { email, password, name: input.name ?? 'Test User' } });
+  if (result.body.errors) throw new Error(`signup failed: ${JSON.stringify(result.body.errors)}`);
+  const payload = result.body.data!.signup;
+  return { email, password, accessToken: payload.accessToken, refreshToken: payload.refreshToken, user: payload.user };
+}
+
+export function errorCode(response: GqlResponse): unknown {
+  return response.body.errors?.[0]?.extensions?.code;
+}
