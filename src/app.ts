@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, CookieJar } from './context';
 import { createFormatError } from './errors/format-error';
 import { getSchema } from './schema/build-schema';
+import { createLoaders } from './loaders';
 import { createServices, type Infrastructure, type Services } from './services';
 
 export interface App {
@@ -107,6 +108,7 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
         request: { id: String(request.id), ip: request.ip, userAgent: request.headers['user-agent'] ?? null },
         cookies: cookieJar(request, reply),
         services,
+        loaders: createLoaders(services, resolved.viewer),
         logger: request.log,
       };
     },

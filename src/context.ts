@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Services } from './services';
 import type { Role } from './schema/auth.directive';
 import type { ViewerUser } from './modules/user/user.service';
+import type { Loaders } from './loaders';
 
 export interface Viewer {
   userId: string;
@@ -45,5 +46,7 @@ export interface Context {
   request: RequestMeta;
   cookies: CookieJar;
   services: Services;
+  /** Per-request DataLoaders (src/loaders.ts), so list fields read in batches. */
+  loaders: Loaders;
   logger: FastifyBaseLogger;
 }

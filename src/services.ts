@@ -15,6 +15,8 @@ import { AuthService } from './modules/auth/auth.service';
 import { SessionService } from './modules/auth/session.service';
 import { TokenDelivery } from './modules/auth/token-delivery';
 import { UserService } from './modules/user/user.service';
+import { PostService } from './modules/post/post.service';
+import { FollowService } from './modules/follow/follow.service';
 
 export interface Infrastructure {
   config: Config;
@@ -32,6 +34,8 @@ export interface Services {
   users: UserService;
   audit: AuditService;
   tokenDelivery: TokenDelivery;
+  posts: PostService;
+  follows: FollowService;
 }
 
 export function createServices(infra: Infrastructure): Services {
@@ -64,5 +68,7 @@ export function createServices(infra: Infrastructure): Services {
     logger,
     adminEmails: config.adminEmails,
   });
-  return { auth, sessions, users, audit, tokenDelivery: new TokenDelivery(config.refreshTokenTransport) };
+  const posts = new PostService({ prisma });
+  const follows = new FollowService({ prisma, users });
+  return { auth, sessions, users, audit, tokenDelivery: new TokenDelivery(config.refreshTokenTransport), posts, follows };
 }

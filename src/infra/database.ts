@@ -8,7 +8,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Logger } from 'pino';
-import { PrismaClient } from '../generated/prisma/client';
+import { PrismaClient, type Prisma } from '../generated/prisma/client';
 import { applyMigrations, type MigrationTarget } from './migrate';
 import { redactUrl, withTimeout } from './store';
 
@@ -33,6 +33,11 @@ export interface OpenDatabaseOptions {
   /** Apply pending migrations first (the default). */
   migrate?: boolean;
   logger: Logger;
+  /**
+   * Called after each SQL statement Prisma sends (tests count them to prove reads are batched).
+   * Unset, Prisma is built without query events, so it costs nothing.
+   */
+  onQuery?: (event: Prisma.QueryEvent) => void;
 }
 
 export class DatabaseStartError extends Error {
@@ -53,7 +58,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
   const where = redactUrl(url);
   const adapter = new PrismaPg({ connectionString: url, connectionTimeoutMillis: 5_000, max: 10 });
-  const prisma = new PrismaClient({ adapter });
+  const prisma = createClient(adapter, options.onQuery);
   const database: Database = {
     kind: 'postgres',
     prisma,
@@ -90,7 +95,7 @@ async function openPGlite(options: OpenDatabaseOptions): Promise<Database> {
   if (options.migrate !== false) {
     await runMigrations({ kind: 'pglite', client }, options.logger, 'the embedded database');
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(client) });
+  const prisma = createClient(new PrismaPGlite(client), options.onQuery);
   const pglite = client;
   return {
     kind: 'pglite',
@@ -103,6 +108,13 @@ async function openPGlite(options: OpenDatabaseOptions): Promise<Database> {
       if (owned) await pglite.close();
     },
   };
+}
+
+function createClient(adapter: PrismaPg | PrismaPGlite, onQuery: OpenDatabaseOptions['onQuery']): PrismaClient {
+  if (!onQuery) return new PrismaClient({ adapter });
+  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  prisma.$on('query', onQuery);
+  return prisma as unknown as PrismaClient;
 }
 
 async function runMigrations(target: MigrationTarget, logger: Logger, where: string): Promise<void> {

@@ -12,9 +12,12 @@ import { applyAuthDirectives } from './auth.directive';
 import { validateArgs } from './validate';
 import { AuthResolver } from '../modules/auth/auth.resolver';
 import { UserResolver } from '../modules/user/user.resolver';
+import { PostResolver } from '../modules/post/post.resolver';
+import { UserPostsResolver } from '../modules/post/user-posts.resolver';
+import { FollowResolver } from '../modules/follow/follow.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver];
 
 const ErrorCodeEnum = new GraphQLEnumType({
   name: 'ErrorCode',

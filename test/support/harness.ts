@@ -9,7 +9,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config';
-import { openDatabase, type Database } from '../../src/infra/database';
+import { openDatabase, type Database, type OpenDatabaseOptions } from '../../src/infra/database';
 import { createLogger } from '../../src/infra/logger';
 import { createMailer, type Mailer } from '../../src/infra/mailer';
 import { Metrics } from '../../src/infra/metrics';
@@ -47,6 +47,8 @@ export interface StartOptions {
   mailer?: Mailer;
   /** Reuse another server's database and store (a second instance in a two-instance test). */
   shareWith?: TestServer;
+  /** Called after each SQL statement of this server's own database client (see openDatabase). */
+  onQuery?: OpenDatabaseOptions['onQuery'];
 }
 
 export const usingRealServices = () => ({ postgres: Boolean(process.env.DATABASE_URL), redis: Boolean(process.env.REDIS_URL) });
@@ -75,8 +77,8 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     store = config.redisUrl ? await openStore(config.redisUrl, logger) : shared.store;
   } else {
     database = config.databaseUrl
-      ? await openDatabase({ url: config.databaseUrl, logger, migrate: false })
-      : await openDatabase({ pglite: await freshPGlite(), logger, migrate: false, ownsPGlite: true });
+      ? await openDatabase({ url: config.databaseUrl, logger, migrate: false, onQuery: options.onQuery })
+      : await openDatabase({ pglite: await freshPGlite(), logger, migrate: false, ownsPGlite: true, onQuery: options.onQuery });
     store = await openStore(config.redisUrl, logger);
   }
   const mailer = options.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir, logger });

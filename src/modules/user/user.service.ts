@@ -46,6 +46,11 @@ export class UserService {
     return this.deps.prisma.user.findUnique({ where: { id }, select: USER_SELECT });
   }
 
+  /** Several users in one statement (the per-request user loader); unknown ids are simply missing. */
+  async findByIds(ids: readonly string[]): Promise<UserRow[]> {
+    return this.deps.prisma.user.findMany({ where: { id: { in: ids.filter(isUuid) } }, select: USER_SELECT });
+  }
+
   async list(options: { first: number; after?: string | null }) {
     const rows = await this.deps.prisma.user.findMany({
       where: afterCursorWhere(decodeCursor(options.after)),

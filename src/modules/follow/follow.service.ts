@@ -1,0 +1,67 @@
+import { Prisma, type PrismaClient } from '../../generated/prisma/client';
+import { AppError, ValidationError } from '../../errors/app-error';
+import { ErrorCode } from '../../errors/error-code';
+import { isUuid } from '../../lib/tokens';
+import type { UserRow, UserService } from '../user/user.service';
+
+export interface FollowServiceDeps {
+  prisma: PrismaClient;
+  users: UserService;
+}
+
+export class FollowService {
+  constructor(private readonly deps: FollowServiceDeps) {}
+
+  /**
+   * Idempotent: following someone already followed changes nothing.
+   * @throws ValidationError (userId) for oneself; AppError NOT_FOUND for an unknown user.
+   */
+  async follow(followerId: string, userId: string): Promise<UserRow> {
+    const target = await this.target(followerId, userId, 'you cannot follow yourself');
+    try {
+      // INSERT … ON CONFLICT DO NOTHING: no read-then-write race between two parallel follows.
+      await this.deps.prisma.follow.createMany({ data: [{ followerId, followingId: userId }], skipDuplicates: true });
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2003') throw new AppError(ErrorCode.NOT_FOUND);
+      throw error;
+    }
+    return target;
+  }
+
+  /**
+   * Idempotent: unfollowing someone not followed changes nothing.
+   * @throws ValidationError (userId) for oneself; AppError NOT_FOUND for an unknown user.
+   */
+  async unfollow(followerId: string, userId: string): Promise<UserRow> {
+    const target = await this.target(followerId, userId, 'you cannot unfollow yourself');
+    await this.deps.prisma.follow.deleteMany({ where: { followerId, followingId: userId } });
+    return target;
+  }
+
+  /** How many users follow each of these users, in one statement. */
+  async followerCounts(userIds: readonly string[]): Promise<Map<string, number>> {
+    const groups = await this.deps.prisma.follow.groupBy({
+      by: ['followingId'],
+      where: { followingId: { in: userIds.filter(isUuid) } },
+      _count: { _all: true },
+    });
+    return new Map(groups.map((group) => [group.followingId, group._count._all]));
+  }
+
+  /** How many users each of these users follows, in one statement. */
+  async followingCounts(userIds: readonly string[]): Promise<Map<string, number>> {
+    const groups = await this.deps.prisma.follow.groupBy({
+      by: ['followerId'],
+      where: { followerId: { in: userIds.filter(isUuid) } },
+      _count: { _all: true },
+    });
+    return new Map(groups.map((group) => [group.followerId, group._count._all]));
+  }
+
+  private async target(followerId: string, userId: string, selfMessage: string): Promise<UserRow> {
+    if (userId === followerId) throw new ValidationError({ userId: selfMessage });
+    const target = await this.deps.users.findById(userId);
+    if (!target) throw new AppError(ErrorCode.NOT_FOUND);
+    return target;
+  }
+}
