@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
-import { FEED, FOLLOW, LIST_POSTS, createPost, ids, type Page } from './posts-support';
+import { FEED, FOLLOW, LIST_POSTS, createPost, ids, type Page, type PostData } from './posts-support';
 
 let server: TestServer;
 let admin: SignedUp;
@@ -120,7 +120,7 @@ describe('feed pagination', () => {
 describe('User.posts pagination', () => {
   it('pages through one user’s posts, with their drafts only for themself', async () => {
     const author = await signupUser(server);
-    const made = [];
+    const made: PostData[] = [];
     for (let i = 0; i < 5; i++) made.push(await createPost(server, author.accessToken, { title: `u${i}`, published: i !== 2 }));
     const q = `query($id: ID!, $first: Int, $after: String) {
       user(id: $id) { posts(first: $first, after: $after) { edges { cursor node { id title published author { id } } } pageInfo { hasNextPage endCursor } } }
