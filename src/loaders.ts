@@ -26,12 +26,15 @@ export interface Loaders {
 }
 
 export function createLoaders(services: Services, viewer: Viewer | null): Loaders {
+  const user = new DataLoader<string, UserRow | null>(async (ids) => {
+    const rows = await services.users.findByIds(ids);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+  // The viewer's row was read with the session check: their own posts need no author query.
+  if (viewer) user.prime(viewer.userId, viewer.user);
   return {
-    user: new DataLoader(async (ids) => {
-      const rows = await services.users.findByIds(ids);
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      return ids.map((id) => byId.get(id) ?? null);
-    }),
+    user,
     followerCount: new DataLoader(async (ids) => {
       const counts = await services.follows.followerCounts(ids);
       return ids.map((id) => counts.get(id) ?? 0);
