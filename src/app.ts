@@ -15,11 +15,14 @@ import { createFormatError } from './errors/format-error';
 import { getSchema } from './schema/build-schema';
 import { createLoaders } from './loaders';
 import { createServices, type Infrastructure, type Services } from './services';
+import { SessionCleanup } from './modules/auth/session-cleanup';
 
 export interface App {
   fastify: FastifyInstance;
   services: Services;
   infra: Infrastructure;
+  /** Deletes lapsed sessions and tokens every CLEANUP_INTERVAL (tests call its runOnce()). */
+  sessionCleanup: SessionCleanup;
   /** Stops accepting, finishes in-flight requests, then closes the database, store and mailer. */
   close(): Promise<void>;
 }
@@ -139,14 +142,24 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
 
   await fastify.ready();
 
+  const sessionCleanup = new SessionCleanup({
+    prisma: database.prisma,
+    clock: infra.clock,
+    logger,
+    retentionMs: config.accessTokenTtlMs + config.clockSkewMs,
+    reuseGraceMs: config.refreshReuseGraceMs,
+  });
+  sessionCleanup.start(config.cleanupIntervalMs);
+
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       await fastify.close();
+      await sessionCleanup.stop();
       await apollo.stop();
       await Promise.allSettled([database.close(), store.close(), mailer.close()]);
     })();
     return closing;
   };
-  return { fastify, services, infra, close };
+  return { fastify, services, infra, sessionCleanup, close };
 }

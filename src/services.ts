@@ -12,6 +12,8 @@ import { AccessTokens } from './lib/jwt';
 import { PasswordHasher } from './lib/password';
 import { AuditService } from './modules/auth/audit.service';
 import { AuthService } from './modules/auth/auth.service';
+import { ChangePasswordService } from './modules/auth/change-password.service';
+import { RefreshService } from './modules/auth/refresh.service';
 import { SessionService } from './modules/auth/session.service';
 import { TokenDelivery } from './modules/auth/token-delivery';
 import { UserService } from './modules/user/user.service';
@@ -31,6 +33,8 @@ export interface Infrastructure {
 export interface Services {
   auth: AuthService;
   sessions: SessionService;
+  refresh: RefreshService;
+  changePassword: ChangePasswordService;
   users: UserService;
   audit: AuditService;
   tokenDelivery: TokenDelivery;
@@ -56,6 +60,29 @@ export function createServices(infra: Infrastructure): Services {
     clock,
     refreshTokenTtlMs: config.refreshTokenTtlMs,
     sessionMaxAgeMs: config.sessionMaxAgeMs,
+    reuseGraceMs: config.refreshReuseGraceMs,
+    audit,
+    metrics,
+  });
+  const refresh = new RefreshService({
+    prisma,
+    clock,
+    accessTokens,
+    sessions,
+    audit,
+    metrics,
+    logger,
+    refreshTokenTtlMs: config.refreshTokenTtlMs,
+    reuseGraceMs: config.refreshReuseGraceMs,
+  });
+  const changePassword = new ChangePasswordService({
+    prisma,
+    hasher,
+    accessTokens,
+    sessions,
+    audit,
+    clock,
+    refreshTokenTtlMs: config.refreshTokenTtlMs,
   });
   const users = new UserService({ prisma, hasher });
   const auth = new AuthService({
@@ -70,5 +97,15 @@ export function createServices(infra: Infrastructure): Services {
   });
   const posts = new PostService({ prisma });
   const follows = new FollowService({ prisma, users });
-  return { auth, sessions, users, audit, tokenDelivery: new TokenDelivery(config.refreshTokenTransport), posts, follows };
+  return {
+    auth,
+    sessions,
+    refresh,
+    changePassword,
+    users,
+    audit,
+    tokenDelivery: new TokenDelivery(config.refreshTokenTransport),
+    posts,
+    follows,
+  };
 }

@@ -15,9 +15,10 @@ import { UserResolver } from '../modules/user/user.resolver';
 import { PostResolver } from '../modules/post/post.resolver';
 import { UserPostsResolver } from '../modules/post/user-posts.resolver';
 import { FollowResolver } from '../modules/follow/follow.resolver';
+import { SessionResolver } from '../modules/auth/session.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver, SessionResolver];
 
 const ErrorCodeEnum = new GraphQLEnumType({
   name: 'ErrorCode',

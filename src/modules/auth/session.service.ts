@@ -1,18 +1,27 @@
 /**
  * Sessions: one per signed-in device. A session row carries the idle and absolute lifetimes;
- * its refresh tokens are kept as SHA-256 hashes only.
+ * its refresh tokens are kept as SHA-256 hashes only. Here: opening, checking, listing and
+ * ending sessions. Rotating their refresh tokens is refresh.service.ts.
  */
-import type { PrismaClient } from '../../generated/prisma/client';
+import type { Prisma, PrismaClient } from '../../generated/prisma/client';
 import type { Clock } from '../../lib/clock';
-import { newOpaqueToken, sha256 } from '../../lib/tokens';
+import { isUuid, looksLikeOpaqueToken, newOpaqueToken, sha256 } from '../../lib/tokens';
+import { AppError } from '../../errors/app-error';
+import { ErrorCode } from '../../errors/error-code';
+import type { Metrics } from '../../infra/metrics';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { RequestMeta } from '../../context';
+import type { AuditService } from './audit.service';
 
 export interface SessionServiceDeps {
   prisma: PrismaClient;
   clock: Clock;
   refreshTokenTtlMs: number;
   sessionMaxAgeMs: number;
+  /** REFRESH_REUSE_GRACE: within it the immediately previous refresh token still names its session. */
+  reuseGraceMs?: number;
+  audit?: AuditService;
+  metrics?: Metrics;
 }
 
 export interface NewSession {
@@ -25,7 +34,29 @@ export type SessionCheck =
   | { ok: true; user: UserRow }
   | { ok: false; reason: 'revoked' | 'gone' };
 
+/** Why a session ended (`Session.revokedReason`, and the `reason` label of warden_sessions_revoked_total). */
+export type RevokeReason = 'logout' | 'revoked' | 'reuse' | 'password_changed' | (string & {});
+
+export enum LogoutScope {
+  LOCAL = 'LOCAL',
+  OTHERS = 'OTHERS',
+  GLOBAL = 'GLOBAL',
+}
+
+export interface SessionInfo {
+  id: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+  current: boolean;
+}
+
 const MAX_USER_AGENT = 512;
+
+/** A Prisma client or an interactive transaction: revocation runs in either. */
+type Db = PrismaClient | Prisma.TransactionClient;
 
 export class SessionService {
   constructor(private readonly deps: SessionServiceDeps) {}
@@ -64,5 +95,108 @@ export class SessionService {
     if (!session || session.userId !== userId) return { ok: false, reason: 'gone' };
     if (session.revokedAt) return { ok: false, reason: 'revoked' };
     return { ok: true, user: session.user as UserRow };
+  }
+
+  /**
+   * The user's live sessions, most recently used first. `lastUsedAt` moves at sign-in and at each
+   * refresh (not at every request, which would be a write per request).
+   */
+  async list(userId: string, currentSessionId: string): Promise<SessionInfo[]> {
+    const now = new Date(this.deps.clock.now());
+    const rows = await this.deps.prisma.session.findMany({
+      where: {
+        userId,
+        revokedAt: null,
+        absoluteExpiresAt: { gt: now },
+        // The current session is listed even when its refresh token lapsed: its access token
+        // still works and can renew it (API.md §4).
+        OR: [{ expiresAt: { gt: now } }, { id: currentSessionId }],
+      },
+      orderBy: [{ lastUsedAt: 'desc' }, { id: 'asc' }],
+      select: { id: true, createdAt: true, lastUsedAt: true, expiresAt: true, userAgent: true, ip: true },
+    });
+    return rows.map((row) => ({ ...row, current: row.id === currentSessionId }));
+  }
+
+  /**
+   * Ends one of the viewer's own sessions.
+   * @throws AppError NOT_FOUND when the id is not one of this user's sessions (another user's,
+   * unknown or malformed); nothing changes then. An own session that already ended is fine.
+   */
+  async revokeOwn(userId: string, sessionId: string, meta: RequestMeta): Promise<void> {
+    if (!isUuid(sessionId)) throw new AppError(ErrorCode.NOT_FOUND);
+    const session = await this.deps.prisma.session.findUnique({ where: { id: sessionId }, select: { userId: true } });
+    if (!session || session.userId !== userId) throw new AppError(ErrorCode.NOT_FOUND);
+    const ended = await this.revoke(this.deps.prisma, { id: sessionId, userId }, 'revoked');
+    if (ended > 0) await this.deps.audit?.record('session_revoked', { userId, sessionId, meta });
+  }
+
+  /**
+   * logout(scope): LOCAL ends the caller's session, OTHERS every other session of the user, GLOBAL
+   * all of them. The caller's session comes from a valid access token (`viewer`), else from the
+   * refresh token. Idempotent: an unknown, spent or already ended credential changes nothing.
+   * OTHERS and GLOBAL need a live credential; a lapsed one can still end its own session.
+   */
+  async logout(
+    scope: LogoutScope,
+    caller: { viewer: { userId: string; sessionId: string } | null; refreshToken: string | undefined },
+    meta: RequestMeta,
+  ): Promise<void> {
+    const found = caller.viewer ? { ...caller.viewer, live: true } : await this.findByRefreshToken(caller.refreshToken);
+    if (!found) return;
+    const { userId, sessionId } = found;
+    let ended: number;
+    if (scope === LogoutScope.LOCAL || !found.live) {
+      if (scope === LogoutScope.OTHERS) return;
+      ended = await this.revoke(this.deps.prisma, { id: sessionId, userId }, 'logout');
+    } else {
+      const where: Prisma.SessionWhereInput = scope === LogoutScope.OTHERS ? { userId, id: { not: sessionId } } : { userId };
+      ended = await this.revoke(this.deps.prisma, where, 'logout');
+    }
+    await this.deps.audit?.record('logout', { userId, sessionId, meta, detail: { scope, sessionsEnded: ended } });
+  }
+
+  /**
+   * Ends the sessions matching `where` that are still live, in `db` (the client or a transaction).
+   * `expiresAt` is pulled in to the revocation time as well: the cleanup job then finds ended
+   * sessions through the one indexed column (`expiresAt`), without a scan for `revokedAt`.
+   * @returns how many sessions this call ended.
+   */
+  async revoke(db: Db, where: Prisma.SessionWhereInput, reason: RevokeReason): Promise<number> {
+    const now = new Date(this.deps.clock.now());
+    const { count } = await db.session.updateMany({
+      where: { ...where, revokedAt: null },
+      data: { revokedAt: now, revokedReason: reason, expiresAt: now },
+    });
+    if (count > 0) this.deps.metrics?.sessionsRevoked.inc({ reason }, count);
+    return count;
+  }
+
+  /**
+   * The session a refresh token names, for logout: its current token, or — within the grace
+   * window — the immediately previous one. Shape-checked before any query.
+   */
+  private async findByRefreshToken(token: string | undefined): Promise<{ userId: string; sessionId: string; live: boolean } | null> {
+    if (token === undefined || !looksLikeOpaqueToken(token)) return null;
+    const row = await this.deps.prisma.refreshToken.findUnique({
+      where: { tokenHash: sha256(token) },
+      select: {
+        expiresAt: true,
+        spentAt: true,
+        successorId: true,
+        session: { select: { id: true, userId: true, revokedAt: true, absoluteExpiresAt: true } },
+      },
+    });
+    if (!row || row.session.revokedAt) return null;
+    const now = this.deps.clock.now();
+    const target = { userId: row.session.userId, sessionId: row.session.id };
+    if (row.spentAt) {
+      const graceMs = this.deps.reuseGraceMs ?? 0;
+      if (now - row.spentAt.getTime() >= graceMs || !row.successorId) return null;
+      const successor = await this.deps.prisma.refreshToken.findUnique({ where: { id: row.successorId }, select: { spentAt: true } });
+      if (!successor || successor.spentAt) return null;
+    }
+    const live = row.expiresAt.getTime() > now && row.session.absoluteExpiresAt.getTime() > now;
+    return { ...target, live };
   }
 }

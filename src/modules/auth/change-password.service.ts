@@ -1,0 +1,88 @@
+/**
+ * changePassword: needs the current password, ends every other session of the user, and gives
+ * the current session a fresh token pair — all in one transaction.
+ */
+import type { PrismaClient } from '../../generated/prisma/client';
+import { AppError, ValidationError } from '../../errors/app-error';
+import { ErrorCode } from '../../errors/error-code';
+import type { Clock } from '../../lib/clock';
+import type { AccessTokens } from '../../lib/jwt';
+import { passwordProblem, type PasswordHasher } from '../../lib/password';
+import { newOpaqueToken, sha256 } from '../../lib/tokens';
+import type { RequestMeta } from '../../context';
+import { USER_SELECT, type UserRow } from '../user/user.service';
+import type { AuditService } from './audit.service';
+import type { IssuedTokens } from './auth.service';
+import type { SessionService } from './session.service';
+
+export interface ChangePasswordServiceDeps {
+  prisma: PrismaClient;
+  hasher: PasswordHasher;
+  accessTokens: AccessTokens;
+  sessions: SessionService;
+  audit: AuditService;
+  clock: Clock;
+  refreshTokenTtlMs: number;
+}
+
+export class ChangePasswordService {
+  constructor(private readonly deps: ChangePasswordServiceDeps) {}
+
+  /**
+   * @throws ValidationError (`newPassword`) for an unacceptable new password; AppError
+   * INVALID_CREDENTIALS when the current password is wrong; SESSION_REVOKED when the session
+   * ended meanwhile. Nothing changes in any of these cases.
+   */
+  async change(
+    viewer: { userId: string; sessionId: string },
+    input: { currentPassword: string; newPassword: string },
+    meta: RequestMeta,
+  ): Promise<IssuedTokens> {
+    const problem = passwordProblem(input.newPassword);
+    if (problem) throw new ValidationError({ newPassword: problem });
+    const found = await this.deps.prisma.user.findUnique({ where: { id: viewer.userId }, select: { passwordHash: true } });
+    if (!found) throw new AppError(ErrorCode.UNAUTHENTICATED);
+    const tooLong = Buffer.byteLength(input.currentPassword, 'utf8') > 72;
+    const ok = !tooLong && (await this.deps.hasher.verify(input.currentPassword, found.passwordHash));
+    if (!ok) throw new AppError(ErrorCode.INVALID_CREDENTIALS);
+    const passwordHash = await this.deps.hasher.hash(input.newPassword);
+
+    const now = this.deps.clock.now();
+    const refreshToken = newOpaqueToken();
+    const result = await this.deps.prisma.$transaction(async (tx) => {
+      const session = await tx.session.findUnique({
+        where: { id: viewer.sessionId },
+        select: { userId: true, revokedAt: true, absoluteExpiresAt: true },
+      });
+      if (!session || session.userId !== viewer.userId || session.revokedAt) return null;
+      const user = (await tx.user.update({ where: { id: viewer.userId }, data: { passwordHash }, select: USER_SELECT })) as UserRow;
+      const ended = await this.deps.sessions.revoke(tx, { userId: viewer.userId, id: { not: viewer.sessionId } }, 'password_changed');
+      // The session's earlier refresh tokens stop working: the unspent one is deleted (its holder
+      // gets REFRESH_TOKEN_INVALID), so a copy taken before the change cannot refresh.
+      await tx.refreshToken.deleteMany({ where: { sessionId: viewer.sessionId, spentAt: null } });
+      const expiresAt = new Date(Math.min(now + this.deps.refreshTokenTtlMs, session.absoluteExpiresAt.getTime()));
+      await tx.refreshToken.create({
+        data: { sessionId: viewer.sessionId, tokenHash: sha256(refreshToken), createdAt: new Date(now), expiresAt },
+      });
+      await tx.session.update({ where: { id: viewer.sessionId }, data: { lastUsedAt: new Date(now), expiresAt, ip: meta.ip } });
+      return { user, ended, expiresAt };
+    });
+    if (!result) throw new AppError(ErrorCode.SESSION_REVOKED);
+
+    await this.deps.audit.record('password_changed', {
+      userId: viewer.userId,
+      sessionId: viewer.sessionId,
+      meta,
+      detail: { sessionsEnded: result.ended },
+    });
+    const access = this.deps.accessTokens.sign({ userId: viewer.userId, sessionId: viewer.sessionId, role: result.user.role });
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshTokenExpiresAt: result.expiresAt,
+      sessionId: viewer.sessionId,
+      user: result.user,
+    };
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The periodic cleanup (every CLEANUP_INTERVAL): deletes sessions and refresh tokens past their
+ * lifetimes, and erases sealed successor pairs once their grace window has passed. Every
+ * instance may run it; each statement is idempotent.
+ */
+import type { Logger } from 'pino';
+import type { PrismaClient } from '../../generated/prisma/client';
+import type { Clock } from '../../lib/clock';
+
+export interface SessionCleanupDeps {
+  prisma: PrismaClient;
+  clock: Clock;
+  logger: Logger;
+  /**
+   * How long an ended or lapsed session is kept: ACCESS_TOKEN_TTL + CLOCK_SKEW. Until then its
+   * access tokens still answer SESSION_REVOKED (not UNAUTHENTICATED), and a valid access token
+   * can still renew an idle-expired refresh token (API.md §4).
+   */
+  retentionMs: number;
+  reuseGraceMs: number;
+}
+
+/** setInterval's longest delay; a longer one would fire at once, every millisecond. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface CleanupResult {
+  sessions: number;
+  refreshTokens: number;
+  sealedErased: number;
+}
+
+export class SessionCleanup {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<CleanupResult | undefined> | undefined;
+
+  constructor(private readonly deps: SessionCleanupDeps) {}
+
+  /** Deletes what has lapsed, once. */
+  async runOnce(): Promise<CleanupResult> {
+    const now = this.deps.clock.now();
+    const cutoff = new Date(now - this.deps.retentionMs);
+    const prisma = this.deps.prisma;
+    // `expiresAt` is indexed and never later than `absoluteExpiresAt`; revocation pulls it in to
+    // the revocation time (SessionService.revoke), so this one range finds ended sessions too.
+    // Their refresh tokens go with them (ON DELETE CASCADE).
+    const sessions = await prisma.session.deleteMany({ where: { expiresAt: { lt: cutoff } } });
+    // Tokens of live sessions past their own idle lifetime: spent links of a long chain, and
+    // current tokens that lapsed beyond renewal.
+    const refreshTokens = await prisma.refreshToken.deleteMany({ where: { expiresAt: { lt: cutoff } } });
+    // A sealed successor pair is only ever opened within the grace window; erase it afterwards.
+    const sealedErased = await prisma.refreshToken.updateMany({
+      where: { successorSealed: { not: null }, spentAt: { lt: new Date(now - this.deps.reuseGraceMs) } },
+      data: { successorSealed: null },
+    });
+    const result = { sessions: sessions.count, refreshTokens: refreshTokens.count, sealedErased: sealedErased.count };
+    if (result.sessions + result.refreshTokens > 0) this.deps.logger.info(result, 'cleaned up lapsed sessions and tokens');
+    return result;
+  }
+
+  /** Runs runOnce() every `intervalMs`; the timer never keeps the process alive. */
+  start(intervalMs: number): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.running) return; // a slow round is still going: skip this tick
+      this.running = this.runOnce()
+        .catch((error: unknown) => {
+          this.deps.logger.error({ err: error }, 'session cleanup failed; will retry at the next interval');
+          return undefined;
+        })
+        .finally(() => {
+          this.running = undefined;
+        });
+    }, Math.min(intervalMs, MAX_TIMER_MS));
+    this.timer.unref();
+  }
+
+  /** Stops the timer and waits for a round in progress. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}

@@ -1,0 +1,285 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ManualClock } from '../../src/lib/clock';
+import { sha256 } from '../../src/lib/tokens';
+import { LOGIN, errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
+import {
+  ME,
+  auditEvents,
+  expiredCopy,
+  metricValue,
+  pairOf,
+  prismaOf,
+  refresh,
+  sessionIdOf,
+  sessionRow,
+  tokenRow,
+  tokenRows,
+} from './support';
+
+const HOUR = 3600_000;
+const MINUTE = 60_000;
+const clock = new ManualClock();
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer({
+    clock,
+    env: { REFRESH_TOKEN_TTL: '1h', SESSION_MAX_AGE: '150m', REFRESH_REUSE_GRACE: '10s', ACCESS_TOKEN_TTL: '15m' },
+  });
+});
+afterAll(() => server.close());
+
+describe('rotation', () => {
+  it('rotates the refresh token within the session and rejects the spent one later', async () => {
+    const user = await signupUser(server);
+    const sid = sessionIdOf(user.accessToken);
+    const next = pairOf(await refresh(server, user.refreshToken));
+    expect(next.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(next.refreshToken).not.toBe(user.refreshToken);
+    expect(sessionIdOf(next.accessToken)).toBe(sid);
+    const me = await server.gql(ME, {}, { token: next.accessToken });
+    expect(me.body.data!.me.id).toBe(user.user.id);
+
+    clock.advance(11_000); // past REFRESH_REUSE_GRACE
+    expect(errorCode(await refresh(server, user.refreshToken))).toBe('REFRESH_TOKEN_REUSED');
+  });
+
+  it('keeps only hashes: no column holds a refresh token in plaintext', async () => {
+    const user = await signupUser(server);
+    const next = pairOf(await refresh(server, user.refreshToken));
+    const rows = await tokenRows(server, sessionIdOf(user.accessToken));
+    expect(rows).toHaveLength(2);
+    expect(Buffer.from(rows[0].tokenHash)).toEqual(Buffer.from(sha256(user.refreshToken)));
+    expect(Buffer.from(rows[1].tokenHash)).toEqual(Buffer.from(sha256(next.refreshToken)));
+    expect(rows[0].spentAt).not.toBeNull();
+    expect(rows[0].successorId).toBe(rows[1].id);
+    for (const row of rows) {
+      for (const bytes of [row.tokenHash, row.successorSealed]) {
+        if (!bytes) continue;
+        const text = Buffer.from(bytes).toString('latin1');
+        for (const secret of [user.refreshToken, next.refreshToken, next.accessToken]) {
+          expect(text.includes(secret)).toBe(false);
+          expect(text.includes(Buffer.from(secret, 'base64url').toString('latin1'))).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('renews the idle lifetime at each rotation, never past SESSION_MAX_AGE', async () => {
+    const t0 = clock.now();
+    const user = await signupUser(server);
+    const sid = sessionIdOf(user.accessToken);
+    const absolute = (await sessionRow(server, sid))!.absoluteExpiresAt.getTime();
+    expect(absolute).toBe(t0 + 150 * MINUTE);
+
+    clock.advance(50 * MINUTE);
+    const second = pairOf(await refresh(server, user.refreshToken));
+    expect(new Date(second.refreshTokenExpiresAt).getTime()).toBe(t0 + 50 * MINUTE + HOUR);
+    expect((await sessionRow(server, sid))!.expiresAt.getTime()).toBe(t0 + 50 * MINUTE + HOUR);
+
+    clock.advance(50 * MINUTE);
+    const third = pairOf(await refresh(server, second.refreshToken));
+    expect(new Date(third.refreshTokenExpiresAt).getTime()).toBe(absolute); // capped
+
+    clock.advance(51 * MINUTE); // past the absolute lifetime
+    expect(errorCode(await refresh(server, third.refreshToken))).toBe('REFRESH_TOKEN_EXPIRED');
+  });
+
+  it('answers REFRESH_TOKEN_EXPIRED past the idle lifetime, and the token stays unspent', async () => {
+    const user = await signupUser(server);
+    clock.advance(HOUR + 1000);
+    const res = await refresh(server, user.refreshToken);
+    expect(errorCode(res)).toBe('REFRESH_TOKEN_EXPIRED');
+    expect((await tokenRow(server, user.refreshToken))!.spentAt).toBeNull();
+  });
+
+  it('records a refresh audit event with user, session, IP and user agent', async () => {
+    const user = await signupUser(server);
+    await server.gql(
+      `mutation($t: String) { refreshToken(refreshToken: $t) { accessToken } }`,
+      { t: user.refreshToken },
+      { headers: { 'user-agent': 'rotation-test/1.0' } },
+    );
+    const event = (await auditEvents(server, user.user.id)).find((e) => e.type === 'refresh');
+    expect(event).toMatchObject({ sessionId: sessionIdOf(user.accessToken), ip: '127.0.0.1', userAgent: 'rotation-test/1.0' });
+    expect(event!.createdAt).toBeInstanceOf(Date);
+  });
+
+  it('counts refreshes by result in warden_refresh_total', async () => {
+    const before = await metricValue(server, 'warden_refresh_total', 'result="ok"');
+    const invalidBefore = await metricValue(server, 'warden_refresh_total', 'result="invalid"');
+    const user = await signupUser(server);
+    pairOf(await refresh(server, user.refreshToken));
+    await refresh(server, 'nonsense');
+    expect(await metricValue(server, 'warden_refresh_total', 'result="ok"')).toBe(before + 1);
+    expect(await metricValue(server, 'warden_refresh_total', 'result="invalid"')).toBe(invalidBefore + 1);
+  });
+});
+
+describe('reuse and grace', () => {
+  it('within the grace window, the previous token returns the same successor pair', async () => {
+    const graceBefore = await metricValue(server, 'warden_refresh_total', 'result="grace"');
+    const user = await signupUser(server);
+    const first = pairOf(await refresh(server, user.refreshToken));
+    clock.advance(5_000);
+    const again = pairOf(await refresh(server, user.refreshToken));
+    expect(again.refreshToken).toBe(first.refreshToken);
+    expect(again.accessToken).toBe(first.accessToken);
+    expect(again.refreshTokenExpiresAt).toBe(first.refreshTokenExpiresAt);
+    expect(await tokenRows(server, sessionIdOf(user.accessToken))).toHaveLength(2); // one successor, not a fork
+    expect(await metricValue(server, 'warden_refresh_total', 'result="grace"')).toBe(graceBefore + 1);
+    // The shared successor goes on working.
+    pairOf(await refresh(server, first.refreshToken));
+  });
+
+  it('an older ancestor inside the window is reuse, not grace, and ends the session', async () => {
+    const user = await signupUser(server);
+    const second = pairOf(await refresh(server, user.refreshToken));
+    const third = pairOf(await refresh(server, second.refreshToken));
+    expect(errorCode(await refresh(server, user.refreshToken))).toBe('REFRESH_TOKEN_REUSED');
+    expect(errorCode(await server.gql(ME, {}, { token: third.accessToken }))).toBe('SESSION_REVOKED');
+    expect(errorCode(await refresh(server, third.refreshToken))).toBe('SESSION_REVOKED');
+  });
+
+  it('a spent token after the window ends that session only, audited, and its access tokens answer SESSION_REVOKED', async () => {
+    const revokedBefore = await metricValue(server, 'warden_sessions_revoked_total', 'reason="reuse"');
+    const user = await signupUser(server);
+    const other = await server.gql(LOGIN, { input: { email: user.email, password: user.password } });
+    const otherPair = other.body.data!.login;
+    const next = pairOf(await refresh(server, user.refreshToken));
+    clock.advance(10_001);
+
+    const res = await refresh(server, user.refreshToken);
+    expect(res.status).toBe(200);
+    expect(errorCode(res)).toBe('REFRESH_TOKEN_REUSED');
+    expect(errorCode(await server.gql(ME, {}, { token: next.accessToken }))).toBe('SESSION_REVOKED');
+    expect(errorCode(await server.gql(ME, {}, { token: user.accessToken }))).toBe('SESSION_REVOKED');
+    expect(errorCode(await refresh(server, next.refreshToken))).toBe('SESSION_REVOKED');
+
+    // The user's other session lives on.
+    expect((await server.gql(ME, {}, { token: otherPair.accessToken })).body.data!.me.id).toBe(user.user.id);
+    pairOf(await refresh(server, otherPair.refreshToken));
+
+    const sid = sessionIdOf(user.accessToken);
+    expect((await sessionRow(server, sid))!.revokedReason).toBe('reuse');
+    const events = await auditEvents(server, user.user.id);
+    expect(events.find((e) => e.type === 'refresh_reuse_detected')).toMatchObject({ sessionId: sid, ip: '127.0.0.1' });
+    expect(await metricValue(server, 'warden_sessions_revoked_total', 'reason="reuse"')).toBe(revokedBefore + 1);
+  });
+});
+
+describe('the four cases of API.md §4', () => {
+  it('valid access + valid refresh: the request is served', async () => {
+    const user = await signupUser(server);
+    const res = await server.gql(ME, {}, { token: user.accessToken });
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.me.id).toBe(user.user.id);
+  });
+
+  it('expired access + valid refresh: @auth answers ACCESS_TOKEN_EXPIRED, refreshToken works with the expired token in the header, the retry is served', async () => {
+    const user = await signupUser(server);
+    const expired = expiredCopy(user.accessToken);
+    expect(errorCode(await server.gql(ME, {}, { token: expired }))).toBe('ACCESS_TOKEN_EXPIRED');
+    const next = pairOf(await refresh(server, user.refreshToken, { bearer: expired }));
+    const retry = await server.gql(ME, {}, { token: next.accessToken });
+    expect(retry.body.data!.me.id).toBe(user.user.id);
+  });
+
+  it('valid access + idle-expired refresh: renewed with that session’s access token, capped by SESSION_MAX_AGE', async () => {
+    const t0 = clock.now();
+    const user = await signupUser(server);
+    const sid = sessionIdOf(user.accessToken);
+    // Access tokens follow real time, the sessions the test clock: the access token is still valid.
+    clock.advance(2 * HOUR);
+    expect(errorCode(await refresh(server, user.refreshToken))).toBe('REFRESH_TOKEN_EXPIRED');
+
+    // Another session's access token of the same user does not renew this one.
+    const other = (await server.gql(LOGIN, { input: { email: user.email, password: user.password } })).body.data!.login;
+    expect(errorCode(await refresh(server, user.refreshToken, { bearer: other.accessToken }))).toBe('REFRESH_TOKEN_EXPIRED');
+
+    const renewed = pairOf(await refresh(server, user.refreshToken, { bearer: user.accessToken }));
+    expect(sessionIdOf(renewed.accessToken)).toBe(sid);
+    // now + REFRESH_TOKEN_TTL would be t0 + 3h; SESSION_MAX_AGE caps it at t0 + 150m.
+    expect(new Date(renewed.refreshTokenExpiresAt).getTime()).toBe(t0 + 150 * MINUTE);
+    pairOf(await refresh(server, renewed.refreshToken));
+
+    // Past the absolute lifetime, not even a valid access token renews it.
+    clock.advance(31 * MINUTE);
+    expect(errorCode(await refresh(server, renewed.refreshToken, { bearer: renewed.accessToken }))).toBe('REFRESH_TOKEN_EXPIRED');
+  });
+
+  it('expired access + expired refresh: REFRESH_TOKEN_EXPIRED', async () => {
+    const user = await signupUser(server);
+    clock.advance(2 * HOUR);
+    const res = await refresh(server, user.refreshToken, { bearer: expiredCopy(user.accessToken) });
+    expect(errorCode(res)).toBe('REFRESH_TOKEN_EXPIRED');
+  });
+});
+
+describe('bad input', () => {
+  const cases: Array<[string, string | null]> = [
+    ['no token at all', null],
+    ['an empty token', ''],
+    ['garbage', 'garbage'],
+    ['10 KB', 'A'.repeat(10 * 1024)],
+    ['non-base64url characters of the right length', '!'.repeat(43)],
+    ['standard base64 (+ and /)', randomBytes(32).toString('base64').slice(0, 43).replace(/^./, '+')],
+    ['whitespace around a token', ` ${randomBytes(32).toString('base64url')} `],
+    ['unicode', 'ü'.repeat(43)],
+  ];
+
+  it.each(cases)('%s → REFRESH_TOKEN_INVALID, no 5xx, no database access', async (_what, token) => {
+    const prisma = prismaOf(server);
+    const transaction = jest.spyOn(prisma, '$transaction');
+    const findUnique = jest.spyOn(prisma.refreshToken, 'findUnique');
+    try {
+      const res = await refresh(server, token);
+      expect(res.status).toBe(200);
+      expect(errorCode(res)).toBe('REFRESH_TOKEN_INVALID');
+      expect(transaction).not.toHaveBeenCalled();
+      expect(findUnique).not.toHaveBeenCalled();
+    } finally {
+      transaction.mockRestore();
+      findUnique.mockRestore();
+    }
+  });
+
+  it('an unknown token of the right shape → REFRESH_TOKEN_INVALID and writes nothing', async () => {
+    const prisma = prismaOf(server);
+    const before = await Promise.all([prisma.authEvent.count(), prisma.refreshToken.count(), prisma.session.count()]);
+    const res = await refresh(server, randomBytes(32).toString('base64url'));
+    expect(errorCode(res)).toBe('REFRESH_TOKEN_INVALID');
+    const after = await Promise.all([prisma.authEvent.count(), prisma.refreshToken.count(), prisma.session.count()]);
+    expect(after).toEqual(before);
+  });
+});
+
+describe('a database error mid-rotation', () => {
+  it('rolls back: the presented token stays unspent, no successor exists, and it works once the database does', async () => {
+    const user = await signupUser(server);
+    const sid = sessionIdOf(user.accessToken);
+    const fn = `warden_test_fail_${randomUUID().replace(/-/g, '')}`;
+    const prisma = prismaOf(server);
+    // Fails the rotation's last statement (the session update) for this one session only.
+    await prisma.$executeRawUnsafe(
+      `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`,
+    );
+    await prisma.$executeRawUnsafe(
+      `CREATE TRIGGER ${fn} BEFORE UPDATE ON "Session" FOR EACH ROW WHEN (OLD.id = '${sid}'::uuid) EXECUTE FUNCTION ${fn}()`,
+    );
+    try {
+      const res = await refresh(server, user.refreshToken);
+      expect(res.status).toBe(200);
+      expect(errorCode(res)).toBe('INTERNAL_SERVER_ERROR');
+      expect(JSON.stringify(res.body)).not.toContain('injected failure');
+      const rows = await tokenRows(server, sid);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ spentAt: null, successorId: null, successorSealed: null });
+    } finally {
+      await prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS ${fn} ON "Session"`);
+      await prisma.$executeRawUnsafe(`DROP FUNCTION IF EXISTS ${fn}()`);
+    }
+    const next = pairOf(await refresh(server, user.refreshToken));
+    expect((await server.gql(ME, {}, { token: next.accessToken })).body.data!.me.id).toBe(user.user.id);
+  });
+});
