@@ -59,6 +59,7 @@ interface LockedRow {
   successorSealed: Uint8Array | null;
   userId: string;
   revokedAt: Date | null;
+  revokedReason: string | null;
   absoluteExpiresAt: Date;
   name: string;
   email: string;
@@ -74,7 +75,10 @@ type Outcome =
   | { kind: 'rotated'; issued: IssuedTokens }
   | { kind: 'grace'; issued: IssuedTokens }
   | { kind: 'reused'; sessionId: string; userId: string }
-  | { kind: 'refused'; code: ErrorCode.REFRESH_TOKEN_INVALID | ErrorCode.REFRESH_TOKEN_EXPIRED | ErrorCode.SESSION_REVOKED };
+  | {
+      kind: 'refused';
+      code: ErrorCode.REFRESH_TOKEN_INVALID | ErrorCode.REFRESH_TOKEN_EXPIRED | ErrorCode.SESSION_REVOKED | ErrorCode.REFRESH_TOKEN_REUSED;
+    };
 
 interface SealedPair {
   accessToken: string;
@@ -125,7 +129,12 @@ export class RefreshService {
   }
 
   private refuse(code: Extract<Outcome, { kind: 'refused' }>['code']): never {
-    const result = code === ErrorCode.REFRESH_TOKEN_EXPIRED ? 'expired' : code === ErrorCode.SESSION_REVOKED ? 'revoked' : 'invalid';
+    const result = {
+      [ErrorCode.REFRESH_TOKEN_EXPIRED]: 'expired',
+      [ErrorCode.SESSION_REVOKED]: 'revoked',
+      [ErrorCode.REFRESH_TOKEN_REUSED]: 'reused',
+      [ErrorCode.REFRESH_TOKEN_INVALID]: 'invalid',
+    }[code];
     this.deps.metrics.refreshes.inc({ result });
     throw new AppError(code);
   }
@@ -138,7 +147,7 @@ export class RefreshService {
   private async decide(tx: TransactionClient, token: string, request: RefreshRequest): Promise<Outcome> {
     const rows = await tx.$queryRaw<LockedRow[]>`
       SELECT t.id, t."sessionId", t."expiresAt", t."spentAt", t."successorId", t."successorSealed",
-             s."userId", s."revokedAt", s."absoluteExpiresAt",
+             s."userId", s."revokedAt", s."revokedReason", s."absoluteExpiresAt",
              u.name, u.email, u."emailVerified", u.role::text AS role, u."avatarUrl", u.bio, u."createdAt" AS "userCreatedAt"
         FROM "RefreshToken" t
         JOIN "Session" s ON s.id = t."sessionId"
@@ -159,7 +168,12 @@ export class RefreshService {
       createdAt: new Date(row.userCreatedAt),
     };
 
-    if (row.revokedAt) return { kind: 'refused', code: ErrorCode.SESSION_REVOKED };
+    if (row.revokedAt) {
+      // Spent tokens of a session that reuse ended keep answering REUSED (with grace 0, every
+      // parallel duplicate of a token is reuse, not just the first to take the lock).
+      if (row.spentAt && row.revokedReason === 'reuse') return { kind: 'refused', code: ErrorCode.REFRESH_TOKEN_REUSED };
+      return { kind: 'refused', code: ErrorCode.SESSION_REVOKED };
+    }
     if (new Date(row.absoluteExpiresAt).getTime() <= now) return { kind: 'refused', code: ErrorCode.REFRESH_TOKEN_EXPIRED };
 
     if (row.spentAt) {
