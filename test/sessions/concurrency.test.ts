@@ -3,7 +3,7 @@
  * PGlite (one connection, transactions run one at a time) and on PostgreSQL (a pool, row locks).
  */
 import { errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
-import { ME, pairOf, refresh, sessionIdOf, sessionRow, tokenRows } from './support';
+import { ME, pairOf, refresh, sessionIdOf, sessionRow, tokenRows, withSlowRotation } from './support';
 
 const PARALLEL = 20;
 
@@ -20,7 +20,9 @@ describe.each(backends)('%s', (_backend, backendEnv) => {
 
     it(`${PARALLEL} parallel refreshes with one token all get the same single successor`, async () => {
       const user = await signupUser(server);
-      const results = await Promise.all(Array.from({ length: PARALLEL }, () => refresh(server, user.refreshToken)));
+      const results = await withSlowRotation(server, sessionIdOf(user.accessToken), 50, () =>
+        Promise.all(Array.from({ length: PARALLEL }, () => refresh(server, user.refreshToken))),
+      );
       expect(results.map((r) => r.status)).toEqual(Array(PARALLEL).fill(200));
       const pairs = results.map(pairOf);
       expect(new Set(pairs.map((p) => p.refreshToken)).size).toBe(1);
@@ -51,7 +53,9 @@ describe.each(backends)('%s', (_backend, backendEnv) => {
 
     it(`of ${PARALLEL} parallel refreshes one rotates and the rest are reuse, which ends the session`, async () => {
       const user = await signupUser(server);
-      const results = await Promise.all(Array.from({ length: PARALLEL }, () => refresh(server, user.refreshToken)));
+      const results = await withSlowRotation(server, sessionIdOf(user.accessToken), 50, () =>
+        Promise.all(Array.from({ length: PARALLEL }, () => refresh(server, user.refreshToken))),
+      );
       expect(results.map((r) => r.status)).toEqual(Array(PARALLEL).fill(200));
       const codes = results.map((r) => (r.body.errors ? errorCode(r) : 'ok'));
       expect(codes.filter((c) => c === 'ok')).toHaveLength(1);

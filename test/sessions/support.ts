@@ -91,3 +91,24 @@ export function refreshCookie(response: GqlResponse): string | undefined {
 }
 
 export const cookieValue = (setCookie: string): string => decodeURIComponent(setCookie.split(';')[0].slice('refresh_token='.length));
+
+/**
+ * Runs `fn` while inserting a refresh token into this session takes `ms` longer (a trigger in
+ * the database), so parallel rotations surely overlap: without the row lock they would fork.
+ */
+export async function withSlowRotation<T>(server: TestServer, sessionId: string, ms: number, fn: () => Promise<T>): Promise<T> {
+  const prisma = prismaOf(server);
+  const name = `warden_test_slow_${sessionId.replace(/-/g, '')}`;
+  await prisma.$executeRawUnsafe(
+    `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(${ms / 1000}); RETURN NEW; END $$`,
+  );
+  await prisma.$executeRawUnsafe(
+    `CREATE TRIGGER ${name} BEFORE INSERT ON "RefreshToken" FOR EACH ROW WHEN (NEW."sessionId" = '${sessionId}'::uuid) EXECUTE FUNCTION ${name}()`,
+  );
+  try {
+    return await fn();
+  } finally {
+    await prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS ${name} ON "RefreshToken"`);
+    await prisma.$executeRawUnsafe(`DROP FUNCTION IF EXISTS ${name}()`);
+  }
+}
