@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ManualClock } from '../../src/lib/clock';
 import { sha256 } from '../../src/lib/tokens';
+import { createTestDatabase, type TestDatabase } from '../support/db-template';
 import { LOGIN, errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
 import {
   ME,
@@ -217,6 +218,19 @@ describe('the four cases of API.md §4', () => {
 });
 
 describe('bad input', () => {
+  // A database of its own, so "writes nothing" can be checked by counting rows.
+  let own: TestDatabase | undefined;
+  let quiet: TestServer;
+  beforeAll(async () => {
+    own = process.env.DATABASE_URL ? await createTestDatabase() : undefined;
+    quiet = await startTestServer({ env: { DATABASE_URL: own?.url ?? '' } });
+    await signupUser(quiet);
+  });
+  afterAll(async () => {
+    await quiet?.close();
+    await own?.drop();
+  });
+
   const cases: Array<[string, string | null]> = [
     ['no token at all', null],
     ['an empty token', ''],
@@ -229,11 +243,11 @@ describe('bad input', () => {
   ];
 
   it.each(cases)('%s → REFRESH_TOKEN_INVALID, no 5xx, no database access', async (_what, token) => {
-    const prisma = prismaOf(server);
+    const prisma = prismaOf(quiet);
     const transaction = jest.spyOn(prisma, '$transaction');
     const findUnique = jest.spyOn(prisma.refreshToken, 'findUnique');
     try {
-      const res = await refresh(server, token);
+      const res = await refresh(quiet, token);
       expect(res.status).toBe(200);
       expect(errorCode(res)).toBe('REFRESH_TOKEN_INVALID');
       expect(transaction).not.toHaveBeenCalled();
@@ -245,9 +259,10 @@ describe('bad input', () => {
   });
 
   it('an unknown token of the right shape → REFRESH_TOKEN_INVALID and writes nothing', async () => {
-    const prisma = prismaOf(server);
+    const prisma = prismaOf(quiet);
     const before = await Promise.all([prisma.authEvent.count(), prisma.refreshToken.count(), prisma.session.count()]);
-    const res = await refresh(server, randomBytes(32).toString('base64url'));
+    expect(before.every((n) => n > 0)).toBe(true);
+    const res = await refresh(quiet, randomBytes(32).toString('base64url'));
     expect(errorCode(res)).toBe('REFRESH_TOKEN_INVALID');
     const after = await Promise.all([prisma.authEvent.count(), prisma.refreshToken.count(), prisma.session.count()]);
     expect(after).toEqual(before);
