@@ -229,6 +229,23 @@ describe('changePassword', () => {
   });
 });
 
+describe('audit trail', () => {
+  it('records login ok and failed with user, session, IP, user agent and time', async () => {
+    const user = await signupUser(server);
+    const headers = { 'user-agent': 'audit-test/3.0' };
+    await server.gql(LOGIN, { input: { email: user.email, password: 'wrong password' } }, { headers });
+    const ok = (await server.gql(LOGIN, { input: { email: user.email, password: user.password } }, { headers })).body.data!.login;
+    const events = await auditEvents(server, user.user.id);
+    expect(events.find((e) => e.type === 'login_failed')).toMatchObject({ ip: '127.0.0.1', userAgent: 'audit-test/3.0', createdAt: expect.any(Date) });
+    expect(events.find((e) => e.type === 'login_ok')).toMatchObject({
+      sessionId: sessionIdOf(ok.accessToken),
+      ip: '127.0.0.1',
+      userAgent: 'audit-test/3.0',
+      createdAt: expect.any(Date),
+    });
+  });
+});
+
 describe('two instances sharing the store', () => {
   let second: TestServer;
   beforeAll(async () => {
