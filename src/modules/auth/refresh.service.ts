@@ -74,7 +74,7 @@ interface LockedRow {
 type Outcome =
   | { kind: 'rotated'; issued: IssuedTokens }
   | { kind: 'grace'; issued: IssuedTokens }
-  | { kind: 'reused'; sessionId: string; userId: string }
+  | { kind: 'reused'; sessionId: string; userId: string; ended: number }
   | {
       kind: 'refused';
       code: ErrorCode.REFRESH_TOKEN_INVALID | ErrorCode.REFRESH_TOKEN_EXPIRED | ErrorCode.SESSION_REVOKED | ErrorCode.REFRESH_TOKEN_REUSED;
@@ -120,6 +120,7 @@ export class RefreshService {
         return outcome.issued;
       case 'reused':
         this.deps.metrics.refreshes.inc({ result: 'reused' });
+        this.deps.sessions.countEnded('reuse', outcome.ended);
         this.deps.logger.warn({ sessionId: outcome.sessionId, userId: outcome.userId }, 'refresh token reuse: session ended');
         await this.deps.audit.record('refresh_reuse_detected', { userId: outcome.userId, sessionId: outcome.sessionId, meta: request.meta });
         throw new AppError(ErrorCode.REFRESH_TOKEN_REUSED);
@@ -179,8 +180,8 @@ export class RefreshService {
     if (row.spentAt) {
       const replay = await this.replayWithinGrace(tx, token, row, now);
       if (replay) return { kind: 'grace', issued: { ...replay, sessionId: row.sessionId, user } };
-      await this.deps.sessions.revoke(tx, { id: row.sessionId }, 'reuse');
-      return { kind: 'reused', sessionId: row.sessionId, userId: row.userId };
+      const ended = await this.deps.sessions.revoke(tx, { id: row.sessionId }, 'reuse');
+      return { kind: 'reused', sessionId: row.sessionId, userId: row.userId, ended };
     }
 
     if (new Date(row.expiresAt).getTime() <= now) {

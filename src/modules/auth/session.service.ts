@@ -127,7 +127,7 @@ export class SessionService {
     if (!isUuid(sessionId)) throw new AppError(ErrorCode.NOT_FOUND);
     const session = await this.deps.prisma.session.findUnique({ where: { id: sessionId }, select: { userId: true } });
     if (!session || session.userId !== userId) throw new AppError(ErrorCode.NOT_FOUND);
-    const ended = await this.revoke(this.deps.prisma, { id: sessionId, userId }, 'revoked');
+    const ended = await this.end({ id: sessionId, userId }, 'revoked');
     if (ended > 0) await this.deps.audit?.record('session_revoked', { userId, sessionId, meta });
   }
 
@@ -148,10 +148,10 @@ export class SessionService {
     let ended: number;
     if (scope === LogoutScope.LOCAL || !found.live) {
       if (scope === LogoutScope.OTHERS) return;
-      ended = await this.revoke(this.deps.prisma, { id: sessionId, userId }, 'logout');
+      ended = await this.end({ id: sessionId, userId }, 'logout');
     } else {
       const where: Prisma.SessionWhereInput = scope === LogoutScope.OTHERS ? { userId, id: { not: sessionId } } : { userId };
-      ended = await this.revoke(this.deps.prisma, where, 'logout');
+      ended = await this.end(where, 'logout');
     }
     await this.deps.audit?.record('logout', { userId, sessionId, meta, detail: { scope, sessionsEnded: ended } });
   }
@@ -160,6 +160,7 @@ export class SessionService {
    * Ends the sessions matching `where` that are still live, in `db` (the client or a transaction).
    * `expiresAt` is pulled in to the revocation time as well: the cleanup job then finds ended
    * sessions through the one indexed column (`expiresAt`), without a scan for `revokedAt`.
+   * Inside a transaction, call countEnded() once it has committed.
    * @returns how many sessions this call ended.
    */
   async revoke(db: Db, where: Prisma.SessionWhereInput, reason: RevokeReason): Promise<number> {
@@ -168,7 +169,18 @@ export class SessionService {
       where: { ...where, revokedAt: null },
       data: { revokedAt: now, revokedReason: reason, expiresAt: now },
     });
+    return count;
+  }
+
+  /** Counts ended sessions in warden_sessions_revoked_total{reason}. */
+  countEnded(reason: RevokeReason, count: number): void {
     if (count > 0) this.deps.metrics?.sessionsRevoked.inc({ reason }, count);
+  }
+
+  /** revoke() outside any transaction, counted. */
+  private async end(where: Prisma.SessionWhereInput, reason: RevokeReason): Promise<number> {
+    const count = await this.revoke(this.deps.prisma, where, reason);
+    this.countEnded(reason, count);
     return count;
   }
 
