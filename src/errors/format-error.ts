@@ -1,7 +1,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { Logger } from 'pino';
-import { isAppError } from './app-error';
+import { AppError } from './app-error';
 import { APOLLO_REQUEST_CODES, ErrorCode } from './error-code';
 
 const CLIENT_CODES: ReadonlySet<string> = new Set([...Object.values(ErrorCode), ...APOLLO_REQUEST_CODES]);
@@ -13,15 +13,15 @@ const CLIENT_CODES: ReadonlySet<string> = new Set([...Object.values(ErrorCode), 
 export function createFormatError(options: { logger: Logger; development: boolean }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
-    const original = unwrapResolverError(error);
-    // Apollo labels every unknown error INTERNAL_SERVER_ERROR before this runs, keeping its
-    // message (a Prisma error's carries SQL): that code passes only from an AppError.
-    const unexpected = code === ErrorCode.INTERNAL_SERVER_ERROR && !isAppError(original);
+    // Apollo labels any error a resolver throws INTERNAL_SERVER_ERROR, so that code passes
+    // unmasked only on Warden's own AppError; anything else keeps its text server-side.
+    const unexpected = code === ErrorCode.INTERNAL_SERVER_ERROR && !(unwrapResolverError(error) instanceof AppError);
     if (typeof code === 'string' && CLIENT_CODES.has(code) && !unexpected) {
       if (options.development) return formatted;
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
+    const original = unwrapResolverError(error);
     options.logger.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
     if (options.development) {
       return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.INTERNAL_SERVER_ERROR } };
