@@ -14,6 +14,8 @@ import { AuditService } from './modules/auth/audit.service';
 import { AuthService } from './modules/auth/auth.service';
 import { ChangePasswordService } from './modules/auth/change-password.service';
 import { RefreshService } from './modules/auth/refresh.service';
+import { LockoutService } from './modules/auth/lockout.service';
+import { RateLimitService } from './modules/auth/rate-limit.service';
 import { SessionService } from './modules/auth/session.service';
 import { TokenDelivery } from './modules/auth/token-delivery';
 import { UserService } from './modules/user/user.service';
@@ -40,10 +42,12 @@ export interface Services {
   tokenDelivery: TokenDelivery;
   posts: PostService;
   follows: FollowService;
+  lockout: LockoutService;
+  rateLimits: RateLimitService;
 }
 
 export function createServices(infra: Infrastructure): Services {
-  const { config, database, metrics, logger, clock } = infra;
+  const { config, database, store, metrics, logger, clock } = infra;
   const prisma = database.prisma;
   const hasher = new PasswordHasher(config.bcryptCost);
   const accessTokens = new AccessTokens({
@@ -85,12 +89,21 @@ export function createServices(infra: Infrastructure): Services {
     refreshTokenTtlMs: config.refreshTokenTtlMs,
   });
   const users = new UserService({ prisma, hasher });
+  const lockout = new LockoutService({
+    store,
+    maxFailures: config.loginMaxFailures,
+    windowMs: config.loginFailureWindowMs,
+    lockoutMs: config.lockoutDurationMs,
+  });
+  const rateLimits = new RateLimitService({ store, perMinute: config.ipRateLimit });
   const auth = new AuthService({
     prisma,
     hasher,
     accessTokens,
     sessions,
     audit,
+    lockout,
+    rateLimits,
     metrics,
     logger,
     adminEmails: config.adminEmails,
@@ -107,5 +120,7 @@ export function createServices(infra: Infrastructure): Services {
     tokenDelivery: new TokenDelivery(config.refreshTokenTransport),
     posts,
     follows,
+    lockout,
+    rateLimits,
   };
 }

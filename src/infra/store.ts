@@ -7,6 +7,7 @@ import { createClient, type RedisClientType } from 'redis';
 import {
   RateLimiterMemory,
   RateLimiterRedis,
+  RateLimiterRes,
   type RateLimiterAbstract,
   type IRateLimiterOptions,
 } from 'rate-limiter-flexible';
@@ -99,13 +100,54 @@ export class RedisStore implements Store {
   }
 
   limiter(options: LimiterOptions): RateLimiterAbstract {
-    return new RateLimiterRedis({ ...limiterOptions(options), storeClient: this.client, useRedisPackage: true });
+    // No insuranceLimiter: when Redis fails, the limiter rejects with the error instead of
+    // falling back to a per-process count, and callers fail closed (API.md §6).
+    return new RateLimiterRedis({
+      ...limiterOptions(options),
+      storeClient: this.client,
+      useRedisPackage: true,
+      rejectIfRedisNotReady: true,
+    });
   }
 
   async close(): Promise<void> {
     if (this.client.isOpen) {
       await this.client.close().catch(() => this.client.destroy());
     }
+  }
+}
+
+/** The store did not answer (down, or no reply within STORE_TIMEOUT_MS); the operation fails closed. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  constructor(operation: string, cause?: unknown) {
+    super(`the store did not answer (${operation})`, { cause });
+  }
+}
+
+export type LimiterOutcome = { allowed: true; res: RateLimiterRes } | { allowed: false; res: RateLimiterRes };
+
+/**
+ * Runs one rate-limiter-flexible operation with a bound: a rejection with a RateLimiterRes is
+ * "over the limit"; any other rejection, or no answer within STORE_TIMEOUT_MS (a hung Redis
+ * keeps its socket open, and node-redis sets no timeout on MULTI), throws StoreUnavailableError.
+ * @throws StoreUnavailableError
+ */
+export async function runLimiter(operation: string, call: () => Promise<RateLimiterRes>): Promise<LimiterOutcome> {
+  try {
+    return { allowed: true, res: await withTimeout(call(), STORE_TIMEOUT_MS, 'store timed out') };
+  } catch (error) {
+    if (error instanceof RateLimiterRes) return { allowed: false, res: error };
+    throw new StoreUnavailableError(operation, error);
+  }
+}
+
+/** Like runLimiter, for operations that only succeed or fail (delete, reward, block, ping). */
+export async function runStore<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await withTimeout(call(), STORE_TIMEOUT_MS, 'store timed out');
+  } catch (error) {
+    throw new StoreUnavailableError(operation, error);
   }
 }
 

@@ -15,6 +15,8 @@ import type { NoViewerReason, RequestMeta, Viewer } from '../../context';
 import { Role } from '../user/role';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { AuditService } from './audit.service';
+import { AccountLockedError, type LockoutService } from './lockout.service';
+import type { RateLimitService } from './rate-limit.service';
 import type { SessionService } from './session.service';
 
 export interface IssuedTokens {
@@ -32,6 +34,8 @@ export interface AuthServiceDeps {
   accessTokens: AccessTokens;
   sessions: SessionService;
   audit: AuditService;
+  lockout: LockoutService;
+  rateLimits: RateLimitService;
   metrics: Metrics;
   logger: Logger;
   adminEmails: readonly string[];
@@ -46,6 +50,7 @@ export class AuthService {
 
   /** @throws ValidationError for a bad email, password or name; AppError EMAIL_TAKEN. */
   async signup(input: { email: string; password: string; name: string }, meta: RequestMeta): Promise<IssuedTokens> {
+    await this.deps.rateLimits.consumeIp('signup', meta.ip);
     const email = normalizeEmail(input.email);
     const name = input.name.trim();
     const fields: Record<string, string> = {};
@@ -87,9 +92,18 @@ export class AuthService {
   /**
    * @throws AppError INVALID_CREDENTIALS — the same answer, after the same bcrypt work, whether
    * the email is unknown or the password wrong.
+   * @throws RetryLaterError RATE_LIMITED (per IP) or ACCOUNT_LOCKED (per email, before any bcrypt work).
+   * @throws StoreUnavailableError when counters are unavailable: no token is issued.
    */
   async login(input: { email: string; password: string }, meta: RequestMeta): Promise<IssuedTokens> {
+    await this.deps.rateLimits.consumeIp('login', meta.ip);
     const email = normalizeEmail(input.email);
+    // The attempt is taken atomically before the password is checked, so parallel guesses
+    // cannot all slip in before the count catches up (API.md §6).
+    const attempt = await this.deps.lockout.reserveAttempt(email).catch(async (error: unknown) => {
+      if (error instanceof AccountLockedError) await this.recordLocked(email, meta);
+      throw error;
+    });
     // A password over 72 bytes can never match (signup refuses them); it still costs a dummy
     // compare so the answer takes the usual time.
     const tooLong = Buffer.byteLength(input.password, 'utf8') > 72;
@@ -98,15 +112,23 @@ export class AuthService {
       : null;
     const ok = found ? await this.deps.hasher.verify(input.password, found.passwordHash) : await this.deps.hasher.verifyDummy(input.password);
     if (!found || !ok) {
+      await this.deps.lockout.recordFailure(attempt);
       this.deps.metrics.logins.inc({ result: 'failed' });
       await this.deps.audit.record('login_failed', { userId: found?.id ?? null, meta });
       throw new AppError(ErrorCode.INVALID_CREDENTIALS);
     }
+    await this.deps.lockout.reset(email);
     const { passwordHash: _hash, ...user } = found;
     const tokens = await this.startSession(user as UserRow, meta);
     this.deps.metrics.logins.inc({ result: 'ok' });
     await this.deps.audit.record('login_ok', { userId: user.id, sessionId: tokens.sessionId, meta });
     return tokens;
+  }
+
+  private async recordLocked(email: string, meta: RequestMeta): Promise<void> {
+    this.deps.metrics.logins.inc({ result: 'locked' });
+    const user = email.length <= MAX_EMAIL_LENGTH ? await this.deps.prisma.user.findUnique({ where: { email }, select: { id: true } }) : null;
+    await this.deps.audit.record('login_locked', { userId: user?.id ?? null, meta });
   }
 
   /** Opens a session and signs its first token pair. */
