@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, CookieJar } from './context';
 import { createFormatError } from './errors/format-error';
 import { getSchema } from './schema/build-schema';
+import { queryLimits } from './schema/query-limits';
 import { createLoaders } from './loaders';
 import { createServices, type Infrastructure, type Services } from './services';
 import { SessionCleanup } from './modules/auth/session-cleanup';
@@ -37,7 +38,9 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.maxBodyBytes,
-    trustProxy: config.trustProxy,
+    // With TRUST_PROXY, only the address the nearest proxy appended (the last X-Forwarded-For
+    // entry) is believed; entries before it are whatever the client sent.
+    trustProxy: config.trustProxy ? (_address: string, hop: number) => hop < 1 : false,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
@@ -65,7 +68,7 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
   });
 
   await fastify.register(fastifyCookie);
-  const allowed = new Set(config.corsOrigins);
+  const allowed = new Set(config.corsOrigins.filter((origin) => origin !== 'null'));
   await fastify.register(fastifyCors, {
     // Only listed origins get CORS headers; an unlisted Origin (or "null") is never echoed.
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
@@ -73,8 +76,11 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
     methods: ['GET', 'POST', 'OPTIONS'],
   });
 
+  const limits = queryLimits({ production: config.isProduction });
   const apollo = new ApolloServer<Context>({
     schema: await getSchema(),
+    validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
     formatError: createFormatError({ logger, development: config.isDevelopment }),
     includeStacktraceInErrorResponses: config.isDevelopment,
     csrfPrevention: { requestHeaders: CSRF_PREFLIGHT_HEADERS },
@@ -86,6 +92,7 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
     stopOnTerminationSignals: false,
     plugins: [
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      ...limits.plugins,
     ],
   });
   await apollo.start();
