@@ -5,6 +5,7 @@
  */
 import { createHash, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { isUuid } from './tokens';
 
 import type { Role } from '../generated/prisma/enums';
 export type { Role };
@@ -100,9 +101,9 @@ export class AccessTokens {
     if (typeof exp !== 'number' || typeof iat !== 'number' || iat > nowSeconds + this.skewSeconds) {
       return { ok: false, reason: 'invalid' };
     }
-    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || (role !== 'USER' && role !== 'ADMIN')) {
-      return { ok: false, reason: 'invalid' };
-    }
+    // sub and sid name UUID columns: anything else would reach the database as a type error (a 500).
+    if (typeof sub !== 'string' || typeof sid !== 'string' || !isUuid(sub) || !isUuid(sid)) return { ok: false, reason: 'invalid' };
+    if (typeof jti !== 'string' || (role !== 'USER' && role !== 'ADMIN')) return { ok: false, reason: 'invalid' };
     return { ok: true, claims: { sub, sid, role, jti, iat, exp } };
   }
 }

@@ -1,5 +1,6 @@
 /** Small helpers shared by the attack suite. */
-import { LOGIN, errorCode, type GqlOptions, type GqlResponse, type TestServer } from '../support/harness';
+import { LOGIN, errorCode, startTestServer, type GqlOptions, type GqlResponse, type TestServer } from '../support/harness';
+import { RedisServer, redisServerAvailable } from '../support/redis-server';
 
 /** The current value of warden_logins_total{result}. */
 export async function loginCount(server: TestServer, result: 'ok' | 'failed' | 'locked'): Promise<number> {
@@ -30,4 +31,26 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; va
   const started = performance.now();
   const value = await work();
   return { ms: performance.now() - started, value };
+}
+
+/**
+ * A NODE_ENV=production server. Production refuses the in-process store, so without REDIS_URL
+ * it runs on a private redis-server; null (and the caller skips) when neither is available.
+ */
+export async function startProductionServer(env: Record<string, string> = {}): Promise<{ server: TestServer; close(): Promise<void> } | null> {
+  let redis: RedisServer | null = null;
+  if (!process.env.REDIS_URL) {
+    if (!redisServerAvailable) return null;
+    redis = await RedisServer.start();
+  }
+  const server = await startTestServer({
+    env: { NODE_ENV: 'production', BCRYPT_COST: '10', ...(redis ? { REDIS_URL: redis.url } : {}), ...env },
+  });
+  return {
+    server,
+    async close() {
+      await server.close();
+      await redis?.stop();
+    },
+  };
 }
