@@ -1,0 +1,124 @@
+/**
+ * Redis failure policy (API.md §6), against a private redis-server this test stops, freezes
+ * and restarts: login and signup fail closed with INTERNAL_SERVER_ERROR within 5 seconds and
+ * issue no token; @auth reads keep working (revocation is checked in the database); /readyz
+ * says Redis is down; Warden reconnects by itself when Redis is back.
+ */
+import { Writable } from 'node:stream';
+import { ErrorCode } from '../../src/errors/error-code';
+import { SIGNUP, errorCode, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
+import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';
+import { login, sleep, timed } from './helpers';
+
+const FAIL_CLOSED_MS = 5_000;
+
+if (!redisServerAvailable) console.warn(`Redis failure tests ${REDIS_SKIP_REASON}`);
+const describeWithRedis = redisServerAvailable ? describe : describe.skip;
+
+describeWithRedis('when Redis is unavailable', () => {
+  let redis: RedisServer;
+  let server: TestServer;
+  let user: SignedUp;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    server = await startTestServer({
+      // IP_RATE_LIMIT=0: even with the per-IP limit off, login and signup must not run without the store.
+      env: { REDIS_URL: redis.url, IP_RATE_LIMIT: '0', LOG_LEVEL: 'info' },
+      logDestination: new Writable({
+        write(chunk, _encoding, done) {
+          logs.push(String(chunk));
+          done();
+        },
+      }),
+    });
+    user = await signupUser(server);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  const readyz = async () => {
+    const response = await fetch(`${server.url}/readyz`);
+    return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, string> } };
+  };
+
+  async function expectFailClosed() {
+    const signin = await timed(() => login(server, user.email, user.password));
+    expect(signin.ms).toBeLessThan(FAIL_CLOSED_MS);
+    expect(errorCode(signin.value)).toBe(ErrorCode.INTERNAL_SERVER_ERROR);
+    expect(signin.value.body.data ?? null).toBeNull();
+    // Masked: the generic message only; the cause stays in the server log.
+    expect(signin.value.body.errors?.[0]?.message).toBe('Something went wrong; try again later.');
+    expect(JSON.stringify(signin.value.body)).not.toMatch(/redis|store|ECONNREFUSED|timed out|eyJ/i);
+
+    const email = uniqueEmail('closed');
+    const signup = await timed(() => server.gql(SIGNUP, { input: { email, password: 'correct horse battery', name: 'Closed' } }));
+    expect(signup.ms).toBeLessThan(FAIL_CLOSED_MS);
+    expect(errorCode(signup.value)).toBe(ErrorCode.INTERNAL_SERVER_ERROR);
+    expect(signup.value.body.data ?? null).toBeNull();
+    // Nothing was created either.
+    expect(await server.app.infra.database.prisma.user.count({ where: { email } })).toBe(0);
+  }
+
+  async function expectAuthReadsWork() {
+    const me = await server.gql('{ me { id email } }', undefined, { token: user.accessToken });
+    expect(me.body.errors).toBeUndefined();
+    expect(me.body.data?.me.id).toBe(user.user.id);
+  }
+
+  async function expectRecovery() {
+    const deadline = Date.now() + 15_000;
+    let ready = await readyz();
+    while (ready.status !== 200 && Date.now() < deadline) {
+      await sleep(200);
+      ready = await readyz();
+    }
+    expect(ready).toEqual({ status: 200, body: { status: 'ok', checks: { database: 'ok', redis: 'ok' } } });
+    const signin = await login(server, user.email, user.password);
+    expect(signin.body.errors).toBeUndefined();
+    expect(signin.body.data?.login.accessToken).toEqual(expect.any(String));
+  }
+
+  it('fails closed when Redis is stopped, keeps @auth reads working, and recovers on restart', async () => {
+    expect((await readyz()).status).toBe(200);
+    await redis.stop();
+
+    await expectFailClosed();
+    await expectAuthReadsWork();
+    expect(await readyz()).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down' } } });
+
+    // Revocation is still enforced without Redis: an ended session's token stops working.
+    await server.app.infra.database.prisma.session.updateMany({ where: { userId: user.user.id }, data: { revokedAt: new Date() } });
+    const revoked = await server.gql('{ me { id } }', undefined, { token: user.accessToken });
+    expect(errorCode(revoked)).toBe(ErrorCode.SESSION_REVOKED);
+
+    await redis.start();
+    await expectRecovery();
+    user = { ...user, accessToken: (await login(server, user.email, user.password)).body.data!.login.accessToken };
+  });
+
+  it('fails closed within 5 s when Redis hangs (connection open, no answers), then recovers', async () => {
+    redis.pause();
+    try {
+      await expectFailClosed();
+      await expectAuthReadsWork();
+      const ready = await timed(() => readyz());
+      expect(ready.value).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down' } } });
+      expect(ready.ms).toBeLessThan(FAIL_CLOSED_MS);
+    } finally {
+      redis.resume();
+    }
+    await expectRecovery();
+  });
+
+  it('never logs the password or a token while failing', () => {
+    const text = logs.join('');
+    expect(text).toContain('unexpected error in a GraphQL operation');
+    expect(text).not.toContain(user.password);
+    expect(text).not.toContain(user.refreshToken);
+    expect(text).not.toContain(user.accessToken.split('.')[2]);
+  });
+});
