@@ -23,11 +23,37 @@ export const REDACT_PATHS = [
   'variables.code',
 ];
 
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
+/**
+ * Fastify's request log line, with the path only: a query string can carry GraphQL variables
+ * (a GET query, or a client that wrongly sends a login over GET), which redaction paths cannot
+ * reach inside a URL.
+ */
+export function serializeRequest(req: LoggedRequest) {
+  const url = typeof req.url === 'string' ? req.url : '';
+  const queryAt = url.indexOf('?');
+  return {
+    method: req.method,
+    url: queryAt === -1 ? url : `${url.slice(0, queryAt)}?…`,
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 export function createLogger(options: { level: string; destination?: pino.DestinationStream }): Logger {
   return pino(
     {
       level: options.level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { req: serializeRequest },
       base: { service: 'warden' },
     },
     options.destination,
