@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { ErrorCode } from '../../src/errors/error-code';
 import { createLogger } from '../../src/infra/logger';
 import { SIGNUP, errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
+import { randomPrivateIp } from '../support/raw-http';
 import { login } from './helpers';
 
 const ALLOWED = 'https://app.example';
@@ -81,40 +82,43 @@ describe('logs', () => {
   it('never contain a known password, access token or refresh token', async () => {
     const lines: string[] = [];
     const server = await startTestServer({
-      env: { LOG_LEVEL: 'trace', IP_RATE_LIMIT: '2' },
+      env: { LOG_LEVEL: 'trace', IP_RATE_LIMIT: '2', TRUST_PROXY: 'true' },
       logDestination: new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }),
     });
+    // One client address of its own, so the per-IP quota starts fresh even on a shared Redis.
+    const headers = { 'x-forwarded-for': randomPrivateIp() };
+    const email = uniqueEmail('logs');
     const password = `pw-${uniqueEmail('secret')}`;
     const wrongPassword = `wrong-${uniqueEmail('secret')}`;
     try {
-      const user = await signupUser(server, { password });
-      const signedIn = await login(server, user.email, password);
+      const signedUp = await server.gql(SIGNUP, { input: { email, password, name: 'Logs' } }, { headers });
+      expect(signedUp.body.errors).toBeUndefined();
+      const signedIn = await login(server, email, password, { headers });
       const accessToken: string = signedIn.body.data!.login.accessToken;
       const refreshToken: string = signedIn.body.data!.login.refreshToken;
-      await login(server, user.email, wrongPassword);
+      const secrets = [password, encodeURIComponent(password), wrongPassword, accessToken, accessToken.split('.')[2], refreshToken, signedUp.body.data!.signup.refreshToken];
+      await login(server, email, wrongPassword, { headers });
       // A third login from this IP is rate limited (an error path with the password in the variables).
-      expect(errorCode(await login(server, user.email, password))).toBe(ErrorCode.RATE_LIMITED);
-      await server.gql('{ me { id email } }', undefined, { token: accessToken });
-      await server.gql('{ me { id } }', undefined, { token: `${accessToken}x` });
+      expect(errorCode(await login(server, email, password, { headers }))).toBe(ErrorCode.RATE_LIMITED);
+      await server.gql('{ me { id email } }', undefined, { token: accessToken, headers });
+      await server.gql('{ me { id } }', undefined, { token: `${accessToken}x`, headers });
       await fetch(server.graphqlUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', cookie: `refresh_token=${refreshToken}`, authorization: `Bearer ${accessToken}` },
+        headers: { ...headers, 'content-type': 'application/json', cookie: `refresh_token=${refreshToken}`, authorization: `Bearer ${accessToken}` },
         body: JSON.stringify({ query: '{ me { id } }' }),
       });
       // A client that wrongly sends secrets in a URL (mutations over GET are refused, but logged as requests).
-      const inUrl = `mutation { login(input: { email: "${user.email}", password: "${password}" }) { accessToken } }`;
-      await fetch(`${server.graphqlUrl}?query=${encodeURIComponent(inUrl)}&token=${refreshToken}`, { headers: { 'apollo-require-preflight': 'true' } });
+      const inUrl = `mutation { login(input: { email: "${email}", password: "${password}" }) { accessToken } }`;
+      await fetch(`${server.graphqlUrl}?query=${encodeURIComponent(inUrl)}&token=${refreshToken}`, { headers: { ...headers, 'apollo-require-preflight': 'true' } });
       // Bad input that echoes variables back in errors.
-      await server.gql(SIGNUP, { input: { email: 'not-an-email', password, name: '' } });
-      await server.gql('mutation($input: LoginInput!) { login(input: $input) { accessToken } }', { input: { email: user.email, password, extra: refreshToken } });
+      await server.gql(SIGNUP, { input: { email: 'not-an-email', password, name: '' } }, { headers });
+      await server.gql('mutation($input: LoginInput!) { login(input: $input) { accessToken } }', { input: { email, password, extra: refreshToken } }, { headers });
 
       const text = lines.join('');
       expect(text.length).toBeGreaterThan(1000);
       // The request lines are there, with the query string cut off.
       expect(text).toContain('"url":"/graphql?…"');
-      for (const secret of [password, encodeURIComponent(password), wrongPassword, accessToken, accessToken.split('.')[2], refreshToken]) {
-        expect(text).not.toContain(secret);
-      }
+      for (const secret of secrets) expect(text).not.toContain(secret);
     } finally {
       await server.close();
     }

@@ -9,7 +9,7 @@ export async function loginCount(server: TestServer, result: 'ok' | 'failed' | '
   return match ? Number(match[1]) : 0;
 }
 
-export function login(server: TestServer, email: string, password: string, options?: GqlOptions): Promise<GqlResponse> {
+export function login(server: TestServer, email: string, password: string, options?: GqlOptions): Promise<GqlResponse<Record<string, any>>> {
   return server.gql(LOGIN, { input: { email, password } }, options);
 }
 
