@@ -35,6 +35,7 @@ describe('abusive documents', () => {
     [`${QUERY_LIMITS.maxAliases + 1} aliases (under the token limit)`, 'GRAPHQL_VALIDATION_FAILED', () => aliasQuery(QUERY_LIMITS.maxAliases + 1)],
     ['__typename ×3000', 'GRAPHQL_PARSE_FAILED', () => `{ ${'__typename '.repeat(3000)}}`],
     ['60 directives', 'GRAPHQL_VALIDATION_FAILED', () => `{ __typename ${'@include(if: true) '.repeat(60)}}`],
+    ['100 posts each with 100 of its author\'s posts (cost)', 'GRAPHQL_VALIDATION_FAILED', () => '{ me { posts(first: 100) { edges { node { id title author { name posts(first: 100) { edges { node { id title body } } } } } } } } }'],
     ['six 100-user pages in one query (cost)', 'GRAPHQL_VALIDATION_FAILED', () => `{ ${Array.from({ length: 6 }, (_, i) => `p${i}: users(first: 100) { edges { node { id name email bio avatarUrl role createdAt emailVerified } } }`).join(' ')} }`],
   ])('refuses %s within a second with 400 %s', async (_what, code, makeQuery) => {
     const { ms, value } = await timed(() => server.gql(makeQuery(), undefined, { token: adminToken }));
@@ -55,11 +56,17 @@ describe('abusive documents', () => {
     expect(health.ms).toBeLessThan(1_000);
   });
 
-  it('still serves ordinary queries, introspection outside production and a 100-user page', async () => {
+  it('still serves ordinary queries, a 100-user page, a 100-post feed page and introspection outside production', async () => {
     const me = await server.gql('query Me { me { id name email role } }', undefined, { token: adminToken });
     expect(me.body.errors).toBeUndefined();
     const page = await server.gql('{ users(first: 100) { edges { cursor node { id name email role createdAt } } pageInfo { hasNextPage endCursor } } }', undefined, { token: adminToken });
     expect(page.body.errors).toBeUndefined();
+    const feed = await server.gql(
+      '{ feed(first: 100) { edges { cursor node { id title body published createdAt updatedAt author { id name avatarUrl bio } } } pageInfo { hasNextPage endCursor } } }',
+      undefined,
+      { token: adminToken },
+    );
+    expect(feed.body.errors).toBeUndefined();
     const { getIntrospectionQuery } = await import('graphql');
     const introspection = await server.gql(getIntrospectionQuery());
     expect(introspection.body.errors).toBeUndefined();
