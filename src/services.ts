@@ -59,6 +59,13 @@ export function createServices(infra: Infrastructure): Services {
     clockSkewMs: config.clockSkewMs,
   });
   const audit = new AuditService({ prisma, logger });
+  const lockout = new LockoutService({
+    store,
+    maxFailures: config.loginMaxFailures,
+    windowMs: config.loginFailureWindowMs,
+    lockoutMs: config.lockoutDurationMs,
+  });
+  const rateLimits = new RateLimitService({ store, perMinute: config.ipRateLimit });
   const sessions = new SessionService({
     prisma,
     clock,
@@ -78,6 +85,7 @@ export function createServices(infra: Infrastructure): Services {
     logger,
     refreshTokenTtlMs: config.refreshTokenTtlMs,
     reuseGraceMs: config.refreshReuseGraceMs,
+    storeGuard: rateLimits,
   });
   const changePassword = new ChangePasswordService({
     prisma,
@@ -89,13 +97,6 @@ export function createServices(infra: Infrastructure): Services {
     refreshTokenTtlMs: config.refreshTokenTtlMs,
   });
   const users = new UserService({ prisma, hasher });
-  const lockout = new LockoutService({
-    store,
-    maxFailures: config.loginMaxFailures,
-    windowMs: config.loginFailureWindowMs,
-    lockoutMs: config.lockoutDurationMs,
-  });
-  const rateLimits = new RateLimitService({ store, perMinute: config.ipRateLimit });
   const auth = new AuthService({
     prisma,
     hasher,

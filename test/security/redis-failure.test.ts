@@ -5,12 +5,14 @@
  * says Redis is down; Warden reconnects by itself when Redis is back.
  */
 import { Writable } from 'node:stream';
+import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
 import { SIGNUP, errorCode, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
 import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';
 import { login, sleep, timed } from './helpers';
 
 const FAIL_CLOSED_MS = 5_000;
+const REFRESH = 'mutation Refresh($refreshToken: String) { refreshToken(refreshToken: $refreshToken) { accessToken refreshToken } }';
 
 if (!redisServerAvailable) console.warn(`Redis failure tests ${REDIS_SKIP_REASON}`);
 const describeWithRedis = redisServerAvailable ? describe : describe.skip;
@@ -61,6 +63,11 @@ describeWithRedis('when Redis is unavailable', () => {
     expect(signup.value.body.data ?? null).toBeNull();
     // Nothing was created either.
     expect(await server.app.infra.database.prisma.user.count({ where: { email } })).toBe(0);
+
+    const refresh = await timed(() => server.gql(REFRESH, { refreshToken: user.refreshToken }));
+    expect(refresh.ms).toBeLessThan(FAIL_CLOSED_MS);
+    expect(errorCode(refresh.value)).toBe(ErrorCode.INTERNAL_SERVER_ERROR);
+    expect(refresh.value.body.data ?? null).toBeNull();
   }
 
   async function expectAuthReadsWork() {
@@ -80,10 +87,16 @@ describeWithRedis('when Redis is unavailable', () => {
     const signin = await login(server, user.email, user.password);
     expect(signin.body.errors).toBeUndefined();
     expect(signin.body.data?.login.accessToken).toEqual(expect.any(String));
+    // The refresh token presented during the outage was not spent: it still rotates.
+    const refreshed = await server.gql(REFRESH, { refreshToken: user.refreshToken });
+    expect(refreshed.body.errors).toBeUndefined();
+    user = { ...user, accessToken: refreshed.body.data!.refreshToken.accessToken, refreshToken: refreshed.body.data!.refreshToken.refreshToken };
   }
 
   it('fails closed when Redis is stopped, keeps @auth reads working, and recovers on restart', async () => {
     expect((await readyz()).status).toBe(200);
+    const other = await login(server, user.email, user.password);
+    const otherToken: string = other.body.data!.login.accessToken;
     await redis.stop();
 
     await expectFailClosed();
@@ -91,13 +104,12 @@ describeWithRedis('when Redis is unavailable', () => {
     expect(await readyz()).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down' } } });
 
     // Revocation is still enforced without Redis: an ended session's token stops working.
-    await server.app.infra.database.prisma.session.updateMany({ where: { userId: user.user.id }, data: { revokedAt: new Date() } });
-    const revoked = await server.gql('{ me { id } }', undefined, { token: user.accessToken });
-    expect(errorCode(revoked)).toBe(ErrorCode.SESSION_REVOKED);
+    const otherSession = String((jwt.decode(otherToken) as { sid: string }).sid);
+    await server.app.infra.database.prisma.session.update({ where: { id: otherSession }, data: { revokedAt: new Date() } });
+    expect(errorCode(await server.gql('{ me { id } }', undefined, { token: otherToken }))).toBe(ErrorCode.SESSION_REVOKED);
 
     await redis.start();
     await expectRecovery();
-    user = { ...user, accessToken: (await login(server, user.email, user.password)).body.data!.login.accessToken };
   });
 
   it('fails closed within 5 s when Redis hangs (connection open, no answers), then recovers', async () => {

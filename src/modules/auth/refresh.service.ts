@@ -37,6 +37,11 @@ export interface RefreshServiceDeps {
   reuseGraceMs: number;
   /** Bounds on the rotation transaction; parallel refreshes of one token queue inside it. */
   transactionTimeoutMs?: number;
+  /**
+   * Fails closed while the shared store is down (API.md §6): no token is issued then.
+   * @throws StoreUnavailableError
+   */
+  storeGuard?: { requireStore(): Promise<void> };
 }
 
 export interface RefreshRequest {
@@ -97,6 +102,7 @@ export class RefreshService {
    * window: its session is now ended), SESSION_REVOKED (the session had ended).
    */
   async rotate(request: RefreshRequest): Promise<IssuedTokens> {
+    await this.deps.storeGuard?.requireStore();
     const token = request.refreshToken;
     // Shape first: garbage never reaches the database.
     if (token === undefined || !looksLikeOpaqueToken(token)) return this.refuse(ErrorCode.REFRESH_TOKEN_INVALID);
