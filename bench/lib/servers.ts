@@ -1,0 +1,62 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { ChildStats } from './child';
+
+export interface ServerHandle {
+  name: string;
+  url: string;
+  stats(): Promise<ChildStats>;
+  stop(): Promise<void>;
+}
+
+export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+/** Moves this process (the load generator) to a core of its own. */
+export function pinSelf(core: number): boolean {
+  return hasTaskset && spawnSync('taskset', ['-cp', String(core), String(process.pid)]).status === 0;
+}
+
+/** Starts a compiled bench server script in a child process, pinned to `core` when taskset exists. */
+export async function startServer(name: string, script: string, env: Record<string, string>, core: number | null): Promise<ServerHandle> {
+  const file = path.join(__dirname, '..', script);
+  const [command, args] = hasTaskset && core !== null ? ['taskset', ['-c', String(core), process.execPath, file]] : [process.execPath, [file]];
+  const child: ChildProcess = spawn(command as string, args as string[], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60s`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready`)));
+    child.on('message', (message: { ready?: string }) => {
+      if (message.ready) {
+        clearTimeout(timer);
+        resolve(message.ready);
+      }
+    });
+  });
+  return {
+    name,
+    url,
+    stats: () =>
+      new Promise((resolve) => {
+        const onMessage = (message: { stats?: ChildStats }) => {
+          if (message.stats) {
+            child.off('message', onMessage);
+            resolve(message.stats);
+          }
+        };
+        child.on('message', onMessage);
+        child.send('stats');
+      }),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,282 @@
+/**
+ * `npm run bench`: Warden against raw node:http (R0) and a typical Apollo app (P1), measured in
+ * the same run so only ratios are quoted. Writes bench/results/latest.{json,md} and the README's
+ * Performance table. Servers run pinned to core 0 and the load generator to core 1 (taskset).
+ * Scenarios run on the embedded defaults, and again on PostgreSQL + Redis when BENCH_DATABASE_URL
+ * and BENCH_REDIS_URL are set (a database the benchmark may fill).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import bcrypt from 'bcrypt';
+import { runLoad, type LoadResult } from './lib/load';
+import { hasTaskset, pinSelf, startServer, type ServerHandle } from './lib/servers';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const SECRET = 'bench-secret-that-is-at-least-32-bytes-long';
+const SERVER_CORE = 0;
+const LOAD_CORE = 1;
+
+interface Scenario {
+  id: string;
+  title: string;
+  mode: string;
+  results: LoadResult[];
+  figures: Record<string, number | string>;
+  target?: { description: string; value: number; met: boolean | null };
+}
+
+interface Mode {
+  name: string;
+  env: Record<string, string>;
+}
+
+const gql = async (server: ServerHandle, query: string, variables: object = {}, token?: string): Promise<any> => {
+  const response = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: any; errors?: unknown };
+  if (body.errors) throw new Error(`${server.name}: ${JSON.stringify(body.errors).slice(0, 300)}`);
+  return body.data;
+};
+
+const SIGNUP = 'mutation($input: SignupInput!) { signup(input: $input) { accessToken refreshToken user { id } } }';
+const email = (label: string) => `${label}-${Math.random().toString(36).slice(2, 10)}@bench.test`;
+
+async function signup(server: ServerHandle, label = 'bench') {
+  const data = await gql(server, SIGNUP, { input: { email: email(label), password: 'bench password 1', name: label } });
+  return data.signup as { accessToken: string; refreshToken: string; user: { id: string } };
+}
+
+function envFor(mode: Mode, extra: Record<string, string> = {}): { env: Record<string, string>; cleanup: () => void } {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'warden-bench-'));
+  return {
+    env: {
+      // Production settings where they apply; production refuses the in-process store, so the
+      // embedded mode runs as NODE_ENV=benchmark, which differs only in that check.
+      NODE_ENV: mode.env.REDIS_URL ? 'production' : 'benchmark',
+      LOG_LEVEL: 'warn',
+      JWT_SECRET: SECRET,
+      BCRYPT_COST: '10',
+      IP_RATE_LIMIT: '0',
+      LOGIN_MAX_FAILURES: '1000',
+      REFRESH_TOKEN_TRANSPORT: 'body',
+      DATA_DIR: dataDir,
+      ...mode.env,
+      ...extra,
+    },
+    cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+async function withServer<T>(name: string, script: string, mode: Mode, extra: Record<string, string>, body: (server: ServerHandle) => Promise<T>): Promise<T> {
+  const { env, cleanup } = envFor(mode, extra);
+  const server = await startServer(name, script, env, SERVER_CORE);
+  try {
+    return await body(server);
+  } finally {
+    await server.stop();
+    cleanup();
+  }
+}
+
+const ratio = (a: LoadResult | undefined, b: LoadResult | undefined) => (a?.valid && b?.valid && b.rps > 0 ? a.rps / b.rps : NaN);
+
+async function s1(mode: Mode): Promise<Scenario> {
+  const body = JSON.stringify({ query: '{ __typename }' });
+  const results: LoadResult[] = [];
+  await withServer('R0 raw node:http', 'servers/raw-node.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
+  await withServer('P1 typical Apollo', 'peers/typical-apollo.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
+  await withServer('Warden', 'servers/warden.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
+  const value = ratio(results[2], results[0]);
+  return { id: 'S1', title: 'anonymous `{ __typename }`', mode: mode.name, results, figures: { 'Warden / R0': value, 'P1 / R0': ratio(results[1], results[0]) }, target: { description: 'Warden ≥ 0.45 × R0', value, met: Number.isNaN(value) ? null : value >= 0.45 } };
+}
+
+const ME = JSON.stringify({ query: '{ me { id name email role } }' });
+
+async function s2(mode: Mode): Promise<Scenario> {
+  const results: LoadResult[] = [];
+  for (const [name, script] of [['P1 typical Apollo', 'peers/typical-apollo.js'], ['Warden', 'servers/warden.js']]) {
+    await withServer(name, script, mode, {}, async (server) => {
+      const { accessToken } = await signup(server);
+      results.push(await runLoad({ server, body: ME, headers: { authorization: `Bearer ${accessToken}` }, durationSeconds: DURATION }));
+    });
+  }
+  const value = ratio(results[1], results[0]);
+  return { id: 'S2', title: 'authenticated `me` (verify + revocation check + user read)', mode: mode.name, results, figures: { 'Warden / P1': value }, target: { description: 'Warden ≥ 1.3 × P1', value, met: Number.isNaN(value) ? null : value >= 1.3 } };
+}
+
+const POSTS = JSON.stringify({ query: '{ posts(first: 20) { edges { node { id title author { id name followerCount } } } } }' });
+
+async function seedPosts(server: ServerHandle): Promise<string> {
+  const authors = [];
+  for (let i = 0; i < 10; i++) authors.push(await signup(server, `author${i}`));
+  for (const author of authors) {
+    for (let p = 0; p < 5; p++) {
+      await gql(server, 'mutation($input: CreatePostInput!) { createPost(input: $input) { id } }', { input: { title: `Post ${p}`, body: 'x'.repeat(500), published: true } }, author.accessToken);
+    }
+  }
+  return authors[0].accessToken;
+}
+
+async function s3(mode: Mode): Promise<Scenario> {
+  const results: LoadResult[] = [];
+  const figures: Record<string, number | string> = {};
+  for (const [name, script] of [['P1 typical Apollo', 'peers/typical-apollo.js'], ['Warden', 'servers/warden.js']]) {
+    await withServer(name, script, mode, {}, async (server) => {
+      const token = await seedPosts(server);
+      const before = (await server.stats()).queries;
+      const result = await runLoad({ server, body: POSTS, headers: { authorization: `Bearer ${token}` }, durationSeconds: DURATION, checkBody: (text) => (text.match(/"author"/g) ?? []).length === 20 });
+      const after = (await server.stats()).queries;
+      if (before !== undefined && after !== undefined && result.requests > 0) figures[`${name}: SQL statements / request`] = Number(((after - before) / result.requests).toFixed(2));
+      results.push(result);
+    });
+  }
+  const value = ratio(results[1], results[0]);
+  figures['Warden / P1'] = value;
+  return { id: 'S3', title: '`posts(first: 20)` with each author', mode: mode.name, results, figures, target: { description: 'Warden ≥ 1.3 × P1', value, met: Number.isNaN(value) ? null : value >= 1.3 } };
+}
+
+const REFRESH = 'mutation($t: String) { refreshToken(refreshToken: $t) { refreshToken } }';
+
+async function s4(mode: Mode, s2Warden: LoadResult | undefined): Promise<Scenario> {
+  const connections = 32;
+  let result: LoadResult | undefined;
+  await withServer('Warden', 'servers/warden.js', mode, { BCRYPT_COST: '4' }, async (server) => {
+    const pool: string[] = [];
+    for (let i = 0; i < connections * 2; i++) pool.push((await signup(server, 'rotator')).refreshToken);
+    result = await runLoad({
+      server,
+      connections,
+      durationSeconds: DURATION,
+      requests: [
+        {
+          method: 'POST',
+          // Each connection is one session: every answer's refresh token is the next request's, so each token is used once.
+          setupRequest: (request, context) => {
+            const session = context as { token?: string };
+            session.token ??= pool.pop()!;
+            return { ...request, body: JSON.stringify({ query: REFRESH, variables: { t: session.token } }) };
+          },
+          onResponse: (_status, body, context) => {
+            const next = /"refreshToken":"([^"]+)"/.exec(body)?.[1];
+            if (next) (context as { token?: string }).token = next;
+          },
+        },
+      ],
+    });
+  });
+  const value = ratio(result, s2Warden);
+  return { id: 'S4', title: '`refreshToken` rotation, each token used once', mode: mode.name, results: result ? [result] : [], figures: { 'S4 / S2': value }, target: { description: 'S4 ≥ 0.5 × S2', value, met: Number.isNaN(value) ? null : value >= 0.5 } };
+}
+
+function medianHashMs(cost: number): number {
+  const hash = bcrypt.hashSync('bench password 1', cost);
+  const times: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const start = process.hrtime.bigint();
+    bcrypt.compareSync('bench password 1', hash);
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return times.sort((a, b) => a - b)[3];
+}
+
+async function s5(mode: Mode): Promise<Scenario[]> {
+  const serverCores = hasTaskset ? 1 : cpus().length;
+  const out: Scenario[] = [];
+  for (const cost of [10, 12]) {
+    const hashMs = medianHashMs(cost);
+    const ceiling = (serverCores * 1000) / hashMs;
+    const figures: Record<string, number | string> = { 'one bcrypt compare (ms)': Number(hashMs.toFixed(1)), 'server cores': serverCores, 'ceiling logins/s': Number(ceiling.toFixed(1)) };
+    const results: LoadResult[] = [];
+    await withServer('Warden', 'servers/warden.js', mode, { BCRYPT_COST: String(cost) }, async (server) => {
+      const user = await signup(server, 'login');
+      const account = (await gql(server, '{ me { email } }', {}, user.accessToken)).me.email as string;
+      const loginBody = JSON.stringify({ query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { email: account, password: 'bench password 1' } } });
+      const logins = await runLoad({ server, body: loginBody, connections: 8, durationSeconds: DURATION });
+      logins.server = `Warden login, cost ${cost}`;
+      results.push(logins);
+      figures['logins/s ÷ ceiling'] = Number((logins.rps / ceiling).toFixed(2));
+      if (cost === 12) {
+        const auth = { authorization: `Bearer ${user.accessToken}` };
+        const idle = await runLoad({ server, body: ME, headers: auth, connections: 4, overallRate: 100, durationSeconds: DURATION });
+        idle.server = 'Warden `me` at 100 req/s, idle';
+        const [busy, loaded] = await Promise.all([
+          runLoad({ server, body: ME, headers: auth, connections: 4, overallRate: 100, durationSeconds: DURATION }),
+          runLoad({ server, body: loginBody, connections: 8, durationSeconds: DURATION }),
+        ]);
+        busy.server = 'Warden `me` at 100 req/s, under login load';
+        loaded.server = 'Warden login load (concurrent)';
+        results.push(idle, busy, loaded);
+        figures['me p99 under load ÷ idle p99'] = Number((busy.latencyP99Ms / Math.max(idle.latencyP99Ms, 1)).toFixed(2));
+      }
+    });
+    const value = results[0].valid ? results[0].rps / ceiling : NaN;
+    out.push({ id: `S5 cost ${cost}`, title: `\`login\` at BCRYPT_COST ${cost}`, mode: mode.name, results, figures, target: { description: 'logins/s ≥ 0.85 × cores ÷ hash time', value, met: Number.isNaN(value) ? null : value >= 0.85 } });
+  }
+  return out;
+}
+
+const fmt = (n: number | string) => (typeof n === 'number' ? (Number.isNaN(n) ? 'n/a' : Number.isInteger(n) ? String(n) : n.toFixed(2)) : n);
+
+function markdown(scenarios: Scenario[], machine: Record<string, string | number | boolean>): string {
+  const lines = [
+    `Machine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, server pinned to one core and load generator to another: ${machine.pinned}. ${machine.duration}s per run. Ratios only; requests/s are for this machine.`,
+    '',
+    '| scenario | mode | server | req/s | p50 ms | p99 ms | CPU µs/req | ELU | valid |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const s of scenarios) {
+    for (const r of s.results) {
+      lines.push(`| ${s.id} ${s.title} | ${s.mode} | ${r.server} | ${Math.round(r.rps)} | ${r.latencyP50Ms} | ${r.latencyP99Ms} | ${Math.round(r.cpuMicrosPerRequest)} | ${r.eventLoopUtilization.toFixed(2)} | ${r.valid ? 'yes' : `**invalid**: ${r.invalidReason}`} |`);
+    }
+  }
+  lines.push('', '| scenario | mode | figures | target | met |', '| --- | --- | --- | --- | --- |');
+  for (const s of scenarios) {
+    const figures = Object.entries(s.figures).map(([k, v]) => `${k}: ${fmt(v)}`).join('; ');
+    const met = s.target ? (s.target.met === null ? 'invalid run' : s.target.met ? 'yes' : 'no') : '';
+    lines.push(`| ${s.id} | ${s.mode} | ${figures} | ${s.target?.description ?? ''} | ${met} |`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function main(): Promise<void> {
+  const pinned = pinSelf(LOAD_CORE);
+  const modes: Mode[] = [{ name: 'embedded', env: {} }];
+  if (process.env.BENCH_DATABASE_URL && process.env.BENCH_REDIS_URL) {
+    modes.push({ name: 'PostgreSQL + Redis', env: { DATABASE_URL: process.env.BENCH_DATABASE_URL, REDIS_URL: process.env.BENCH_REDIS_URL } });
+  }
+  const only = process.env.BENCH_ONLY?.split(',');
+  const want = (id: string) => !only || only.includes(id);
+  const scenarios: Scenario[] = [];
+  for (const mode of modes) {
+    console.log(`== ${mode.name}`);
+    if (want('S1')) scenarios.push(await s1(mode));
+    let s2Result: Scenario | undefined;
+    if (want('S2') || want('S4')) scenarios.push((s2Result = await s2(mode)));
+    if (want('S3')) scenarios.push(await s3(mode));
+    if (want('S4')) scenarios.push(await s4(mode, s2Result?.results[1]));
+    if (want('S5')) scenarios.push(...(await s5(mode)));
+    for (const s of scenarios.filter((x) => x.mode === mode.name)) console.log(s.id, JSON.stringify(s.figures));
+  }
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, pinned, duration: DURATION };
+  const dir = path.join(__dirname, '..', '..', 'bench', 'results');
+  writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), machine, scenarios }, null, 2) + '\n');
+  const table = markdown(scenarios, machine);
+  writeFileSync(path.join(dir, 'latest.md'), table);
+  const readme = path.join(__dirname, '..', '..', 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  if (text.includes(start) && text.includes(end)) {
+    writeFileSync(readme, text.slice(0, text.indexOf(start) + start.length) + '\n' + table + text.slice(text.indexOf(end)));
+  }
+  console.log(table);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
