@@ -11,8 +11,8 @@ export interface LoadOptions {
   durationSeconds: number;
   /** Caps the request rate (for latency measured under a known load). */
   overallRate?: number;
-  /** Per-connection request chain (rotation: each answer gives the next request). */
-  requests?: autocannon.Request[];
+  /** Per-connection set-up (rotation: each answer gives the connection's next body). */
+  setupClient?: (client: autocannon.Client) => void;
   /** Called with every response body that is sampled; return false to mark the run invalid. */
   checkBody?: (body: string) => boolean;
 }
@@ -44,8 +44,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     overallRate: options.overallRate,
     headers: { 'content-type': 'application/json', ...options.headers },
     body: options.body,
-    requests: options.requests,
     setupClient: (client) => {
+      options.setupClient?.(client);
       client.on('body', (buffer: Buffer) => {
         if (badBody || sampled++ % SAMPLE_EVERY !== 0) return;
         const text = buffer.toString('utf8');

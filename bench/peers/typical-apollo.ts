@@ -35,7 +35,9 @@ async function main(): Promise<void> {
   const secret = process.env.JWT_SECRET!;
   const cost = Number(process.env.BCRYPT_COST ?? 10);
   const logger = createLogger({ level: 'warn' });
-  const { prisma } = await openDatabase({ url: process.env.DATABASE_URL || undefined, dataDir: process.env.DATA_DIR, logger });
+  let queries = 0;
+  const onQuery = process.env.BENCH_COUNT_QUERIES === '1' ? () => void queries++ : undefined;
+  const { prisma } = await openDatabase({ url: process.env.DATABASE_URL || undefined, dataDir: process.env.DATA_DIR, logger, onQuery });
 
   const requireUser = (ctx: Ctx) => {
     if (!ctx.userId) throw new GraphQLError('Unauthenticated', { extensions: { code: 'UNAUTHENTICATED' } });
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
       }
     },
   });
-  announce(url.replace('localhost', '127.0.0.1'));
+  announce(url.replace('localhost', '127.0.0.1'), onQuery && (() => queries));
 }
 
 void main();

@@ -12,13 +12,16 @@ import { announce } from '../lib/child';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger });
+  // Counting statements costs a Prisma query event each, so only the counting runs turn it on.
+  let queries = 0;
+  const onQuery = process.env.BENCH_COUNT_QUERIES === '1' ? () => void queries++ : undefined;
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger, onQuery });
   const store = await openStore(config.redisUrl, logger);
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
   const app = await buildApp({ config, database, store, mailer, metrics: new Metrics(), logger, clock: systemClock });
   await app.fastify.listen({ port: 0, host: '127.0.0.1' });
   const address = app.fastify.server.address();
-  announce(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/graphql`);
+  announce(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/graphql`, onQuery && (() => queries));
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
 
