@@ -16,6 +16,7 @@ import { getSchema } from './schema/build-schema';
 import { createLoaders } from './loaders';
 import { createServices, type Infrastructure, type Services } from './services';
 import { SessionCleanup } from './modules/auth/session-cleanup';
+import { legacyJsonStatusPlugin } from './plugins/legacy-json-status';
 
 export interface App {
   fastify: FastifyInstance;
@@ -86,6 +87,7 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
     stopOnTerminationSignals: false,
     plugins: [
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      legacyJsonStatusPlugin<Context>(),
     ],
   });
   await apollo.start();
