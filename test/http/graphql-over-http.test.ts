@@ -4,7 +4,7 @@
  * and urql do through Warden's client module); without one, CSRF prevention refuses the three
  * optional (MAY) GET audits and nothing else.
  */
-import { serverAudits, type AuditResult } from 'graphql-http';
+import { serverAudits, type AuditFail, type AuditResult } from 'graphql-http';
 import { acceptsOnlyLegacyJson } from '../../src/plugins/legacy-json-status';
 import { startTestServer, type TestServer } from '../support/harness';
 
@@ -35,11 +35,10 @@ describe('graphql-http server audits', () => {
 
   it('passes every MUST and SHOULD audit with plain fetch; CSRF prevention refuses only the three MAY GETs', async () => {
     const results = await runAudits(fetch);
-    const failed = results.filter((result) => result.status !== 'ok');
+    const failed = results.filter((result): result is AuditFail => result.status !== 'ok');
     expect(failed.map((result) => result.id).sort()).toEqual(['5A70', '6A70', 'D6D5']);
     for (const result of failed) {
       expect(result.name).toMatch(/^MAY .*GET/);
-      if (result.status === 'ok') continue;
       expect(result.response.status).toBe(400);
       expect(await result.response.text()).toMatch(/CSRF/);
     }
@@ -62,7 +61,7 @@ describe('status codes for GraphQL request errors', () => {
     const legacy = await postQuery(query, 'application/json', variables);
     expect(legacy.status).toBe(200);
     expect(legacy.headers.get('content-type')).toContain('application/json');
-    expect((await legacy.json()).errors).toHaveLength(1);
+    expect(((await legacy.json()) as { errors: unknown[] }).errors).toHaveLength(1);
 
     const modern = await postQuery(query, 'application/graphql-response+json, application/json;q=0.9', variables);
     expect(modern.status).toBe(400);
@@ -87,7 +86,7 @@ describe('status codes for GraphQL request errors', () => {
   it('keeps the 200 of a resolver error such as UNAUTHENTICATED (data is present, null)', async () => {
     const response = await postQuery('{ me { id } }', 'application/graphql-response+json');
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = (await response.json()) as { data: unknown; errors: Array<{ extensions: { code: string } }> };
     expect(body.data).toBeNull();
     expect(body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
