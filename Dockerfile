@@ -6,7 +6,7 @@ COPY scripts ./scripts
 COPY prisma ./prisma
 COPY prisma.config.ts ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json codegen.yml schema.graphql ./
 COPY src ./src
 RUN npm run build
 

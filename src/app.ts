@@ -17,6 +17,7 @@ import { queryLimits } from './schema/query-limits';
 import { createLoaders } from './loaders';
 import { createServices, type Infrastructure, type Services } from './services';
 import { SessionCleanup } from './modules/auth/session-cleanup';
+import { legacyJsonStatusPlugin } from './plugins/legacy-json-status';
 
 export interface App {
   fastify: FastifyInstance;
@@ -93,6 +94,7 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
     plugins: [
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       ...limits.plugins,
+      legacyJsonStatusPlugin<Context>(),
     ],
   });
   await apollo.start();
