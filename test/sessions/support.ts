@@ -55,12 +55,25 @@ export function expiredCopy(accessToken: string): string {
 export const prismaOf = (server: TestServer) => server.app.infra.database.prisma;
 
 /** Every refresh-token row of a session, oldest first. */
-export function tokenRows(server: TestServer, sessionId: string) {
-  return prismaOf(server).refreshToken.findMany({
+/**
+ * A session's refresh tokens in chain order (each row's successor after it). Creation time alone
+ * cannot order them: tests freeze the clock, so a token and its successor share a timestamp.
+ */
+export async function tokenRows(server: TestServer, sessionId: string) {
+  const rows = await prismaOf(server).refreshToken.findMany({
     where: { sessionId },
-    orderBy: { createdAt: 'asc' },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     select: { id: true, tokenHash: true, spentAt: true, successorId: true, successorSealed: true, expiresAt: true },
   });
+  const successors = new Set(rows.map((row) => row.successorId).filter(Boolean));
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const ordered: typeof rows = [];
+  for (const head of rows.filter((row) => !successors.has(row.id))) {
+    for (let row: (typeof rows)[number] | undefined = head; row && !ordered.includes(row); row = row.successorId ? byId.get(row.successorId) : undefined) {
+      ordered.push(row);
+    }
+  }
+  return ordered.length === rows.length ? ordered : rows;
 }
 
 export function tokenRow(server: TestServer, token: string) {
