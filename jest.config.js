@@ -9,7 +9,7 @@ module.exports = {
     // ts-jest in transpile-only mode: fast, and `tsc --noEmit` (npm test runs it first) does the
     // type checking. tsconfig's module node16 keeps `import()` native, which the ESM-only
     // @prisma/schema-engine-wasm needs (jest runs with --experimental-vm-modules).
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+    '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 30000,
