@@ -25,7 +25,10 @@ export interface App {
   infra: Infrastructure;
   /** Deletes lapsed sessions and tokens every CLEANUP_INTERVAL (tests call its runOnce()). */
   sessionCleanup: SessionCleanup;
-  /** Stops accepting, finishes in-flight requests, then closes the database, store and mailer. */
+  /**
+   * Stops accepting, finishes in-flight requests, waits for background mail (bounded by
+   * SHUTDOWN_TIMEOUT), then closes the database, store and mailer.
+   */
   close(): Promise<void>;
 }
 
@@ -163,9 +166,13 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      const started = Date.now();
       await fastify.close();
       await sessionCleanup.stop();
       await apollo.stop();
+      // Mail and reset lookups still running need the database and the mailer: they get what is
+      // left of SHUTDOWN_TIMEOUT (less a margin, so main's forced exit does not cut this short).
+      await services.background.drain(started + config.shutdownTimeoutMs - 500 - Date.now());
       await Promise.allSettled([database.close(), store.close(), mailer.close()]);
     })();
     return closing;

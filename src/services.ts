@@ -5,9 +5,10 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Database } from './infra/database';
 import type { Store } from './infra/store';
-import type { Mailer } from './infra/mailer';
+import { MailQueue, type Mailer } from './infra/mailer';
 import type { Metrics } from './infra/metrics';
 import type { Clock } from './lib/clock';
+import { BackgroundTasks } from './lib/background';
 import { AccessTokens } from './lib/jwt';
 import { PasswordHasher } from './lib/password';
 import { AuditService } from './modules/auth/audit.service';
@@ -21,6 +22,9 @@ import { TokenDelivery } from './modules/auth/token-delivery';
 import { UserService } from './modules/user/user.service';
 import { PostService } from './modules/post/post.service';
 import { FollowService } from './modules/follow/follow.service';
+import { VerificationService } from './modules/account/verification.service';
+import { PasswordResetService } from './modules/account/password-reset.service';
+import { deriveKey } from './lib/tokens';
 
 export interface Infrastructure {
   config: Config;
@@ -44,10 +48,15 @@ export interface Services {
   follows: FollowService;
   lockout: LockoutService;
   rateLimits: RateLimitService;
+  /** Work after the response (mail, reset lookups); app.close() drains it. */
+  background: BackgroundTasks;
+  mail: MailQueue;
+  verification: VerificationService;
+  passwordReset: PasswordResetService;
 }
 
 export function createServices(infra: Infrastructure): Services {
-  const { config, database, store, metrics, logger, clock } = infra;
+  const { config, database, store, mailer, metrics, logger, clock } = infra;
   const prisma = database.prisma;
   const hasher = new PasswordHasher(config.bcryptCost);
   const accessTokens = new AccessTokens({
@@ -97,6 +106,37 @@ export function createServices(infra: Infrastructure): Services {
     refreshTokenTtlMs: config.refreshTokenTtlMs,
   });
   const users = new UserService({ prisma, hasher });
+  const background = new BackgroundTasks(logger);
+  const mail = new MailQueue({ mailer, background, logger, metrics });
+  const verification = new VerificationService({
+    prisma,
+    clock,
+    store,
+    lockout,
+    rateLimits,
+    audit,
+    mail,
+    background,
+    logger,
+    // Codes are MACed under a key derived from the JWT secret; while a previous secret is still
+    // accepted, so are codes issued under it.
+    codeKeys: [config.jwtSecret, config.jwtSecretPrevious]
+      .filter((secret): secret is string => Boolean(secret))
+      .map((secret) => deriveKey(secret, 'one-time code')),
+  });
+  const passwordReset = new PasswordResetService({
+    prisma,
+    clock,
+    hasher,
+    sessions,
+    store,
+    lockout,
+    rateLimits,
+    audit,
+    mail,
+    background,
+    logger,
+  });
   const auth = new AuthService({
     prisma,
     hasher,
@@ -108,6 +148,7 @@ export function createServices(infra: Infrastructure): Services {
     metrics,
     logger,
     adminEmails: config.adminEmails,
+    onSignup: (user) => verification.afterSignup(user),
   });
   const posts = new PostService({ prisma });
   const follows = new FollowService({ prisma, users });
@@ -123,5 +164,9 @@ export function createServices(infra: Infrastructure): Services {
     follows,
     lockout,
     rateLimits,
+    background,
+    mail,
+    verification,
+    passwordReset,
   };
 }

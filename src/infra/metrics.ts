@@ -33,9 +33,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly mail = new Counter({
+    name: 'warden_mail_total',
+    help: 'Outgoing mail by result: sent, retried (an attempt failed and another follows) or failed (gave up)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const result of ['ok', 'failed', 'locked']) this.logins.inc({ result }, 0);
     for (const result of ['ok', 'grace', 'reused', 'expired', 'invalid']) this.refreshes.inc({ result }, 0);
+    for (const result of ['sent', 'retried', 'failed']) this.mail.inc({ result }, 0);
   }
 }

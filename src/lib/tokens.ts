@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, randomInt } from 'node:crypto';
 
 /** An opaque secret: 256 bits from the CSPRNG, base64url (43 characters). */
 export function newOpaqueToken(bytes = 32): string {
@@ -8,6 +8,22 @@ export function newOpaqueToken(bytes = 32): string {
 /** What the database keeps instead of a secret token. */
 export function sha256(value: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(createHash('sha256').update(value, 'utf8').digest());
+}
+
+/**
+ * A 256-bit key for one purpose, derived from a server secret with HKDF-SHA256, so one
+ * configured secret serves several uses without any key doubling as another.
+ */
+export function deriveKey(secret: string, purpose: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.from('warden', 'utf8'), Buffer.from(purpose, 'utf8'), 32));
+}
+
+/**
+ * HMAC-SHA256 of `value` under `key`: what the database keeps of a short secret (a 6-digit code
+ * has 20 bits, which a plain hash would not protect: anyone with the table could try all of them).
+ */
+export function keyedHash(key: Uint8Array, value: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(createHmac('sha256', key).update(value, 'utf8').digest());
 }
 
 /** A 6-digit code from the CSPRNG. */

@@ -16,9 +16,10 @@ import { PostResolver } from '../modules/post/post.resolver';
 import { UserPostsResolver } from '../modules/post/user-posts.resolver';
 import { FollowResolver } from '../modules/follow/follow.resolver';
 import { SessionResolver } from '../modules/auth/session.resolver';
+import { AccountResolver } from '../modules/account/account.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver, SessionResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver, SessionResolver, AccountResolver];
 
 const ErrorCodeEnum = new GraphQLEnumType({
   name: 'ErrorCode',

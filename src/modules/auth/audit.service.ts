@@ -13,7 +13,9 @@ export type AuthEventType =
   | 'session_revoked'
   | 'password_changed'
   | 'password_reset'
+  | 'password_reset_requested'
   | 'email_verified'
+  | 'email_verification_failed'
   | 'user_deleted'
   | 'role_changed';
 

@@ -1,6 +1,7 @@
 /**
  * The periodic cleanup (every CLEANUP_INTERVAL): deletes sessions and refresh tokens past their
- * lifetimes, and erases sealed successor pairs once their grace window has passed. Every
+ * lifetimes and expired verification codes and reset tokens, and erases sealed successor pairs
+ * once their grace window has passed. Every
  * instance may run it; each statement is idempotent.
  */
 import type { Logger } from 'pino';
@@ -27,6 +28,8 @@ export interface CleanupResult {
   sessions: number;
   refreshTokens: number;
   sealedErased: number;
+  /** Verification codes and reset tokens past their expiry, spent or not. */
+  oneTimeTokens: number;
 }
 
 export class SessionCleanup {
@@ -52,8 +55,14 @@ export class SessionCleanup {
       where: { successorSealed: { not: null }, spentAt: { lt: new Date(now - this.deps.reuseGraceMs) } },
       data: { successorSealed: null },
     });
-    const result = { sessions: sessions.count, refreshTokens: refreshTokens.count, sealedErased: sealedErased.count };
-    if (result.sessions + result.refreshTokens > 0) this.deps.logger.info(result, 'cleaned up lapsed sessions and tokens');
+    const oneTimeTokens = await prisma.oneTimeToken.deleteMany({ where: { expiresAt: { lt: new Date(now) } } });
+    const result = {
+      sessions: sessions.count,
+      refreshTokens: refreshTokens.count,
+      sealedErased: sealedErased.count,
+      oneTimeTokens: oneTimeTokens.count,
+    };
+    if (result.sessions + result.refreshTokens + result.oneTimeTokens > 0) this.deps.logger.info(result, 'cleaned up lapsed sessions and tokens');
     return result;
   }
 
