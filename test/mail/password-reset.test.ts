@@ -14,6 +14,7 @@ import { ME, REQUEST_RESET, RESET, metricValue, startTimingClient, startWithSmtp
 
 const REFRESH = 'mutation Refresh($refreshToken: String) { refreshToken(refreshToken: $refreshToken) { accessToken } }';
 const NEW_PASSWORD = 'a brand new password';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('password reset', () => {
   let setup: MailSetup;
@@ -185,19 +186,30 @@ describe('password reset: response time', () => {
     smtp.delay(300);
     const time = async (email: string) => {
       const ms = await client.time(server.graphqlUrl, REQUEST_RESET, { email });
+      // Let the work after the answer finish, and the SMTP connection close, before the next one.
       await server.app.services.background.idle();
+      await sleep(50);
       return ms;
     };
     await time(users[SAMPLES].email); // warm-up
     await time(uniqueEmail('warm'));
     const ratios: number[] = [];
     for (let i = 0; i < SAMPLES; i++) {
-      const registered = await time(users[i].email);
-      const unknown = await time(uniqueEmail('ghost'));
+      // Alternate which goes first, so whatever follows a sent mail is not always the same kind.
+      let registered: number;
+      let unknown: number;
+      if (i % 2 === 0) {
+        registered = await time(users[i].email);
+        unknown = await time(uniqueEmail('ghost'));
+      } else {
+        unknown = await time(uniqueEmail('ghost'));
+        registered = await time(users[i].email);
+      }
       ratios.push(unknown / registered);
     }
     expect(smtp.received.filter((mail) => mail.subject === 'Reset your Warden password')).toHaveLength(SAMPLES + 1);
     const ratio = median(ratios);
+    console.log(`requestPasswordReset response time, unregistered / registered: median ratio ${ratio.toFixed(2)}`);
     expect(ratio).toBeGreaterThan(0.6);
     expect(ratio).toBeLessThan(1.6);
   });

@@ -30,6 +30,7 @@ import { OneTimeTokenPurpose, replaceOneTimeToken, spendOneTimeToken } from './o
 
 export const VERIFICATION_CODE_TTL_MS = 10 * 60_000;
 export const VERIFICATION_CODE_DIGITS = 6;
+const CODE_SHAPE = new RegExp(`^\\d{${VERIFICATION_CODE_DIGITS}}$`);
 /** requestEmailVerification per user, from any IP: at most this many codes… */
 export const VERIFICATION_MAILS_PER_USER = 5;
 /** …within this window. Stops one signed-in client from flooding an inbox through many IPs. */
@@ -94,7 +95,7 @@ export class VerificationService {
     const attempt = await this.deps.lockout.reserveAttempt(user.email);
     const digits = code.replace(/\s+/g, '');
     const now = new Date(this.deps.clock.now());
-    const verified = new RegExp(`^\\d{${VERIFICATION_CODE_DIGITS}}$`).test(digits)
+    const verified = CODE_SHAPE.test(digits)
       ? await this.deps.prisma.$transaction(async (tx) => {
           const spent = await spendOneTimeToken(tx, {
             purpose: OneTimeTokenPurpose.EMAIL_VERIFICATION,
