@@ -73,12 +73,16 @@ export type Mutation = {
   login: AuthPayload;
   logout: Scalars['Boolean']['output'];
   refreshToken: AuthPayload;
+  requestEmailVerification: Scalars['Boolean']['output'];
+  requestPasswordReset: Scalars['Boolean']['output'];
+  resetPassword: Scalars['Boolean']['output'];
   revokeSession: Scalars['Boolean']['output'];
   setUserRole: User;
   signup: AuthPayload;
   unfollow: User;
   updateMe: User;
   updatePost: Post;
+  verifyEmail: User;
 };
 
 
@@ -129,6 +133,17 @@ export type MutationRefreshTokenArgs = {
 };
 
 
+export type MutationRequestPasswordResetArgs = {
+  email: Scalars['String']['input'];
+};
+
+
+export type MutationResetPasswordArgs = {
+  newPassword: Scalars['String']['input'];
+  token: Scalars['String']['input'];
+};
+
+
 export type MutationRevokeSessionArgs = {
   id: Scalars['ID']['input'];
 };
@@ -158,6 +173,11 @@ export type MutationUpdateMeArgs = {
 export type MutationUpdatePostArgs = {
   id: Scalars['ID']['input'];
   input: UpdatePostInput;
+};
+
+
+export type MutationVerifyEmailArgs = {
+  code: Scalars['String']['input'];
 };
 
 export type PageInfo = {
