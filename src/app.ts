@@ -18,6 +18,7 @@ import { createLoaders } from './loaders';
 import { createServices, type Infrastructure, type Services } from './services';
 import { SessionCleanup } from './modules/auth/session-cleanup';
 import { legacyJsonStatusPlugin } from './plugins/legacy-json-status';
+import { runInRequestScope } from './infra/logger';
 
 export interface App {
   fastify: FastifyInstance;
@@ -128,7 +129,11 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
       };
     },
   });
-  fastify.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', handler });
+  // Run in the request's scope, so what services and formatError log carries its id.
+  const scopedHandler: typeof handler = function (request, reply) {
+    return runInRequestScope(String(request.id), () => handler.call(this, request, reply));
+  };
+  fastify.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', handler: scopedHandler });
 
   fastify.get('/healthz', async () => ({ status: 'ok' }));
 

@@ -73,6 +73,7 @@ export function createServices(infra: Infrastructure): Services {
     maxFailures: config.loginMaxFailures,
     windowMs: config.loginFailureWindowMs,
     lockoutMs: config.lockoutDurationMs,
+    metrics,
   });
   const rateLimits = new RateLimitService({ store, perMinute: config.ipRateLimit });
   const sessions = new SessionService({

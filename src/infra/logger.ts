@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type Logger } from 'pino';
 
 /** Paths pino blanks out wherever they appear, so secrets never reach the logs. */
@@ -48,10 +49,32 @@ export function serializeRequest(req: LoggedRequest) {
   };
 }
 
+/**
+ * The request being served, so lines that services log on the app logger while serving it carry
+ * its id too (Fastify's request logger, `ctx.logger`, already does).
+ */
+const requestScope = new AsyncLocalStorage<{ reqId: string }>();
+
+/** Runs `fn` (and everything it awaits) as part of request `reqId`: every log line then names it. */
+export function runInRequestScope<T>(reqId: string, fn: () => T): T {
+  return requestScope.run({ reqId }, fn);
+}
+
+const CHINDINGS = pino.symbols.chindingsSym as unknown as string;
+
+/** Adds the current request's id, unless the logger is a child that already binds one. */
+function requestIdMixin(_object: object, _level: number, logger: Logger): object {
+  const scope = requestScope.getStore();
+  if (!scope) return {};
+  const bindings = (logger as unknown as Record<string, string | undefined>)[CHINDINGS];
+  return bindings?.includes('"reqId":') ? {} : { reqId: scope.reqId };
+}
+
 export function createLogger(options: { level: string; destination?: pino.DestinationStream }): Logger {
   return pino(
     {
       level: options.level,
+      mixin: requestIdMixin,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { req: serializeRequest },
       base: { service: 'warden' },

@@ -19,6 +19,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly lockouts = new Counter({
+    name: 'warden_lockouts_total',
+    help: 'Emails locked after too many failed attempts',
+    registers: [this.registry],
+  });
+
   readonly refreshes = new Counter({
     name: 'warden_refresh_total',
     help: 'Refresh-token uses by result',

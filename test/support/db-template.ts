@@ -41,9 +41,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A new, migrated database on the DATABASE_URL server; `drop()` removes it. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const baseUrl = process.env.DATABASE_URL;
+/** A new, migrated database on the DATABASE_URL server (or `baseUrl`'s); `drop()` removes it. */
+export async function createTestDatabase(baseUrl = process.env.DATABASE_URL): Promise<TestDatabase> {
   if (!baseUrl) throw new Error('createTestDatabase() needs DATABASE_URL');
   const template = await ensurePostgresTemplate(baseUrl);
   const name = `warden_test_${randomBytes(6).toString('hex')}`;
@@ -69,7 +68,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-let templatePromise: Promise<string> | undefined;
+/** One template per server (host and port), made at most once per test file. */
+const templatePromises = new Map<string, Promise<string>>();
 
 /**
  * Name of the migrated template database for the current migrations, creating it if needed.
@@ -77,7 +77,10 @@ let templatePromise: Promise<string> | undefined;
  * name and renamed when complete.
  */
 export function ensurePostgresTemplate(baseUrl: string): Promise<string> {
-  templatePromise ??= (async () => {
+  const server = new URL(baseUrl).host;
+  const existing = templatePromises.get(server);
+  if (existing) return existing;
+  const templatePromise = (async () => {
     const name = `${PG_TEMPLATE_PREFIX}${migrationsFingerprint().slice(0, 16)}`;
     await withClient(baseUrl, async (client) => {
       await client.query('SELECT pg_advisory_lock(hashtext($1))', ['warden-test-template']);
@@ -99,7 +102,8 @@ export function ensurePostgresTemplate(baseUrl: string): Promise<string> {
     });
     return name;
   })();
-  templatePromise.catch(() => (templatePromise = undefined));
+  templatePromises.set(server, templatePromise);
+  templatePromise.catch(() => templatePromises.delete(server));
   return templatePromise;
 }
 

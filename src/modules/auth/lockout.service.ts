@@ -23,12 +23,15 @@ import { RetryLaterError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import { runLimiter, runStore, type Store } from '../../infra/store';
 import { normalizeEmail } from '../../lib/tokens';
+import type { Metrics } from '../../infra/metrics';
 
 export interface LockoutServiceDeps {
   store: Store;
   maxFailures: number;
   windowMs: number;
   lockoutMs: number;
+  /** Counts each lock imposed (warden_lockouts_total). */
+  metrics?: Pick<Metrics, 'lockouts'>;
 }
 
 /** One reserved attempt: the email's key and how many attempts the window had used with it. */
@@ -93,6 +96,8 @@ export class LockoutService {
   async recordFailure(attempt: LockoutAttempt): Promise<void> {
     if (attempt.used >= this.deps.maxFailures) {
       await runStore('lockout block', () => this.limiter.block(attempt.key, Math.max(1, Math.ceil(this.deps.lockoutMs / 1000))));
+      // Only one reservation per window can have used the last attempt: one lock, counted once.
+      this.deps.metrics?.lockouts.inc();
     }
   }
 

@@ -1,0 +1,146 @@
+/**
+ * What the reliability tests share: two real Warden instances (each with its own connection pool
+ * and Redis client) over one PostgreSQL database and one private redis-server, and the checks
+ * they all make.
+ *
+ * PostgreSQL: the server of DATABASE_URL, else of WARDEN_TEST_PG_ADMIN_URL (.ci/run sets it, so
+ * these tests run in the embedded pass too). Each test file gets its own database there, copied
+ * from the migrated template, so a shared database's other rows never enter the counts.
+ * Redis: a private redis-server per test file (test/support/redis-server.ts), never REDIS_URL's,
+ * so a test can stop it and no other test sees its counters.
+ */
+import pg from 'pg';
+import { createTestDatabase, withClient, type TestDatabase } from '../support/db-template';
+import { startTestServer, type GqlResponse, type TestServer } from '../support/harness';
+import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';
+
+export const PG_ADMIN_ENV = 'WARDEN_TEST_PG_ADMIN_URL';
+
+/** A PostgreSQL server these tests may create databases on, or undefined. */
+export const postgresServerUrl = (): string | undefined => process.env.DATABASE_URL || process.env[PG_ADMIN_ENV] || undefined;
+
+const PG_SKIP_REASON = `skipped: no PostgreSQL server (set DATABASE_URL, or ${PG_ADMIN_ENV} to a role that may create databases, as .ci/run does)`;
+
+/**
+ * `describe` when what the tests need is there, else `describe.skip` with the reason printed.
+ */
+export function describeNeeding(needs: { redis?: boolean; postgres?: boolean }, name: string, fn: () => void): void {
+  const reasons: string[] = [];
+  if (needs.redis && !redisServerAvailable) reasons.push(REDIS_SKIP_REASON);
+  if (needs.postgres && !postgresServerUrl()) reasons.push(PG_SKIP_REASON);
+  if (reasons.length > 0) {
+    console.warn(`${name}: ${reasons.join('; ')}`);
+    describe.skip(name, fn);
+  } else {
+    describe(name, fn);
+  }
+}
+
+export interface Pair {
+  a: TestServer;
+  b: TestServer;
+  database: TestDatabase;
+  redis: RedisServer;
+  /** A plain pg client on the same database, for checks the API cannot make. */
+  sql<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<R[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Two Warden instances on different ports sharing one new database and one private redis-server.
+ * Each opens its own PostgreSQL pool and Redis connection, as two processes would.
+ */
+export async function startPair(env: Record<string, string> = {}): Promise<Pair> {
+  const baseUrl = postgresServerUrl();
+  if (!baseUrl) throw new Error(PG_SKIP_REASON);
+  const database = await createTestDatabase(baseUrl);
+  const redis = await RedisServer.start();
+  const shared = { DATABASE_URL: database.url, REDIS_URL: redis.url, IP_RATE_LIMIT: '0', ...env };
+  const servers: TestServer[] = [];
+  const close = async () => {
+    await Promise.allSettled(servers.map((server) => server.close()));
+    await redis.stop();
+    await database.drop();
+  };
+  try {
+    servers.push(await startTestServer({ env: shared }));
+    servers.push(await startTestServer({ env: shared }));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const [a, b] = servers;
+  return {
+    a,
+    b,
+    database,
+    redis,
+    sql: async (text, values) => withClient(database.url, async (client) => (await client.query(text, values)).rows),
+    close,
+  };
+}
+
+/** The value of one sample in a /metrics page, 0 when absent. */
+export async function metric(server: TestServer, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const wanted = Object.entries(labels)
+    .map(([key, value]) => `${key}="${value}"`)
+    .join(',');
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (match && match[1] === name && (match[2] ?? '') === wanted) return Number(match[3]);
+  }
+  return 0;
+}
+
+/** Readiness of an instance. */
+export async function readyz(server: TestServer): Promise<{ status: number; body: { status: string; checks: Record<string, string> } }> {
+  const response = await fetch(`${server.url}/readyz`);
+  return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, string> } };
+}
+
+/** Polls `check` until it returns true, or fails after `ms`. */
+export async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await sleep(100);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const REFRESH = /* GraphQL */ `
+  mutation Refresh($refreshToken: String) {
+    refreshToken(refreshToken: $refreshToken) { accessToken refreshToken }
+  }
+`;
+
+export const ME = 'query { me { id } }';
+
+/** The pair a successful refresh returned, or null. */
+export function pairOf(response: GqlResponse): { accessToken: string; refreshToken: string } | null {
+  return (response.body.data?.refreshToken as { accessToken: string; refreshToken: string } | undefined) ?? null;
+}
+
+/**
+ * Sessions (of `userIds`) that do not have exactly one live refresh token — unspent and
+ * unexpired — or that have a spent token with no successor row. Empty when every chain is whole.
+ */
+export async function brokenChains(pair: Pick<Pair, 'sql'>, userIds: string[]): Promise<Array<{ sessionId: string; live: number; orphans: number }>> {
+  const rows = await pair.sql<{ sessionId: string; live: string; orphans: string }>(
+    `SELECT s.id AS "sessionId",
+            count(t.id) FILTER (WHERE t."spentAt" IS NULL AND t."expiresAt" > now()) AS live,
+            count(t.id) FILTER (WHERE t."spentAt" IS NOT NULL
+                                  AND NOT EXISTS (SELECT 1 FROM "RefreshToken" n WHERE n.id = t."successorId")) AS orphans
+       FROM "Session" s
+       LEFT JOIN "RefreshToken" t ON t."sessionId" = s.id
+      WHERE s."userId" = ANY($1::uuid[]) AND s."revokedAt" IS NULL
+      GROUP BY s.id`,
+    [userIds],
+  );
+  return rows
+    .map((row) => ({ sessionId: row.sessionId, live: Number(row.live), orphans: Number(row.orphans) }))
+    .filter((row) => row.live !== 1 || row.orphans !== 0);
+}
