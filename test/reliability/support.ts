@@ -9,9 +9,14 @@
  * Redis: a private redis-server per test file (test/support/redis-server.ts), never REDIS_URL's,
  * so a test can stop it and no other test sees its counters.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/db-template';
-import { startTestServer, type GqlResponse, type TestServer } from '../support/harness';
+import { TEST_JWT_SECRET, startTestServer, type GqlOptions, type GqlResponse, type TestServer } from '../support/harness';
 import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';
 
 export const PG_ADMIN_ENV = 'WARDEN_TEST_PG_ADMIN_URL';
@@ -36,9 +41,15 @@ export function describeNeeding(needs: { redis?: boolean; postgres?: boolean }, 
   }
 }
 
-export interface Pair {
-  a: TestServer;
-  b: TestServer;
+/** What the tests need of an instance, in-process (TestServer) or a spawned process (WardenProcess). */
+export interface Instance {
+  url: string;
+  gql: TestServer['gql'];
+}
+
+export interface Pair<I extends Instance = TestServer> {
+  a: I;
+  b: I;
   database: TestDatabase;
   redis: RedisServer;
   /** A plain pg client on the same database, for checks the API cannot make. */
@@ -80,8 +91,128 @@ export async function startPair(env: Record<string, string> = {}): Promise<Pair>
   };
 }
 
+/**
+ * The same pair, as two `node dist/src/main.js` processes: each instance gets a core of its own,
+ * as in production, instead of sharing the test's event loop.
+ */
+export async function startProcessPair(env: Record<string, string> = {}): Promise<Pair<WardenProcess>> {
+  const baseUrl = postgresServerUrl();
+  if (!baseUrl) throw new Error(PG_SKIP_REASON);
+  const database = await createTestDatabase(baseUrl);
+  const redis = await RedisServer.start();
+  const shared = { DATABASE_URL: database.url, REDIS_URL: redis.url, IP_RATE_LIMIT: '0', ...env };
+  const started = await Promise.allSettled([WardenProcess.start(shared), WardenProcess.start(shared)]);
+  const servers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const close = async () => {
+    await Promise.allSettled(servers.map((server) => server.stop()));
+    await redis.stop();
+    await database.drop();
+  };
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    await close();
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return {
+    a: servers[0],
+    b: servers[1],
+    database,
+    redis,
+    sql: async (text, values) => withClient(database.url, async (client) => (await client.query(text, values)).rows),
+    close,
+  };
+}
+
+export const MAIN_JS = path.join(__dirname, '..', '..', 'dist', 'src', 'main.js');
+
+/** POSTs a GraphQL operation; the same as TestServer.gql, for any URL. */
+export async function gqlAt(graphqlUrl: string, query: string, variables?: Record<string, unknown>, options: GqlOptions = {}): Promise<GqlResponse<any>> {
+  const response = await fetch(graphqlUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await response.text();
+  try {
+    return { status: response.status, headers: response.headers, body: JSON.parse(text) };
+  } catch {
+    throw new Error(`non-JSON response ${response.status}: ${text.slice(0, 200)}`);
+  }
+}
+
+/** The real server process, `node dist/src/main.js` (npm test builds it first), on a free port. */
+export class WardenProcess implements Instance {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly url: string,
+    private readonly log: { text: string },
+    readonly exited: Promise<number | null>,
+    private readonly dataDir: string,
+  ) {}
+
+  get graphqlUrl(): string {
+    return `${this.url}/graphql`;
+  }
+
+  /** Everything the process wrote to stdout and stderr so far (pino JSON lines). */
+  output(): string {
+    return this.log.text;
+  }
+
+  gql: TestServer['gql'] = (query, variables, options) => gqlAt(this.graphqlUrl, query, variables, options);
+
+  static async start(env: Record<string, string>): Promise<WardenProcess> {
+    if (!existsSync(MAIN_JS)) throw new Error('dist/src/main.js is missing: run `npm run build` (npm test does)');
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'warden-proc-'));
+    // A chosen port, so the process can log at any level (the "ready at" line is info).
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const child = spawn(process.execPath, [MAIN_JS], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'test',
+        JWT_SECRET: TEST_JWT_SECRET,
+        BCRYPT_COST: '4',
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const log = { text: '' };
+    child.stdout!.on('data', (chunk) => (log.text += chunk));
+    child.stderr!.on('data', (chunk) => (log.text += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const healthy = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
+      if (healthy) return new WardenProcess(child, url, log, exited, dataDir);
+      if (child.exitCode !== null || Date.now() > deadline) {
+        child.kill('SIGKILL');
+        rmSync(dataDir, { recursive: true, force: true });
+        throw new Error(`Warden did not start:\n${log.text}`);
+      }
+      await sleep(50);
+    }
+  }
+
+  /** SIGTERM, and the exit code once it has exited. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    const code = await this.exited;
+    rmSync(this.dataDir, { recursive: true, force: true });
+    return code;
+  }
+}
+
 /** The value of one sample in a /metrics page, 0 when absent. */
-export async function metric(server: TestServer, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metric(server: Instance, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   const wanted = Object.entries(labels)
     .map(([key, value]) => `${key}="${value}"`)
@@ -95,7 +226,7 @@ export async function metric(server: TestServer, name: string, labels: Record<st
 }
 
 /** Readiness of an instance. */
-export async function readyz(server: TestServer): Promise<{ status: number; body: { status: string; checks: Record<string, string> } }> {
+export async function readyz(server: Instance): Promise<{ status: number; body: { status: string; checks: Record<string, string> } }> {
   const response = await fetch(`${server.url}/readyz`);
   return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, string> } };
 }
@@ -107,6 +238,18 @@ export async function eventually(check: () => Promise<boolean>, ms: number, what
     if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
     await sleep(100);
   }
+}
+
+/** A port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
