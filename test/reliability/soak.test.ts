@@ -83,6 +83,7 @@ describeNeeding({ redis: true, postgres: true }, 'soak: 200 clients × 20 refres
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    const rotations = CLIENTS * CYCLES;
     console.log(
       `soak: ${rotations} rotations (${requests} refresh requests, ${tabPairs} two-tab cycles) over 2 instances in ` +
         `${seconds.toFixed(1)} s = ${Math.round(rotations / seconds)} rotations/s (${Math.round(requests / seconds)} requests/s)`,
