@@ -53,8 +53,15 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
     return503OnClosing: true,
   });
 
+  // Once close() has begun, every response (in-flight ones included) ends its connection, so
+  // keep-alive connections (a load balancer's pool) do not hold the shutdown open.
+  let closingDown = false;
+  fastify.addHook('preClose', async () => {
+    closingDown = true;
+  });
   fastify.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
+    if (closingDown) reply.header('connection', 'close');
   });
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -32,6 +32,8 @@ export interface Config {
   loginFailureWindowMs: number;
   lockoutDurationMs: number;
   bcryptCost: number;
+  /** How many bcrypt jobs may run at once: one less than libuv's thread pool, so others get a thread. */
+  bcryptConcurrency: number;
   ipRateLimit: number;
   adminEmails: readonly string[];
   refreshTokenTransport: RefreshTokenTransport;
@@ -139,6 +141,8 @@ const schema = z.object({
   LOGIN_FAILURE_WINDOW: duration('5m'),
   LOCKOUT_DURATION: duration('10m'),
   BCRYPT_COST: integer(12, 4, 15),
+  // Read by libuv itself when the process starts; Warden only sizes its bcrypt queue by it.
+  UV_THREADPOOL_SIZE: integer(4, 1, 1024),
   IP_RATE_LIMIT: integer(30, 0, 1_000_000),
   ADMIN_EMAILS: list,
   REFRESH_TOKEN_TRANSPORT: z.enum(['body', 'cookie', 'both']).default('both'),
@@ -208,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginFailureWindowMs: e.LOGIN_FAILURE_WINDOW,
     lockoutDurationMs: e.LOCKOUT_DURATION,
     bcryptCost: e.BCRYPT_COST,
+    bcryptConcurrency: Math.max(1, e.UV_THREADPOOL_SIZE - 1),
     ipRateLimit: e.IP_RATE_LIMIT,
     adminEmails: Object.freeze(e.ADMIN_EMAILS.map((email) => email.normalize('NFKC').toLowerCase())),
     refreshTokenTransport: e.REFRESH_TOKEN_TRANSPORT,

@@ -58,7 +58,7 @@ export interface Services {
 export function createServices(infra: Infrastructure): Services {
   const { config, database, store, mailer, metrics, logger, clock } = infra;
   const prisma = database.prisma;
-  const hasher = new PasswordHasher(config.bcryptCost);
+  const hasher = new PasswordHasher(config.bcryptCost, { concurrency: config.bcryptConcurrency });
   const accessTokens = new AccessTokens({
     secret: config.jwtSecret,
     previousSecret: config.jwtSecretPrevious,

@@ -12,23 +12,52 @@ export function passwordProblem(password: string): string | null {
   return null;
 }
 
+/**
+ * bcrypt runs on libuv's thread pool, which PostgreSQL's SCRAM login (WebCrypto PBKDF2), DNS
+ * lookups and file reads share. A burst of logins would queue dozens of bcrypt jobs there, and a
+ * new database connection would then wait behind all of them until it timed out. So at most
+ * `concurrency` bcrypt jobs run at once (by default one less than the pool's threads); the rest
+ * wait here, in order.
+ */
 export class PasswordHasher {
   private dummyHash: Promise<string> | undefined;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private readonly concurrency: number;
 
-  constructor(private readonly cost: number) {}
+  constructor(
+    private readonly cost: number,
+    options: { concurrency?: number } = {},
+  ) {
+    this.concurrency = Math.max(1, options.concurrency ?? 3);
+  }
 
   hash(password: string): Promise<string> {
-    return bcrypt.hash(password, this.cost);
+    return this.limited(() => bcrypt.hash(password, this.cost));
   }
 
   verify(password: string, hash: string): Promise<boolean> {
-    return bcrypt.compare(password, hash);
+    return this.limited(() => bcrypt.compare(password, hash));
   }
 
   /** Spends the same bcrypt time as a real check, so an unknown email is not told apart by timing. */
   async verifyDummy(password: string): Promise<false> {
-    this.dummyHash ??= bcrypt.hash('warden-dummy-password', this.cost);
-    await bcrypt.compare(password, await this.dummyHash);
+    this.dummyHash ??= this.limited(() => bcrypt.hash('warden-dummy-password', this.cost));
+    const dummy = await this.dummyHash;
+    await this.limited(() => bcrypt.compare(password, dummy));
     return false;
+  }
+
+  private async limited<T>(job: () => Promise<T>): Promise<T> {
+    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await job();
+    } finally {
+      // Hand the slot straight to the next in line, or give it back.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
 }
