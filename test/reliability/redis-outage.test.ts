@@ -1,0 +1,104 @@
+/**
+ * Redis stopped mid-run under two instances (API.md §6): while signed-in users keep reading and
+ * writing, the redis-server goes away. Login, signup and refresh fail closed within 5 s on both
+ * instances and issue no token; @auth reads and Post mutations keep working, with revocation
+ * still checked in the database; /readyz says 503. Redis comes back → both recover by
+ * themselves, and the refresh token presented during the outage still rotates.
+ */
+import { ErrorCode } from '../../src/errors/error-code';
+import { LOGIN, SIGNUP, errorCode, signupUser, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
+import { ME, REFRESH, describeNeeding, eventually, pairOf, readyz, sleep, startPair, type Pair } from './support';
+
+const FAIL_CLOSED_MS = 5_000;
+const MASKED = 'Something went wrong; try again later.';
+
+describeNeeding({ redis: true, postgres: true }, 'Redis stopped mid-run under two instances', () => {
+  let pair: Pair;
+  let users: SignedUp[];
+
+  beforeAll(async () => {
+    pair = await startPair();
+    users = await Promise.all(Array.from({ length: 6 }, (_, i) => signupUser(i % 2 ? pair.a : pair.b)));
+  });
+  afterAll(() => pair?.close());
+
+  /** Signed-in traffic on both instances until stopped: `me` and createPost, which need no Redis. */
+  function backgroundTraffic() {
+    let running = true;
+    const failures: string[] = [];
+    let served = 0;
+    const loops = users.map(async (user, i) => {
+      for (let n = 0; running; n++) {
+        const server = (i + n) % 2 ? pair.a : pair.b;
+        const answer =
+          n % 3 === 2
+            ? await server.gql('mutation($input: CreatePostInput!) { createPost(input: $input) { id } }', { input: { title: `during the outage ${n}`, body: 'still writing' } }, { token: user.accessToken })
+            : await server.gql(ME, {}, { token: user.accessToken });
+        if (answer.status !== 200 || answer.body.errors) failures.push(JSON.stringify(answer.body.errors ?? answer.status));
+        else served++;
+        await sleep(20);
+      }
+    });
+    return {
+      async stop() {
+        running = false;
+        await Promise.all(loops);
+        return { failures, served };
+      },
+    };
+  }
+
+  async function expectFailsClosed(server: TestServer, user: SignedUp) {
+    const started = performance.now();
+    const login = await server.gql(LOGIN, { input: { email: user.email, password: user.password } });
+    const signup = await server.gql(SIGNUP, { input: { email: uniqueEmail('outage'), password: 'outage password', name: 'Outage' } });
+    const refresh = await server.gql(REFRESH, { refreshToken: user.refreshToken });
+    expect(performance.now() - started).toBeLessThan(3 * FAIL_CLOSED_MS);
+    for (const answer of [login, signup, refresh]) {
+      expect(errorCode(answer)).toBe(ErrorCode.INTERNAL_SERVER_ERROR);
+      expect(answer.body.data ?? null).toBeNull();
+      expect(answer.body.errors?.[0]?.message).toBe(MASKED);
+      expect(JSON.stringify(answer.body)).not.toMatch(/redis|store|ECONNREFUSED|127\.0\.0\.1|eyJ/i);
+    }
+  }
+
+  it('fails closed, keeps signed-in users working, and recovers without a restart', async () => {
+    const traffic = backgroundTraffic();
+    await sleep(300);
+    await pair.redis.stop();
+
+    // Each of the three operations, on each instance, answers within 5 s.
+    for (const server of [pair.a, pair.b]) {
+      const started = performance.now();
+      const login = await server.gql(LOGIN, { input: { email: users[0].email, password: users[0].password } });
+      expect(performance.now() - started).toBeLessThan(FAIL_CLOSED_MS);
+      expect(errorCode(login)).toBe(ErrorCode.INTERNAL_SERVER_ERROR);
+      await expectFailsClosed(server, users[1]);
+      expect(await readyz(server)).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down' } } });
+    }
+
+    // Revocation still holds: a logout on A (no Redis needed) ends the session on B at once.
+    const leaving = users[5];
+    expect((await pair.a.gql('mutation { logout }', {}, { token: leaving.accessToken })).body.data?.logout).toBe(true);
+    expect(errorCode(await pair.b.gql(ME, {}, { token: leaving.accessToken }))).toBe(ErrorCode.SESSION_REVOKED);
+    users = users.slice(0, 5);
+    await sleep(500);
+
+    await pair.redis.start();
+    for (const server of [pair.a, pair.b]) {
+      await eventually(async () => (await readyz(server)).status === 200, 15_000, 'readyz 200 after Redis is back');
+    }
+    const { failures, served } = await traffic.stop();
+    // The leaving user's loop saw SESSION_REVOKED after the logout; everyone else was served throughout.
+    expect(failures.filter((failure) => !failure.includes(ErrorCode.SESSION_REVOKED))).toEqual([]);
+    expect(served).toBeGreaterThan(20);
+
+    for (const server of [pair.a, pair.b]) {
+      const login = await server.gql(LOGIN, { input: { email: users[0].email, password: users[0].password } });
+      expect(login.body.data?.login.accessToken).toEqual(expect.any(String));
+    }
+    // The refresh token presented during the outage was not spent: it rotates now.
+    const rotated = pairOf(await pair.b.gql(REFRESH, { refreshToken: users[1].refreshToken }));
+    expect(rotated?.refreshToken).toEqual(expect.any(String));
+  }, 60_000);
+});
