@@ -61,8 +61,8 @@ export interface Pair<I extends Instance = TestServer> {
  * Two Warden instances on different ports sharing one new database and one private redis-server.
  * Each opens its own PostgreSQL pool and Redis connection, as two processes would.
  */
-export async function startPair(env: Record<string, string> = {}): Promise<Pair> {
-  const baseUrl = postgresServerUrl();
+export async function startPair(env: Record<string, string> = {}, options: { postgresUrl?: string } = {}): Promise<Pair> {
+  const baseUrl = options.postgresUrl ?? postgresServerUrl();
   if (!baseUrl) throw new Error(PG_SKIP_REASON);
   const database = await createTestDatabase(baseUrl);
   const redis = await RedisServer.start();
