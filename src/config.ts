@@ -10,6 +10,16 @@ import { parseDuration } from './lib/duration';
 
 export type RefreshTokenTransport = 'body' | 'cookie' | 'both';
 
+/**
+ * Where the shared store lives, as node-redis connects to it: one server (`createClient`), a
+ * Redis Cluster (`createCluster`, from some of its nodes) or a Sentinel-watched master
+ * (`createSentinel`, from some of its sentinels).
+ */
+export type RedisTarget =
+  | { kind: 'single'; url: string }
+  | { kind: 'cluster'; urls: readonly string[] }
+  | { kind: 'sentinel'; urls: readonly string[]; masterName: string };
+
 export interface Config {
   nodeEnv: string;
   isProduction: boolean;
@@ -18,7 +28,10 @@ export interface Config {
   host: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  /** REDIS_URL (one server); see `redis` for every kind. */
   redisUrl: string | undefined;
+  /** The shared store: REDIS_URL, REDIS_CLUSTER_URLS or REDIS_SENTINEL_URLS; unset → in-process. */
+  redis: RedisTarget | undefined;
   jwtSecret: string;
   jwtSecretPrevious: string | undefined;
   jwtIssuer: string;
@@ -121,6 +134,31 @@ const optionalUrl = (protocols: string[]) =>
       return text.trim();
     });
 
+/** A comma-separated list of redis:// or rediss:// URLs. */
+const urlList = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const urls = (text ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+    for (const item of urls) {
+      let url: URL;
+      try {
+        url = new URL(item);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not a URL` });
+        return z.NEVER;
+      }
+      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+        ctx.addIssue({ code: 'custom', message: 'each URL must start with redis:// or rediss://' });
+        return z.NEVER;
+      }
+    }
+    return urls;
+  });
+
 const schema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: integer(4000, 0, 65535),
@@ -128,6 +166,9 @@ const schema = z.object({
   DATABASE_URL: optionalUrl(['postgresql:', 'postgres:']),
   DATA_DIR: z.string().min(1).default('.data'),
   REDIS_URL: optionalUrl(['redis:', 'rediss:']),
+  REDIS_CLUSTER_URLS: urlList,
+  REDIS_SENTINEL_URLS: urlList,
+  REDIS_SENTINEL_MASTER: z.string().trim().optional(),
   JWT_SECRET: z.string().optional(),
   JWT_SECRET_PREVIOUS: z.string().optional(),
   JWT_ISSUER: z.string().min(1).default('warden'),
@@ -180,9 +221,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.JWT_SECRET_PREVIOUS !== undefined && e.JWT_SECRET_PREVIOUS !== '' && Buffer.byteLength(e.JWT_SECRET_PREVIOUS, 'utf8') < 32) {
     problems.push('JWT_SECRET_PREVIOUS: must be at least 32 bytes');
   }
+  const redisKinds = [e.REDIS_URL ? 'REDIS_URL' : '', e.REDIS_CLUSTER_URLS.length ? 'REDIS_CLUSTER_URLS' : '', e.REDIS_SENTINEL_URLS.length ? 'REDIS_SENTINEL_URLS' : ''].filter(Boolean);
+  if (redisKinds.length > 1) problems.push(`${redisKinds.join(', ')}: set only one of them`);
+  if (e.REDIS_SENTINEL_URLS.length > 0 && !e.REDIS_SENTINEL_MASTER) problems.push('REDIS_SENTINEL_MASTER: required with REDIS_SENTINEL_URLS (the master group name)');
   if (isProduction) {
     if (!e.JWT_SECRET) problems.push('JWT_SECRET: required in production (at least 32 bytes)');
-    if (!e.REDIS_URL) problems.push('REDIS_URL: required in production (the in-process store is for development only)');
+    if (redisKinds.length === 0) {
+      problems.push('REDIS_URL: required in production, or REDIS_CLUSTER_URLS or REDIS_SENTINEL_URLS (the in-process store is for development only)');
+    }
     if (e.BCRYPT_COST < 10) problems.push('BCRYPT_COST: must be at least 10 in production');
   }
   if (problems.length > 0) {
@@ -199,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir,
     redisUrl: e.REDIS_URL,
+    redis: redisTarget(e.REDIS_URL, e.REDIS_CLUSTER_URLS, e.REDIS_SENTINEL_URLS, e.REDIS_SENTINEL_MASTER),
     jwtSecret: e.JWT_SECRET ?? devSecret(dataDir),
     jwtSecretPrevious: e.JWT_SECRET_PREVIOUS || undefined,
     jwtIssuer: e.JWT_ISSUER,
@@ -226,6 +273,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cleanupIntervalMs: e.CLEANUP_INTERVAL,
     logLevel: e.LOG_LEVEL,
   });
+}
+
+function redisTarget(url: string | undefined, clusterUrls: string[], sentinelUrls: string[], masterName: string | undefined): RedisTarget | undefined {
+  if (url) return { kind: 'single', url };
+  if (clusterUrls.length > 0) return { kind: 'cluster', urls: Object.freeze(clusterUrls) };
+  if (sentinelUrls.length > 0 && masterName) return { kind: 'sentinel', urls: Object.freeze(sentinelUrls), masterName };
+  return undefined;
 }
 
 /** Outside production a missing JWT_SECRET is generated once and kept in DATA_DIR. */

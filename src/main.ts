@@ -6,7 +6,7 @@ import { openDatabase, DatabaseStartError } from './infra/database';
 import { createLogger, type Logger } from './infra/logger';
 import { createMailer } from './infra/mailer';
 import { Metrics } from './infra/metrics';
-import { openStore, redactUrl } from './infra/store';
+import { describeRedisTarget, openStore, redactUrl } from './infra/store';
 import { systemClock } from './lib/clock';
 import { buildApp, type App } from './app';
 
@@ -26,7 +26,7 @@ async function start(): Promise<void> {
   let app: App;
   try {
     const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger });
-    const store = await openStore(config.redisUrl, logger).catch(async (error) => {
+    const store = await openStore(config.redis, logger).catch(async (error) => {
       await database.close();
       throw error;
     });
@@ -46,7 +46,7 @@ async function start(): Promise<void> {
   logger.info(
     {
       database: config.databaseUrl ? redactUrl(config.databaseUrl) : `embedded PGlite in ${config.dataDir}`,
-      store: config.redisUrl ? redactUrl(config.redisUrl) : 'in-process',
+      store: config.redis ? describeRedisTarget(config.redis) : 'in-process',
     },
     `Warden is ready at http://${shownHost}:${port}/graphql`,
   );

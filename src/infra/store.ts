@@ -3,7 +3,8 @@
  * in-process store for development. Rate limiting and lockout build on rate-limiter-flexible,
  * which has one API over both, through `limiter()`.
  */
-import { createClient, type RedisClientType } from 'redis';
+import { createClient, createCluster, createSentinel } from 'redis';
+import type { RedisTarget } from '../config';
 import {
   RateLimiterMemory,
   RateLimiterRedis,
@@ -49,23 +50,89 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {}
 }
 
+/** What Warden needs of a node-redis client, a cluster client or a sentinel client alike. */
+interface RedisConnection {
+  connect(): Promise<unknown>;
+  ping(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): unknown;
+  readonly isOpen: boolean;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/** Options every connection gets, whatever the topology. */
+const CONNECTION_OPTIONS = {
+  // Commands issued while disconnected fail at once instead of queueing: operations that need a
+  // counter fail closed rather than hang.
+  disableOfflineQueue: true,
+  socket: {
+    connectTimeout: STORE_TIMEOUT_MS,
+    reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000),
+  },
+};
+
+/** Username, password and TLS from a redis:// or rediss:// URL, for nodes that are discovered rather than listed. */
+function credentialsOf(url: string) {
+  const parsed = new URL(url);
+  return {
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    tls: parsed.protocol === 'rediss:',
+  };
+}
+
+function createConnection(target: RedisTarget): RedisConnection {
+  switch (target.kind) {
+    case 'single':
+      return createClient({ url: target.url, ...CONNECTION_OPTIONS }) as unknown as RedisConnection;
+    case 'cluster': {
+      // The listed nodes are where discovery starts; `defaults` apply to every node found.
+      const { tls, ...auth } = credentialsOf(target.urls[0]);
+      return createCluster({
+        rootNodes: target.urls.map((url) => ({ url })),
+        defaults: { ...auth, ...CONNECTION_OPTIONS, socket: { ...CONNECTION_OPTIONS.socket, tls } as never },
+      }) as unknown as RedisConnection;
+    }
+    case 'sentinel': {
+      // The credentials and TLS of the first sentinel URL apply to the sentinels and to the master.
+      const { tls, ...auth } = credentialsOf(target.urls[0]);
+      const options = { ...auth, ...CONNECTION_OPTIONS, socket: { ...CONNECTION_OPTIONS.socket, tls } as never };
+      return createSentinel({
+        name: target.masterName,
+        sentinelRootNodes: target.urls.map((url) => {
+          const parsed = new URL(url);
+          return { host: parsed.hostname, port: Number(parsed.port || 26379) };
+        }),
+        nodeClientOptions: options,
+        sentinelClientOptions: options,
+      }) as unknown as RedisConnection;
+    }
+  }
+}
+
+/** The target for logs, passwords hidden. */
+export function describeRedisTarget(target: RedisTarget): string {
+  switch (target.kind) {
+    case 'single':
+      return redactUrl(target.url);
+    case 'cluster':
+      return `cluster ${target.urls.map(redactUrl).join(',')}`;
+    case 'sentinel':
+      return `sentinel master "${target.masterName}" via ${target.urls.map(redactUrl).join(',')}`;
+  }
+}
+
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
 
-  private constructor(readonly client: RedisClientType) {}
+  private constructor(readonly client: RedisConnection) {}
 
   /** Connects, waiting at most `timeoutMs` for the first answer. Reconnects by itself afterwards. */
-  static async connect(url: string, logger: Logger, timeoutMs = 10_000): Promise<RedisStore> {
-    const client: RedisClientType = createClient({
-      url,
-      // Commands issued while disconnected fail at once instead of queueing: operations that
-      // need a counter fail closed rather than hang.
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: STORE_TIMEOUT_MS,
-        reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000),
-      },
-    });
+  static async connect(target: RedisTarget | string, logger: Logger, timeoutMs = 10_000): Promise<RedisStore> {
+    const resolved: RedisTarget = typeof target === 'string' ? { kind: 'single', url: target } : target;
+    const where = describeRedisTarget(resolved);
+    const client = createConnection(resolved);
     let lastError = '';
     client.on('error', (error: Error) => {
       if (error.message !== lastError) logger.warn({ err: error }, 'redis error');
@@ -83,7 +150,7 @@ export class RedisStore implements Store {
       await Promise.race([
         connected,
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`Redis at ${redactUrl(url)} did not answer within ${timeoutMs / 1000}s`)), timeoutMs);
+          timer = setTimeout(() => reject(new Error(`Redis at ${where} did not answer within ${timeoutMs / 1000}s`)), timeoutMs);
         }),
       ]);
     } catch (error) {
@@ -175,6 +242,7 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, message: s
   }
 }
 
-export async function openStore(redisUrl: string | undefined, logger: Logger): Promise<Store> {
-  return redisUrl ? RedisStore.connect(redisUrl, logger) : new MemoryStore();
+/** Redis when a target (or a REDIS_URL string) is given, else the in-process store. */
+export async function openStore(target: RedisTarget | string | undefined, logger: Logger): Promise<Store> {
+  return target ? RedisStore.connect(target, logger) : new MemoryStore();
 }

@@ -74,12 +74,12 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   const shared = options.shareWith?.app.infra;
   if (shared) {
     database = { ...shared.database, close: async () => undefined };
-    store = config.redisUrl ? await openStore(config.redisUrl, logger) : shared.store;
+    store = config.redis ? await openStore(config.redis, logger) : shared.store;
   } else {
     database = config.databaseUrl
       ? await openDatabase({ url: config.databaseUrl, logger, migrate: false, onQuery: options.onQuery })
       : await openDatabase({ pglite: await freshPGlite(), logger, migrate: false, ownsPGlite: true, onQuery: options.onQuery });
-    store = await openStore(config.redisUrl, logger);
+    store = await openStore(config.redis, logger);
   }
   const mailer = options.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir, logger });
   const app = await buildApp({ config, database, store, mailer, metrics: new Metrics(), logger, clock: options.clock ?? systemClock });
