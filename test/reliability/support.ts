@@ -61,7 +61,10 @@ export interface Pair<I extends Instance = TestServer> {
  * Two Warden instances on different ports sharing one new database and one private redis-server.
  * Each opens its own PostgreSQL pool and Redis connection, as two processes would.
  */
-export async function startPair(env: Record<string, string> = {}, options: { postgresUrl?: string } = {}): Promise<Pair> {
+export async function startPair(
+  env: Record<string, string> = {},
+  options: { postgresUrl?: string; /** Settings only B gets (a rolling change caught half way). */ envB?: Record<string, string> } = {},
+): Promise<Pair> {
   const baseUrl = options.postgresUrl ?? postgresServerUrl();
   if (!baseUrl) throw new Error(PG_SKIP_REASON);
   const database = await createTestDatabase(baseUrl);
@@ -75,7 +78,7 @@ export async function startPair(env: Record<string, string> = {}, options: { pos
   };
   try {
     servers.push(await startTestServer({ env: shared }));
-    servers.push(await startTestServer({ env: shared }));
+    servers.push(await startTestServer({ env: { ...shared, ...options.envB } }));
   } catch (error) {
     await close();
     throw error;

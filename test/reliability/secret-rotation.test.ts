@@ -1,0 +1,51 @@
+/**
+ * Rotating JWT_SECRET across instances that restart one at a time (README "Running in
+ * production"): three phases, each a rolling restart, and at every moment of each roll a token
+ * signed by any instance verifies on every other. Skipping phase 1 is shown to fail, which is why
+ * it is there.
+ */
+import { ErrorCode } from '../../src/errors/error-code';
+import { errorCode, signupUser } from '../support/harness';
+import { ME, REFRESH, describeNeeding, pairOf, startPair, type Pair } from './support';
+
+const OLD = 'the-old-secret-that-is-at-least-32-bytes!';
+const NEW = 'the-new-secret-that-is-at-least-32-bytes!';
+
+/** A (restarted already) and B (not yet) each sign a token; each must verify on the other. */
+async function crossCheck(pair: Pair): Promise<unknown[]> {
+  const onA = await signupUser(pair.a);
+  const onB = await signupUser(pair.b);
+  return [
+    (await pair.b.gql(ME, {}, { token: onA.accessToken })).body.data?.me.id === onA.user.id || errorCode(await pair.b.gql(ME, {}, { token: onA.accessToken })),
+    (await pair.a.gql(ME, {}, { token: onB.accessToken })).body.data?.me.id === onB.user.id || errorCode(await pair.a.gql(ME, {}, { token: onB.accessToken })),
+    // Refresh tokens are opaque: unaffected by the key, on either instance.
+    Boolean(pairOf(await pair.b.gql(REFRESH, { refreshToken: onA.refreshToken }))),
+  ];
+}
+
+describeNeeding({ redis: true, postgres: true }, 'rotating JWT_SECRET with a rolling restart', () => {
+  const phases: Array<[string, Record<string, string>, Record<string, string>]> = [
+    // [phase, A (restarted), B (still on the settings before)]
+    ['1: the new key verifies everywhere', { JWT_SECRET: OLD, JWT_SECRET_PREVIOUS: NEW }, { JWT_SECRET: OLD }],
+    ['2: the new key signs', { JWT_SECRET: NEW, JWT_SECRET_PREVIOUS: OLD }, { JWT_SECRET: OLD, JWT_SECRET_PREVIOUS: NEW }],
+    ['3: the old key goes, after ACCESS_TOKEN_TTL', { JWT_SECRET: NEW }, { JWT_SECRET: NEW, JWT_SECRET_PREVIOUS: OLD }],
+  ];
+
+  it.each(phases)('phase %s: tokens from either instance verify on both during the roll', async (_phase, a, b) => {
+    const pair = await startPair(a, { envB: b });
+    try {
+      expect(await crossCheck(pair)).toEqual([true, true, true]);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('without phase 1, a token the restarted instance signs is refused by the others', async () => {
+    const pair = await startPair({ JWT_SECRET: NEW, JWT_SECRET_PREVIOUS: OLD }, { envB: { JWT_SECRET: OLD } });
+    try {
+      expect(await crossCheck(pair)).toEqual([ErrorCode.UNAUTHENTICATED, true, true]);
+    } finally {
+      await pair.close();
+    }
+  });
+});
