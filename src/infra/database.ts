@@ -6,6 +6,7 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Logger } from 'pino';
 import { PrismaClient, type Prisma } from '../generated/prisma/client';
@@ -57,27 +58,47 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 
 async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
   const where = redactUrl(url);
-  const adapter = new PrismaPg({ connectionString: url, connectionTimeoutMillis: 5_000, max: 10 });
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 5_000, max: 10 });
+  // Every connection always has an error listener. The pool listens only while a connection is
+  // idle or runs pool.query, and the adapter only once its await for a transaction's connection
+  // has resumed; a connection that PostgreSQL terminates (a restart, a failover) in such a gap —
+  // the termination can arrive in the same read as the previous query's last answer — would
+  // emit 'error' to no listener, which throws and ends the process. Handled here, the connection
+  // is just marked broken: its next query fails (masked) and the pool replaces it.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.logger.debug({ err: error }, 'database connection error'));
+  });
+  let lastError = '';
+  const adapter = new PrismaPg(pool as unknown as ConstructorParameters<typeof PrismaPg>[0], {
+    onPoolError: (error) => {
+      if (error.message !== lastError) options.logger.warn({ err: error }, 'database connection lost; the pool reconnects');
+      lastError = error.message;
+    },
+  });
   const prisma = createClient(adapter, options.onQuery);
   const database: Database = {
     kind: 'postgres',
     prisma,
     ping: async () => {
       await withTimeout(prisma.$queryRawUnsafe('SELECT 1'), 3_000, 'database ping timed out');
+      lastError = '';
     },
-    close: () => prisma.$disconnect(),
+    close: async () => {
+      await prisma.$disconnect();
+      if (!pool.ended) await pool.end();
+    },
   };
   try {
     await withTimeout(database.ping(), CONNECT_TIMEOUT_MS, 'timed out');
   } catch (error) {
-    await prisma.$disconnect().catch(() => undefined);
+    await database.close().catch(() => undefined);
     throw new DatabaseStartError(`Cannot reach PostgreSQL at ${where}: ${(error as Error).message}`);
   }
   if (options.migrate !== false) {
     try {
       await runMigrations({ kind: 'postgres', url }, options.logger, where);
     } catch (error) {
-      await prisma.$disconnect().catch(() => undefined);
+      await database.close().catch(() => undefined);
       throw error;
     }
   }
