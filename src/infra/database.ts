@@ -68,13 +68,14 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   pool.on('connect', (client) => {
     client.on('error', (error) => options.logger.debug({ err: error }, 'database connection error'));
   });
+  // The same for the pool, which re-emits an idle connection's error: the adapter's own listener
+  // comes and goes with Prisma's connect and disconnect, this one stays for the pool's life.
   let lastError = '';
-  const adapter = new PrismaPg(pool as unknown as ConstructorParameters<typeof PrismaPg>[0], {
-    onPoolError: (error) => {
-      if (error.message !== lastError) options.logger.warn({ err: error }, 'database connection lost; the pool reconnects');
-      lastError = error.message;
-    },
+  pool.on('error', (error) => {
+    if (error.message !== lastError) options.logger.warn({ err: error }, 'database connection lost; the pool reconnects');
+    lastError = error.message;
   });
+  const adapter = new PrismaPg(pool as unknown as ConstructorParameters<typeof PrismaPg>[0]);
   const prisma = createClient(adapter, options.onQuery);
   const database: Database = {
     kind: 'postgres',
