@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
-import { LOGIN, SIGNUP, errorCode, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
+import { LOGIN, SIGNUP, errorCode, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
 import { REFRESH, metric, pairOf } from './support';
 
 const MAX_FAILURES = 3;
@@ -40,9 +40,15 @@ const remember = (user: SignedUp) => {
 };
 
 it('counts logins, lockouts, rotations, reuse and revocations in /metrics, and logs each line with its request id', async () => {
-  const ada = remember(await signupUser(server, { password: 'ada secret password' }));
-  const bob = remember(await signupUser(server, { password: 'bob secret password' }));
   captured = true;
+  const signup = async (label: string, password: string): Promise<SignedUp> => {
+    const email = uniqueEmail(label);
+    const answer = await server.gql(SIGNUP, { input: { email, password, name: label } }, as('signup'));
+    const payload = answer.body.data!.signup;
+    return remember({ email, password, accessToken: payload.accessToken, refreshToken: payload.refreshToken, user: payload.user });
+  };
+  const ada = await signup('ada', 'ada secret password');
+  const bob = await signup('bob', 'bob secret password');
 
   // Logins: 2 ok, MAX_FAILURES failed (the last one locks bob), 1 refused while locked.
   const login = (user: SignedUp, password: string, label: string) => server.gql(LOGIN, { input: { email: user.email, password } }, as(label));
