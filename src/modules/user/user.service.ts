@@ -34,8 +34,6 @@ export type ViewerUser = UserRow;
 export interface UserServiceDeps {
   prisma: PrismaClient;
   hasher: PasswordHasher;
-  /** Called after a user and their sessions are gone (revocation caches, metrics). */
-  onUserDeleted?: (userId: string) => Promise<void> | void;
 }
 
 export class UserService {
@@ -99,6 +97,5 @@ export class UserService {
   private async remove(userId: string): Promise<void> {
     const { count } = await this.deps.prisma.user.deleteMany({ where: { id: userId } });
     if (count === 0) throw new AppError(ErrorCode.NOT_FOUND);
-    await this.deps.onUserDeleted?.(userId);
   }
 }
