@@ -11,13 +11,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/db-template';
 import { TEST_JWT_SECRET, startTestServer, type GqlOptions, type GqlResponse, type TestServer } from '../support/harness';
 import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';
+import { freePort } from '../support/ports';
 
 export const PG_ADMIN_ENV = 'WARDEN_TEST_PG_ADMIN_URL';
 
@@ -243,17 +243,6 @@ export async function eventually(check: () => Promise<boolean>, ms: number, what
   }
 }
 
-/** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -290,3 +279,5 @@ export async function brokenChains(pair: Pick<Pair, 'sql'>, userIds: string[]): 
     .map((row) => ({ sessionId: row.sessionId, live: Number(row.live), orphans: Number(row.orphans) }))
     .filter((row) => row.live !== 1 || row.orphans !== 0);
 }
+
+export { freePort };

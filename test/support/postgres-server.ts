@@ -9,7 +9,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createServer } from 'node:net';
+import { freePort } from './ports';
 
 const run = promisify(execFile);
 
@@ -51,16 +51,6 @@ export const privatePostgresUnavailable: string | null = !binDir
     ? 'skipped: running as root and there is no postgres user to run the server as'
     : null;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export class PostgresServer {
   private constructor(

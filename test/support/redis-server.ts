@@ -4,23 +4,13 @@
  * tests that need it are then skipped with a printed reason.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from './ports';
 
 export const redisServerAvailable = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 
 export const REDIS_SKIP_REASON = 'skipped: redis-server is not on PATH (install Debian package redis-server to run these)';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves true when something on the port answers PING with PONG within `ms`. */
 function pings(port: number, ms = 500): Promise<boolean> {
