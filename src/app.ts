@@ -19,6 +19,7 @@ import { createServices, type Infrastructure, type Services } from './services';
 import { SessionCleanup } from './modules/auth/session-cleanup';
 import { legacyJsonStatusPlugin } from './plugins/legacy-json-status';
 import { runInRequestScope } from './infra/logger';
+import { ViewerCache } from './modules/auth/viewer-cache';
 
 export interface App {
   fastify: FastifyInstance;
@@ -38,7 +39,8 @@ export const CSRF_PREFLIGHT_HEADERS = ['authorization', 'apollo-require-prefligh
 
 export async function buildApp(infra: Infrastructure): Promise<App> {
   const { config, logger, metrics, database, store, mailer } = infra;
-  const services = createServices(infra);
+  const viewerCache = await ViewerCache.open(store, { ttlMs: config.sessionCacheTtlMs, logger });
+  const services = createServices(infra, viewerCache);
 
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -185,6 +187,7 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
       // Mail and reset lookups still running need the database and the mailer: they get what is
       // left of SHUTDOWN_TIMEOUT (less a margin, so main's forced exit does not cut this short).
       await services.background.drain(started + config.shutdownTimeoutMs - 500 - Date.now());
+      await viewerCache.close();
       await Promise.allSettled([database.close(), store.close(), mailer.close()]);
     })();
     return closing;

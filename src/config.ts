@@ -58,6 +58,8 @@ export interface Config {
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
   cleanupIntervalMs: number;
+  /** SESSION_CACHE_TTL: how long a live session may be answered from memory; 0 = never. */
+  sessionCacheTtlMs: number;
   logLevel: string;
 }
 
@@ -195,6 +197,7 @@ const schema = z.object({
   MAX_BODY_BYTES: integer(1_048_576, 1024, 100 * 1_048_576),
   SHUTDOWN_TIMEOUT: duration('10s'),
   CLEANUP_INTERVAL: duration('1h'),
+  SESSION_CACHE_TTL: duration('10s'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -271,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
     cleanupIntervalMs: e.CLEANUP_INTERVAL,
+    sessionCacheTtlMs: e.SESSION_CACHE_TTL,
     logLevel: e.LOG_LEVEL,
   });
 }

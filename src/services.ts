@@ -18,6 +18,7 @@ import { RefreshService } from './modules/auth/refresh.service';
 import { LockoutService } from './modules/auth/lockout.service';
 import { RateLimitService } from './modules/auth/rate-limit.service';
 import { SessionService } from './modules/auth/session.service';
+import type { ViewerCache } from './modules/auth/viewer-cache';
 import { TokenDelivery } from './modules/auth/token-delivery';
 import { UserService } from './modules/user/user.service';
 import { PostService } from './modules/post/post.service';
@@ -55,7 +56,8 @@ export interface Services {
   passwordReset: PasswordResetService;
 }
 
-export function createServices(infra: Infrastructure): Services {
+/** `viewerCache`: live sessions this instance may answer from memory (ViewerCache.open); none means every request asks the database. */
+export function createServices(infra: Infrastructure, viewerCache?: ViewerCache): Services {
   const { config, database, store, mailer, metrics, logger, clock } = infra;
   const prisma = database.prisma;
   const hasher = new PasswordHasher(config.bcryptCost, { concurrency: config.bcryptConcurrency });
@@ -84,6 +86,7 @@ export function createServices(infra: Infrastructure): Services {
     reuseGraceMs: config.refreshReuseGraceMs,
     audit,
     metrics,
+    viewerCache,
   });
   const refresh = new RefreshService({
     prisma,
@@ -106,7 +109,7 @@ export function createServices(infra: Infrastructure): Services {
     clock,
     refreshTokenTtlMs: config.refreshTokenTtlMs,
   });
-  const users = new UserService({ prisma, hasher });
+  const users = new UserService({ prisma, hasher, viewerCache });
   const background = new BackgroundTasks(logger);
   const mail = new MailQueue({ mailer, background, logger, metrics });
   const verification = new VerificationService({
@@ -124,6 +127,7 @@ export function createServices(infra: Infrastructure): Services {
     codeKeys: [config.jwtSecret, config.jwtSecretPrevious]
       .filter((secret): secret is string => Boolean(secret))
       .map((secret) => deriveKey(secret, 'one-time code')),
+    viewerCache,
   });
   const passwordReset = new PasswordResetService({
     prisma,

@@ -13,6 +13,8 @@ import {
   type IRateLimiterOptions,
 } from 'rate-limiter-flexible';
 import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 
 export interface LimiterOptions {
   keyPrefix: string;
@@ -26,8 +28,38 @@ export interface Store {
   /** Resolves when the store answers; rejects (within a few seconds) when it does not. */
   ping(): Promise<void>;
   limiter(options: LimiterOptions): RateLimiterAbstract;
+  /**
+   * Joins a channel that every instance sharing this store hears (publish/subscribe), or null
+   * where Warden has none (Redis Cluster and Sentinel).
+   */
+  broadcast(channel: string, handlers: BroadcastHandlers): Promise<Broadcast | null>;
   close(): Promise<void>;
 }
+
+export interface BroadcastHandlers {
+  /** A message some instance (this one included) published. */
+  message(message: string): void;
+  /** The subscription went down or came back: messages may have been missed in between. */
+  reset(): void;
+}
+
+export interface Broadcast {
+  /** False while messages could be missed: not subscribed, or a resubscription still settling. */
+  readonly live: boolean;
+  /**
+   * Resolves once every instance subscribed when the message went out has handled it (each
+   * acknowledges it), or after BROADCAST_ACK_TIMEOUT_MS with a warning. So once a write that
+   * publishes has answered, no instance still acts on what the message retracts.
+   */
+  publish(message: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** After a reconnect, how long a resubscription gets to reach Redis before the channel counts as live. */
+const RESUBSCRIBE_SETTLE_MS = 500;
+
+/** How long publish() waits for the other instances' acknowledgements. */
+export const BROADCAST_ACK_TIMEOUT_MS = 1_000;
 
 /** Commands fail within this bound when Redis is unreachable, so callers fail closed quickly. */
 export const STORE_TIMEOUT_MS = 2_000;
@@ -43,9 +75,21 @@ function limiterOptions(options: LimiterOptions): IRateLimiterOptions {
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
+  /** In-process channels: every app sharing this store object hears every message at once. */
+  private readonly channels = new EventEmitter().setMaxListeners(0);
+
   async ping(): Promise<void> {}
   limiter(options: LimiterOptions): RateLimiterAbstract {
     return new RateLimiterMemory(limiterOptions(options));
+  }
+  async broadcast(channel: string, handlers: BroadcastHandlers): Promise<Broadcast> {
+    const listener = (message: string) => handlers.message(message);
+    this.channels.on(channel, listener);
+    return {
+      live: true,
+      publish: async (message) => void this.channels.emit(channel, message),
+      close: async () => void this.channels.off(channel, listener),
+    };
   }
   async close(): Promise<void> {}
 }
@@ -126,7 +170,11 @@ export function describeRedisTarget(target: RedisTarget): string {
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
 
-  private constructor(readonly client: RedisConnection) {}
+  private constructor(
+    readonly client: RedisConnection,
+    private readonly target: RedisTarget,
+    private readonly logger: Logger,
+  ) {}
 
   /** Connects, waiting at most `timeoutMs` for the first answer. Reconnects by itself afterwards. */
   static async connect(target: RedisTarget | string, logger: Logger, timeoutMs = 10_000): Promise<RedisStore> {
@@ -142,7 +190,7 @@ export class RedisStore implements Store {
       if (lastError) logger.info('redis reconnected');
       lastError = '';
     });
-    const store = new RedisStore(client);
+    const store = new RedisStore(client, resolved, logger);
     const connected = client.connect();
     connected.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
@@ -177,11 +225,111 @@ export class RedisStore implements Store {
     });
   }
 
+  /**
+   * Subscribes on a connection of its own (a subscribed connection takes no other commands). It
+   * counts as live only while that connection is up and subscribed; node-redis resubscribes after
+   * a reconnect, and the channel is live again once that has had time to reach Redis.
+   */
+  async broadcast(channel: string, handlers: BroadcastHandlers): Promise<Broadcast | null> {
+    if (this.target.kind !== 'single') return null;
+    const subscriber = createConnection(this.target) as RedisConnection & PubSubConnection;
+    const publisher = this.client as RedisConnection & PubSubConnection;
+    const ackChannel = `${channel}:ack`;
+    let live = false;
+    let settle: NodeJS.Timeout | undefined;
+    const down = () => {
+      clearTimeout(settle);
+      if (!live) return;
+      live = false;
+      handlers.reset();
+    };
+    subscriber.on('error', (error: Error) => {
+      if (live) this.logger.warn({ err: error, channel }, 'redis subscription lost');
+      down();
+    });
+    subscriber.on('reconnecting', down);
+    subscriber.on('end', down);
+    let subscribed = false;
+    subscriber.on('ready', () => {
+      if (!subscribed) return;
+      clearTimeout(settle);
+      settle = setTimeout(() => {
+        live = true;
+        handlers.reset();
+      }, RESUBSCRIBE_SETTLE_MS);
+    });
+
+    // Each message carries an id; every subscriber handles it, then publishes the id on the ack
+    // channel. The publisher counts acks up to the number of receivers PUBLISH reported.
+    const waiting = new Map<string, { acks: number; expected: number; done: () => void }>();
+    const onMessage = (raw: string) => {
+      let parsed: { id: string; message: string };
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        return;
+      }
+      handlers.message(parsed.message);
+      publisher.publish(ackChannel, parsed.id).catch(() => undefined);
+    };
+    const onAck = (id: string) => {
+      const entry = waiting.get(id);
+      if (!entry) return;
+      entry.acks++;
+      if (entry.acks >= entry.expected) entry.done();
+    };
+    try {
+      await withTimeout(subscriber.connect(), STORE_TIMEOUT_MS * 5, `redis subscription to ${channel} timed out`);
+      await withTimeout(subscriber.subscribe(ackChannel, onAck), STORE_TIMEOUT_MS, `redis subscription to ${channel} timed out`);
+      await withTimeout(subscriber.subscribe(channel, onMessage), STORE_TIMEOUT_MS, `redis subscription to ${channel} timed out`);
+    } catch (error) {
+      subscriber.destroy();
+      throw error;
+    }
+    subscribed = true;
+    live = true;
+    const logger = this.logger;
+    return {
+      get live() {
+        return live;
+      },
+      publish: async (message) => {
+        const id = randomUUID();
+        let timer: NodeJS.Timeout | undefined;
+        const acknowledged = new Promise<boolean>((resolve) => {
+          waiting.set(id, { acks: 0, expected: Infinity, done: () => resolve(true) });
+          timer = setTimeout(() => resolve(false), BROADCAST_ACK_TIMEOUT_MS);
+        });
+        try {
+          const receivers = Number(await withTimeout(publisher.publish(channel, JSON.stringify({ id, message })), STORE_TIMEOUT_MS, 'redis publish timed out'));
+          const entry = waiting.get(id)!;
+          entry.expected = receivers;
+          if (entry.acks >= receivers) entry.done();
+          if (!(await acknowledged)) logger.warn({ channel, receivers, acks: entry.acks }, 'not every instance acknowledged a broadcast in time');
+        } finally {
+          clearTimeout(timer);
+          waiting.delete(id);
+        }
+      },
+      close: async () => {
+        clearTimeout(settle);
+        live = false;
+        if (subscriber.isOpen) await subscriber.close().catch(() => subscriber.destroy());
+      },
+    };
+  }
+
   async close(): Promise<void> {
     if (this.client.isOpen) {
       await this.client.close().catch(() => this.client.destroy());
     }
   }
+}
+
+/** The publish/subscribe part of a node-redis client. */
+interface PubSubConnection {
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  publish(channel: string, message: string): Promise<unknown>;
 }
 
 /** The store did not answer (down, or no reply within STORE_TIMEOUT_MS); the operation fails closed. */

@@ -98,7 +98,7 @@ export class PasswordResetService {
       return { user, ended };
     });
     if (!result) throw new AppError(ErrorCode.INVALID_CODE);
-    this.deps.sessions.countEnded('password_reset', result.ended);
+    await this.deps.sessions.ended(result.user.id, 'password_reset', result.ended);
     await this.deps.audit.record('password_reset', { userId: result.user.id, meta, detail: { sessionsEnded: result.ended } });
     // The owner of the mailbox has a new password: a lock others ran up on the address should
     // not keep them out. Best effort: the password is already changed.

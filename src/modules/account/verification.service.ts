@@ -27,6 +27,7 @@ import type { LockoutService } from '../auth/lockout.service';
 import type { RateLimitService } from '../auth/rate-limit.service';
 import { verificationCodeMail } from './mail-templates';
 import { OneTimeTokenPurpose, replaceOneTimeToken, spendOneTimeToken } from './one-time-tokens';
+import type { ViewerCache } from '../auth/viewer-cache';
 
 export const VERIFICATION_CODE_TTL_MS = 10 * 60_000;
 export const VERIFICATION_CODE_DIGITS = 6;
@@ -48,6 +49,8 @@ export interface VerificationServiceDeps {
   logger: Logger;
   /** HMAC keys: the first hashes new codes; every one is accepted (the previous JWT secret's, while it rotates out). */
   codeKeys: readonly Uint8Array[];
+  /** Told once a verification has committed, so no instance serves the unverified row. */
+  viewerCache?: Pick<ViewerCache, 'invalidateUser'>;
 }
 
 export class VerificationService {
@@ -112,6 +115,7 @@ export class VerificationService {
       await this.deps.audit.record('email_verification_failed', { userId: user.id, meta });
       throw new AppError(ErrorCode.INVALID_CODE);
     }
+    await this.deps.viewerCache?.invalidateUser(user.id);
     // A right code proves the mailbox, not the password: earlier failures stay counted.
     await this.deps.lockout.refund(attempt);
     await this.deps.audit.record('email_verified', { userId: user.id, meta });

@@ -68,7 +68,7 @@ export class ChangePasswordService {
       return { user, ended, expiresAt };
     });
     if (!result) throw new AppError(ErrorCode.SESSION_REVOKED);
-    this.deps.sessions.countEnded('password_changed', result.ended);
+    await this.deps.sessions.ended(viewer.userId, 'password_changed', result.ended);
 
     await this.deps.audit.record('password_changed', {
       userId: viewer.userId,

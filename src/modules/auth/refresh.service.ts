@@ -126,7 +126,7 @@ export class RefreshService {
         return outcome.issued;
       case 'reused':
         this.deps.metrics.refreshes.inc({ result: 'reused' });
-        this.deps.sessions.countEnded('reuse', outcome.ended);
+        await this.deps.sessions.ended(outcome.userId, 'reuse', outcome.ended);
         this.deps.logger.warn({ sessionId: outcome.sessionId, userId: outcome.userId }, 'refresh token reuse: session ended');
         await this.deps.audit.record('refresh_reuse_detected', { userId: outcome.userId, sessionId: outcome.sessionId, meta: request.meta });
         throw new AppError(ErrorCode.REFRESH_TOKEN_REUSED);

@@ -12,6 +12,7 @@ import type { Metrics } from '../../infra/metrics';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { RequestMeta } from '../../context';
 import type { AuditService } from './audit.service';
+import type { ViewerCache } from './viewer-cache';
 
 export interface SessionServiceDeps {
   prisma: PrismaClient;
@@ -22,6 +23,8 @@ export interface SessionServiceDeps {
   reuseGraceMs?: number;
   audit?: AuditService;
   metrics?: Metrics;
+  /** Live sessions known to this instance; every write that ends one invalidates it (ended()). */
+  viewerCache?: ViewerCache;
 }
 
 export interface NewSession {
@@ -84,16 +87,26 @@ export class SessionService {
   }
 
   /**
-   * Is this session still live, and who is its user? One query serves both the revocation check
-   * and the viewer's row, so every instance sharing the database sees an ended session at once.
+   * Is this session still live, and who is its user? Answered from the viewer cache when this
+   * instance knows (see viewer-cache.ts for why that stays exact), else by one query that serves
+   * both the revocation check and the viewer's row.
    */
   async check(sessionId: string, userId: string): Promise<SessionCheck> {
+    const cache = this.deps.viewerCache;
+    const cached = cache?.lookup(sessionId, userId);
+    if (cached) return { ok: true, user: cached };
+    const ticket = cache?.ticket() ?? 0;
     // The hot path is one statement: the user, if this session of theirs is live.
     const user = await this.deps.prisma.user.findFirst({
       where: { id: userId, sessions: { some: { id: sessionId, revokedAt: null } } },
       select: USER_SELECT,
     });
-    if (user) return { ok: true, user: user as UserRow };
+    if (user) {
+      // Frozen: the same object serves later requests, so nothing may change it in place.
+      const row = Object.freeze(user as UserRow);
+      cache?.remember(ticket, sessionId, row);
+      return { ok: true, user: row };
+    }
     // Only a failed check pays for a second read, to tell an ended session from a deleted user.
     const session = await this.deps.prisma.session.findUnique({ where: { id: sessionId }, select: { revokedAt: true, userId: true } });
     if (!session || session.userId !== userId) return { ok: false, reason: 'gone' };
@@ -130,7 +143,7 @@ export class SessionService {
     if (!isUuid(sessionId)) throw new AppError(ErrorCode.NOT_FOUND);
     const session = await this.deps.prisma.session.findUnique({ where: { id: sessionId }, select: { userId: true } });
     if (!session || session.userId !== userId) throw new AppError(ErrorCode.NOT_FOUND);
-    const ended = await this.end({ id: sessionId, userId }, 'revoked');
+    const ended = await this.end(userId, { id: sessionId, userId }, 'revoked');
     if (ended > 0) await this.deps.audit?.record('session_revoked', { userId, sessionId, meta });
   }
 
@@ -151,10 +164,10 @@ export class SessionService {
     let ended: number;
     if (scope === LogoutScope.LOCAL || !found.live) {
       if (scope === LogoutScope.OTHERS) return;
-      ended = await this.end({ id: sessionId, userId }, 'logout');
+      ended = await this.end(userId, { id: sessionId, userId }, 'logout');
     } else {
       const where: Prisma.SessionWhereInput = scope === LogoutScope.OTHERS ? { userId, id: { not: sessionId } } : { userId };
-      ended = await this.end(where, 'logout');
+      ended = await this.end(userId, where, 'logout');
     }
     await this.deps.audit?.record('logout', { userId, sessionId, meta, detail: { scope, sessionsEnded: ended } });
   }
@@ -163,7 +176,7 @@ export class SessionService {
    * Ends the sessions matching `where` that are still live, in `db` (the client or a transaction).
    * `expiresAt` is pulled in to the revocation time as well: the cleanup job then finds ended
    * sessions through the one indexed column (`expiresAt`), without a scan for `revokedAt`.
-   * Inside a transaction, call countEnded() once it has committed.
+   * Inside a transaction, call ended() once it has committed.
    * @returns how many sessions this call ended.
    */
   async revoke(db: Db, where: Prisma.SessionWhereInput, reason: RevokeReason): Promise<number> {
@@ -175,15 +188,20 @@ export class SessionService {
     return count;
   }
 
-  /** Counts ended sessions in warden_sessions_revoked_total{reason}. */
-  countEnded(reason: RevokeReason, count: number): void {
+  /**
+   * After a write that ended `count` of this user's sessions (or changed their row) has committed:
+   * counts them in warden_sessions_revoked_total{reason} and drops the user from every
+   * instance's viewer cache, before the caller answers.
+   */
+  async ended(userId: string, reason: RevokeReason, count: number): Promise<void> {
     if (count > 0) this.deps.metrics?.sessionsRevoked.inc({ reason }, count);
+    await this.deps.viewerCache?.invalidateUser(userId);
   }
 
-  /** revoke() outside any transaction, counted. */
-  private async end(where: Prisma.SessionWhereInput, reason: RevokeReason): Promise<number> {
-    const count = await this.revoke(this.deps.prisma, where, reason);
-    this.countEnded(reason, count);
+  /** revoke() outside any transaction, then ended(). `where` must only match `userId`'s sessions. */
+  private async end(userId: string, where: Prisma.SessionWhereInput, reason: RevokeReason): Promise<number> {
+    const count = await this.revoke(this.deps.prisma, { ...where, userId }, reason);
+    await this.ended(userId, reason, count);
     return count;
   }
 

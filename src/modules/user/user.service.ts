@@ -5,6 +5,7 @@ import type { PasswordHasher } from '../../lib/password';
 import { isUuid } from '../../lib/tokens';
 import { NEWEST_FIRST, afterCursorWhere, decodeCursor, toConnection } from '../../schema/pagination';
 import type { Role } from './role';
+import type { ViewerCache } from '../auth/viewer-cache';
 
 /** The columns any response may show. Never the password hash: this select is the guard. */
 export const USER_SELECT = {
@@ -34,6 +35,8 @@ export type ViewerUser = UserRow;
 export interface UserServiceDeps {
   prisma: PrismaClient;
   hasher: PasswordHasher;
+  /** Told after every change to a user's row, so no instance answers with the old one. */
+  viewerCache?: Pick<ViewerCache, 'invalidateUser'>;
 }
 
 export class UserService {
@@ -68,7 +71,7 @@ export class UserService {
     }
     if (changes.bio !== undefined && changes.bio !== null) data.bio = changes.bio;
     if (changes.avatarUrl !== undefined && changes.avatarUrl !== null) data.avatarUrl = changes.avatarUrl;
-    return this.deps.prisma.user.update({ where: { id: userId }, data, select: USER_SELECT });
+    return this.changed(userId, () => this.deps.prisma.user.update({ where: { id: userId }, data, select: USER_SELECT }));
   }
 
   /** @throws AppError INVALID_CREDENTIALS when the password is wrong; nothing is deleted then. */
@@ -88,14 +91,23 @@ export class UserService {
   /** @throws AppError NOT_FOUND for an id that names no user. */
   async setRole(userId: string, role: Role): Promise<UserRow> {
     if (!isUuid(userId)) throw new AppError(ErrorCode.NOT_FOUND);
-    const { count } = await this.deps.prisma.user.updateMany({ where: { id: userId }, data: { role } });
+    const { count } = await this.changed(userId, () => this.deps.prisma.user.updateMany({ where: { id: userId }, data: { role } }));
     if (count === 0) throw new AppError(ErrorCode.NOT_FOUND);
     return (await this.findById(userId))!;
   }
 
   /** One statement: sessions, tokens, posts and follows go with the user through ON DELETE CASCADE. */
   private async remove(userId: string): Promise<void> {
-    const { count } = await this.deps.prisma.user.deleteMany({ where: { id: userId } });
+    const { count } = await this.changed(userId, () => this.deps.prisma.user.deleteMany({ where: { id: userId } }));
     if (count === 0) throw new AppError(ErrorCode.NOT_FOUND);
+  }
+
+  /** Runs a write to the user's row, then invalidates every instance's cached copy (even if the write failed midway). */
+  private async changed<T>(userId: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      await this.deps.viewerCache?.invalidateUser(userId);
+    }
   }
 }
