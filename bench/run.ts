@@ -89,9 +89,10 @@ async function s1(mode: Mode): Promise<Scenario> {
   const results: LoadResult[] = [];
   await withServer('R0 raw node:http', 'servers/raw-node.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
   await withServer('P1 typical Apollo', 'peers/typical-apollo.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
+  await withServer('A0 Apollo on Fastify, one-field schema', 'servers/apollo-fastify.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
   await withServer('Warden', 'servers/warden.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
-  const value = ratio(results[2], results[0]);
-  return { id: 'S1', title: 'anonymous `{ __typename }`', mode: mode.name, results, figures: { 'Warden / R0': value, 'P1 / R0': ratio(results[1], results[0]) }, target: { description: 'Warden ≥ 0.45 × R0', value, met: Number.isNaN(value) ? null : value >= 0.45 } };
+  const value = ratio(results[3], results[0]);
+  return { id: 'S1', title: 'anonymous `{ __typename }`', mode: mode.name, results, figures: { 'Warden / R0': value, 'P1 / R0': ratio(results[1], results[0]), 'A0 / R0': ratio(results[2], results[0]), 'Warden / A0': ratio(results[3], results[2]) }, target: { description: 'Warden ≥ 0.45 × R0', value, met: Number.isNaN(value) ? null : value >= 0.45 } };
 }
 
 const ME = JSON.stringify({ query: '{ me { id name email role } }' });

@@ -21,7 +21,7 @@ export async function startServer(name: string, script: string, env: Record<stri
   const file = path.join(__dirname, '..', script);
   const [command, args] = hasTaskset && core !== null ? ['taskset', ['-c', String(core), process.execPath, file]] : [process.execPath, [file]];
   const child: ChildProcess = spawn(command as string, args as string[], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...(process.env.BENCH_PROFILE_DIR ? { BENCH_PROFILE_DIR: process.env.BENCH_PROFILE_DIR } : {}), ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {
