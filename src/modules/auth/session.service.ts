@@ -3,6 +3,7 @@
  * its refresh tokens are kept as SHA-256 hashes only. Here: opening, checking, listing and
  * ending sessions. Rotating their refresh tokens is refresh.service.ts.
  */
+import { randomUUID } from 'node:crypto';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client';
 import type { Clock } from '../../lib/clock';
 import { isUuid, looksLikeOpaqueToken, newOpaqueToken, sha256 } from '../../lib/tokens';
@@ -64,26 +65,25 @@ type Db = PrismaClient | Prisma.TransactionClient;
 export class SessionService {
   constructor(private readonly deps: SessionServiceDeps) {}
 
-  /** Opens a session with its first refresh token, in one transaction. */
+  /**
+   * Opens a session with its first refresh token, in one statement (a login or sign-up pays one
+   * round trip for it, not a transaction's four).
+   */
   async create(userId: string, meta: RequestMeta): Promise<NewSession> {
-    const now = this.deps.clock.now();
-    const absoluteExpiresAt = new Date(now + this.deps.sessionMaxAgeMs);
-    const expiresAt = new Date(Math.min(now + this.deps.refreshTokenTtlMs, absoluteExpiresAt.getTime()));
+    const now = new Date(this.deps.clock.now());
+    const absoluteExpiresAt = new Date(now.getTime() + this.deps.sessionMaxAgeMs);
+    const expiresAt = new Date(Math.min(now.getTime() + this.deps.refreshTokenTtlMs, absoluteExpiresAt.getTime()));
     const refreshToken = newOpaqueToken();
-    const session = await this.deps.prisma.session.create({
-      data: {
-        userId,
-        createdAt: new Date(now),
-        lastUsedAt: new Date(now),
-        expiresAt,
-        absoluteExpiresAt,
-        userAgent: meta.userAgent?.slice(0, MAX_USER_AGENT) ?? null,
-        ip: meta.ip,
-        refreshTokens: { create: { tokenHash: sha256(refreshToken), createdAt: new Date(now), expiresAt } },
-      },
-      select: { id: true },
-    });
-    return { sessionId: session.id, refreshToken, refreshTokenExpiresAt: expiresAt };
+    const sessionId = randomUUID();
+    await this.deps.prisma.$executeRaw`
+      WITH session AS (
+        INSERT INTO "Session" (id, "userId", "createdAt", "lastUsedAt", "expiresAt", "absoluteExpiresAt", "userAgent", ip)
+        VALUES (${sessionId}::uuid, ${userId}::uuid, ${now}, ${now}, ${expiresAt}, ${absoluteExpiresAt},
+                ${meta.userAgent?.slice(0, MAX_USER_AGENT) ?? null}, ${meta.ip})
+        RETURNING id)
+      INSERT INTO "RefreshToken" (id, "sessionId", "tokenHash", "createdAt", "expiresAt")
+      SELECT ${randomUUID()}::uuid, id, ${sha256(refreshToken)}, ${now}, ${expiresAt} FROM session`;
+    return { sessionId, refreshToken, refreshTokenExpiresAt: expiresAt };
   }
 
   /**
