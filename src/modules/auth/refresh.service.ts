@@ -1,6 +1,16 @@
 /**
  * Refresh-token rotation (API.md §4). Each use spends the presented token and issues a successor
- * in the same session, in one transaction that holds the presented token's row lock:
+ * in the same session.
+ *
+ * The plain case — the token unspent, its session live — costs two statements and no
+ * transaction: one read (token, session and user), then one write whose first step spends the
+ * token only if it is still unspent, and whose other steps (the successor, the session's renewal,
+ * the audit row) run only if it did. A statement is atomic, so a failure leaves the token unspent;
+ * and under READ COMMITTED a second writer of the same row waits for the first to commit and then
+ * re-checks `"spentAt" IS NULL`, so exactly one spends it.
+ *
+ * Everything else runs in one transaction that holds the presented token's row lock: a token
+ * already spent at the read, or spent between the read and the write (the write changed nothing):
  *
  * - N parallel refreshes with one token queue on that lock; the first spends it and inserts the
  *   successor, the others then see it spent and either replay that successor (within
@@ -9,6 +19,7 @@
  *   token (src/lib/seal.ts), which only the token's holder has.
  * - Any failure inside rolls the transaction back: the presented token stays unspent.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client';
 import { AppError } from '../../errors/app-error';
@@ -53,9 +64,11 @@ export interface RefreshRequest {
 }
 
 const SEAL_PURPOSE = 'refresh-successor';
+/** As AuditService keeps it. */
+const MAX_AUDIT_USER_AGENT = 512;
 
-/** The presented token's row, locked, with its session and user (one round trip). */
-interface LockedRow {
+/** The presented token's row with its session and user (one round trip); locked in the slow path. */
+interface TokenRow {
   id: string;
   sessionId: string;
   expiresAt: Date;
@@ -74,6 +87,12 @@ interface LockedRow {
   bio: string;
   userCreatedAt: Date;
 }
+
+/** What a token's row alone decides, before anything is written. */
+type Verdict =
+  | { kind: 'rotate' }
+  | { kind: 'spent' }
+  | { kind: 'refused'; code: Extract<Outcome, { kind: 'refused' }>['code'] };
 
 /** What the transaction decided; errors are thrown after it commits, so a reuse revocation sticks. */
 type Outcome =
@@ -102,11 +121,87 @@ export class RefreshService {
    * window: its session is now ended), SESSION_REVOKED (the session had ended).
    */
   async rotate(request: RefreshRequest): Promise<IssuedTokens> {
-    await this.deps.storeGuard?.requireStore();
     const token = request.refreshToken;
+    // The store check (a round trip to Redis) runs beside the read; nothing is written, let alone
+    // issued, until it has answered, and when it fails that failure is what the caller sees.
+    const storeReady = this.deps.storeGuard?.requireStore();
     // Shape first: garbage never reaches the database.
-    if (token === undefined || !looksLikeOpaqueToken(token)) return this.refuse(ErrorCode.REFRESH_TOKEN_INVALID);
+    if (token === undefined || !looksLikeOpaqueToken(token)) {
+      await storeReady;
+      return this.refuse(ErrorCode.REFRESH_TOKEN_INVALID);
+    }
+    const [store, read] = await Promise.allSettled([storeReady, this.read(token)]);
+    if (store.status === 'rejected') throw store.reason;
+    if (read.status === 'rejected') throw read.reason;
 
+    const row = read.value;
+    if (!row) return this.refuse(ErrorCode.REFRESH_TOKEN_INVALID);
+    const now = this.deps.clock.now();
+    const verdict = judge(row, now, request);
+    if (verdict.kind === 'refused') return this.refuse(verdict.code);
+    if (verdict.kind === 'rotate') {
+      const issued = await this.spendIfUnspent(token, row, now, request.meta);
+      if (issued) {
+        this.deps.metrics.refreshes.inc({ result: 'ok' });
+        return issued;
+      }
+      // Spent (or its session ended) since the read: the locked path sees which, and answers it.
+    }
+    return this.rotateLocked(token, request);
+  }
+
+  /** The presented token's row with its session and user, unlocked, outside any transaction. */
+  private async read(token: string): Promise<TokenRow | undefined> {
+    const rows = await this.deps.prisma.$queryRaw<TokenRow[]>`
+      SELECT t.id, t."sessionId", t."expiresAt", t."spentAt", t."successorId", t."successorSealed",
+             s."userId", s."revokedAt", s."revokedReason", s."absoluteExpiresAt",
+             u.name, u.email, u."emailVerified", u.role::text AS role, u."avatarUrl", u.bio, u."createdAt" AS "userCreatedAt"
+        FROM "RefreshToken" t
+        JOIN "Session" s ON s.id = t."sessionId"
+        JOIN "User" u ON u.id = s."userId"
+       WHERE t."tokenHash" = ${sha256(token)}`;
+    return rows[0];
+  }
+
+  /**
+   * The plain rotation in one statement: spends the token if it is still unspent and its session
+   * was not ended, and only then inserts the successor, renews the session and records the audit
+   * event (the columns AuditService writes; `detail` stays NULL as for any plain rotation). Every
+   * value is made here first: the successor's id, so the spent row can name it and the sealed pair
+   * can be bound to the spent row's id. The audit row is part of the statement, so unlike
+   * AuditService.record() its failure fails the rotation — which leaves the token unspent.
+   * @returns the new pair, or null when the write changed nothing (spent or ended since the read).
+   */
+  private async spendIfUnspent(token: string, row: TokenRow, now: number, meta: RequestMeta): Promise<IssuedTokens | null> {
+    const next = this.nextPair(token, row, now);
+    const at = new Date(now);
+    const spent = await this.deps.prisma.$queryRaw<Array<{ sessionId: string }>>`
+      WITH spent AS (
+        UPDATE "RefreshToken" t
+           SET "spentAt" = ${at}::timestamptz, "successorId" = ${next.successorId}::uuid, "successorSealed" = ${next.sealed}::bytea
+         WHERE t.id = ${row.id}::uuid
+           AND t."spentAt" IS NULL
+           AND NOT EXISTS (SELECT 1 FROM "Session" s WHERE s.id = t."sessionId" AND s."revokedAt" IS NOT NULL)
+        RETURNING t."sessionId"
+      ), successor AS (
+        INSERT INTO "RefreshToken" (id, "sessionId", "tokenHash", "createdAt", "expiresAt")
+        SELECT ${next.successorId}::uuid, spent."sessionId", ${sha256(next.issued.refreshToken)}, ${at}::timestamptz, ${next.issued.refreshTokenExpiresAt}::timestamptz
+          FROM spent
+      ), session AS (
+        UPDATE "Session"
+           SET "lastUsedAt" = ${at}::timestamptz, "expiresAt" = ${next.issued.refreshTokenExpiresAt}::timestamptz, ip = ${meta.ip}
+         WHERE id = ${row.sessionId}::uuid AND "revokedAt" IS NULL AND EXISTS (SELECT 1 FROM spent)
+      ), audit AS (
+        INSERT INTO "AuthEvent" (id, type, "userId", "sessionId", ip, "userAgent")
+        SELECT ${randomUUID()}::uuid, 'refresh', ${row.userId}::uuid, spent."sessionId", ${meta.ip}, ${meta.userAgent?.slice(0, MAX_AUDIT_USER_AGENT) ?? null}
+          FROM spent
+      )
+      SELECT "sessionId" FROM spent`;
+    return spent.length === 1 ? next.issued : null;
+  }
+
+  /** The locked path: every case but the plain rotation, and the plain rotation that lost a race. */
+  private async rotateLocked(token: string, request: RefreshRequest): Promise<IssuedTokens> {
     const timeout = this.deps.transactionTimeoutMs ?? 10_000;
     const outcome = await this.deps.prisma.$transaction((tx) => this.decide(tx, token, request), {
       maxWait: timeout,
@@ -152,7 +247,7 @@ export class RefreshService {
    * query through the root client would wait for this very transaction.
    */
   private async decide(tx: TransactionClient, token: string, request: RefreshRequest): Promise<Outcome> {
-    const rows = await tx.$queryRaw<LockedRow[]>`
+    const rows = await tx.$queryRaw<TokenRow[]>`
       SELECT t.id, t."sessionId", t."expiresAt", t."spentAt", t."successorId", t."successorSealed",
              s."userId", s."revokedAt", s."revokedReason", s."absoluteExpiresAt",
              u.name, u.email, u."emailVerified", u.role::text AS role, u."avatarUrl", u.bio, u."createdAt" AS "userCreatedAt"
@@ -164,41 +259,15 @@ export class RefreshService {
     const row = rows[0];
     if (!row) return { kind: 'refused', code: ErrorCode.REFRESH_TOKEN_INVALID };
     const now = this.deps.clock.now();
-    const user: UserRow = {
-      id: row.userId,
-      name: row.name,
-      email: row.email,
-      emailVerified: row.emailVerified,
-      role: row.role as Role,
-      avatarUrl: row.avatarUrl,
-      bio: row.bio,
-      createdAt: new Date(row.userCreatedAt),
-    };
-
-    if (row.revokedAt) {
-      // Spent tokens of a session that reuse ended keep answering REUSED (with grace 0, every
-      // parallel duplicate of a token is reuse, not just the first to take the lock).
-      if (row.spentAt && row.revokedReason === 'reuse') return { kind: 'refused', code: ErrorCode.REFRESH_TOKEN_REUSED };
-      return { kind: 'refused', code: ErrorCode.SESSION_REVOKED };
-    }
-    if (new Date(row.absoluteExpiresAt).getTime() <= now) return { kind: 'refused', code: ErrorCode.REFRESH_TOKEN_EXPIRED };
-
-    if (row.spentAt) {
+    const verdict = judge(row, now, request);
+    if (verdict.kind === 'refused') return verdict;
+    if (verdict.kind === 'spent') {
       const replay = await this.replayWithinGrace(tx, token, row, now);
-      if (replay) return { kind: 'grace', issued: { ...replay, sessionId: row.sessionId, user } };
+      if (replay) return { kind: 'grace', issued: { ...replay, sessionId: row.sessionId, user: userOf(row) } };
       const ended = await this.deps.sessions.revoke(tx, { id: row.sessionId }, 'reuse');
       return { kind: 'reused', sessionId: row.sessionId, userId: row.userId, ended };
     }
-
-    if (new Date(row.expiresAt).getTime() <= now) {
-      // Idle-expired. A valid access token of this very session renews it (API.md §4, third case);
-      // the absolute lifetime was checked above and caps the renewal below.
-      const claims = request.accessClaims;
-      const ownAccessToken = claims !== null && claims.sid === row.sessionId && claims.sub === row.userId;
-      if (!ownAccessToken) return { kind: 'refused', code: ErrorCode.REFRESH_TOKEN_EXPIRED };
-    }
-
-    return { kind: 'rotated', issued: await this.spend(tx, token, row, user, now, request.meta) };
+    return { kind: 'rotated', issued: await this.spend(tx, token, row, now, request.meta) };
   }
 
   /**
@@ -209,7 +278,7 @@ export class RefreshService {
   private async replayWithinGrace(
     tx: TransactionClient,
     token: string,
-    row: LockedRow,
+    row: TokenRow,
     now: number,
   ): Promise<Omit<IssuedTokens, 'sessionId' | 'user'> | null> {
     if (!row.spentAt || now - new Date(row.spentAt).getTime() >= this.deps.reuseGraceMs) return null;
@@ -228,41 +297,93 @@ export class RefreshService {
   }
 
   /** Spends the locked token: inserts the successor, seals the pair into the spent row, renews the session. */
-  private async spend(tx: TransactionClient, token: string, row: LockedRow, user: UserRow, now: number, meta: RequestMeta): Promise<IssuedTokens> {
-    const refreshTokenExpiresAt = new Date(Math.min(now + this.deps.refreshTokenTtlMs, new Date(row.absoluteExpiresAt).getTime()));
-    const refreshToken = newOpaqueToken();
-    const access = this.deps.accessTokens.sign({ userId: row.userId, sessionId: row.sessionId, role: user.role });
-    const successor = await tx.refreshToken.create({
-      data: { sessionId: row.sessionId, tokenHash: sha256(refreshToken), createdAt: new Date(now), expiresAt: refreshTokenExpiresAt },
+  private async spend(tx: TransactionClient, token: string, row: TokenRow, now: number, meta: RequestMeta): Promise<IssuedTokens> {
+    const next = this.nextPair(token, row, now);
+    await tx.refreshToken.create({
+      data: {
+        id: next.successorId,
+        sessionId: row.sessionId,
+        tokenHash: sha256(next.issued.refreshToken),
+        createdAt: new Date(now),
+        expiresAt: next.issued.refreshTokenExpiresAt,
+      },
       select: { id: true },
     });
+    await tx.refreshToken.update({
+      where: { id: row.id },
+      data: { spentAt: new Date(now), successorId: next.successorId, successorSealed: next.sealed },
+    });
+    await tx.session.update({
+      where: { id: row.sessionId },
+      data: { lastUsedAt: new Date(now), expiresAt: next.issued.refreshTokenExpiresAt, ip: meta.ip },
+    });
+    return next.issued;
+  }
+
+  /**
+   * The successor of `row`'s token, made before anything is written: its id, the new pair, and the
+   * pair sealed for the grace replay under the spent token, bound to the spent row's id.
+   */
+  private nextPair(token: string, row: TokenRow, now: number): { successorId: string; issued: IssuedTokens; sealed: Uint8Array<ArrayBuffer> | null } {
+    const refreshTokenExpiresAt = new Date(Math.min(now + this.deps.refreshTokenTtlMs, new Date(row.absoluteExpiresAt).getTime()));
+    const refreshToken = newOpaqueToken();
+    const user = userOf(row);
+    const access = this.deps.accessTokens.sign({ userId: row.userId, sessionId: row.sessionId, role: user.role });
     const pair: SealedPair = {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt.getTime(),
       refreshToken,
       refreshTokenExpiresAt: refreshTokenExpiresAt.getTime(),
     };
-    await tx.refreshToken.update({
-      where: { id: row.id },
-      data: {
-        spentAt: new Date(now),
-        successorId: successor.id,
-        successorSealed: this.deps.reuseGraceMs > 0 ? sealWithToken(token, SEAL_PURPOSE, row.id, Buffer.from(JSON.stringify(pair), 'utf8')) : null,
-      },
-    });
-    await tx.session.update({
-      where: { id: row.sessionId },
-      data: { lastUsedAt: new Date(now), expiresAt: refreshTokenExpiresAt, ip: meta.ip },
-    });
     return {
-      accessToken: access.token,
-      accessTokenExpiresAt: access.expiresAt,
-      refreshToken,
-      refreshTokenExpiresAt,
-      sessionId: row.sessionId,
-      user,
+      successorId: randomUUID(),
+      issued: {
+        accessToken: access.token,
+        accessTokenExpiresAt: access.expiresAt,
+        refreshToken,
+        refreshTokenExpiresAt,
+        sessionId: row.sessionId,
+        user,
+      },
+      sealed: this.deps.reuseGraceMs > 0 ? sealWithToken(token, SEAL_PURPOSE, row.id, Buffer.from(JSON.stringify(pair), 'utf8')) : null,
     };
   }
+}
+
+/**
+ * What the presented token's row decides (API.md §4), the same with or without its lock: ended or
+ * past a lifetime → refused; spent → the locked path's grace replay or reuse; else rotate.
+ */
+function judge(row: TokenRow, now: number, request: RefreshRequest): Verdict {
+  if (row.revokedAt) {
+    // Spent tokens of a session that reuse ended keep answering REUSED (with grace 0, every
+    // parallel duplicate of a token is reuse, not just the first to take the lock).
+    if (row.spentAt && row.revokedReason === 'reuse') return { kind: 'refused', code: ErrorCode.REFRESH_TOKEN_REUSED };
+    return { kind: 'refused', code: ErrorCode.SESSION_REVOKED };
+  }
+  if (new Date(row.absoluteExpiresAt).getTime() <= now) return { kind: 'refused', code: ErrorCode.REFRESH_TOKEN_EXPIRED };
+  if (row.spentAt) return { kind: 'spent' };
+  if (new Date(row.expiresAt).getTime() <= now) {
+    // Idle-expired. A valid access token of this very session renews it (API.md §4, third case);
+    // the absolute lifetime was checked above and caps the renewal.
+    const claims = request.accessClaims;
+    const ownAccessToken = claims !== null && claims.sid === row.sessionId && claims.sub === row.userId;
+    if (!ownAccessToken) return { kind: 'refused', code: ErrorCode.REFRESH_TOKEN_EXPIRED };
+  }
+  return { kind: 'rotate' };
+}
+
+function userOf(row: TokenRow): UserRow {
+  return {
+    id: row.userId,
+    name: row.name,
+    email: row.email,
+    emailVerified: row.emailVerified,
+    role: row.role as Role,
+    avatarUrl: row.avatarUrl,
+    bio: row.bio,
+    createdAt: new Date(row.userCreatedAt),
+  };
 }
 
 type TransactionClient = Prisma.TransactionClient;
