@@ -161,7 +161,7 @@ const REFRESH = 'mutation($t: String) { refreshToken(refreshToken: $t) { refresh
 async function s4(mode: Mode, s2Warden: LoadResult | undefined, s2Uncached: LoadResult | undefined): Promise<Scenario> {
   const connections = 32;
   let result: LoadResult | undefined;
-  await withServer('Warden', 'servers/warden.js', mode, { BCRYPT_COST: '4' }, async (server) => {
+  await withServer('Warden', 'servers/warden.js', mode, {}, async (server) => {
     const pool: string[] = [];
     for (let i = 0; i < connections * 2; i++) pool.push((await signup(server, 'rotator')).refreshToken);
     result = await runLoad({

@@ -139,9 +139,29 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
     },
   });
   // Run in the request's scope, so what services and formatError log carries its id.
-  const scopedHandler: typeof handler = function (request, reply) {
-    return runInRequestScope(String(request.id), () => handler.call(this, request, reply));
+  // Operations still running, counted apart from connections: one whose client hung up has no
+  // connection left for fastify.close() to wait on, yet still needs the database.
+  let running = 0;
+  let allDone: (() => void) | undefined;
+  const scopedHandler: typeof handler = async function (request, reply) {
+    running++;
+    try {
+      return await runInRequestScope(String(request.id), () => handler.call(this, request, reply));
+    } finally {
+      if (--running === 0) allDone?.();
+    }
   };
+  /** Resolves when no operation runs, or at `deadline`. */
+  const operationsDone = (deadline: number) =>
+    running === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+          allDone = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
   fastify.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', handler: scopedHandler });
 
   fastify.get('/healthz', async () => ({ status: 'ok' }));
@@ -182,6 +202,7 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
     closing ??= (async () => {
       const started = Date.now();
       await fastify.close();
+      await operationsDone(started + config.shutdownTimeoutMs - 500);
       await sessionCleanup.stop();
       await apollo.stop();
       // Mail and reset lookups still running need the database and the mailer: they get what is
