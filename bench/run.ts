@@ -281,7 +281,9 @@ function markdown(scenarios: Scenario[], machine: Record<string, string | number
 
 async function main(): Promise<void> {
   const pinned = pinSelf(LOAD_CORE);
-  const modes: Mode[] = [{ name: 'embedded', env: {} }];
+  const modes: Mode[] = [];
+  // BENCH_EMBEDDED=0 runs only the PostgreSQL + Redis mode.
+  if (process.env.BENCH_EMBEDDED !== '0') modes.push({ name: 'embedded', env: {} });
   if (process.env.BENCH_DATABASE_URL && process.env.BENCH_REDIS_URL) {
     modes.push({ name: 'PostgreSQL + Redis', env: { DATABASE_URL: process.env.BENCH_DATABASE_URL, REDIS_URL: process.env.BENCH_REDIS_URL } });
   }

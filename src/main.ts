@@ -8,9 +8,12 @@ import { createMailer } from './infra/mailer';
 import { Metrics } from './infra/metrics';
 import { describeRedisTarget, openStore, redactUrl } from './infra/store';
 import { systemClock } from './lib/clock';
+import { lowerThreadPoolPriority } from './lib/thread-pool-priority';
 import { buildApp, type App } from './app';
 
 async function start(): Promise<void> {
+  // First, before anything else starts libuv's thread pool: bcrypt must not starve the event loop.
+  const pool = await lowerThreadPoolPriority();
   let config: Config;
   try {
     config = loadConfig();
@@ -22,6 +25,7 @@ async function start(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
+  logger.debug({ threads: pool.threads }, 'the thread pool (bcrypt) runs below the event loop');
 
   let app: App;
   try {

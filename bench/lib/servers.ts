@@ -16,12 +16,16 @@ export function pinSelf(core: number): boolean {
   return hasTaskset && spawnSync('taskset', ['-cp', String(core), String(process.pid)]).status === 0;
 }
 
+/** The runner's own settings that its servers read too. */
+const passThrough = (...names: string[]): Record<string, string> =>
+  Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
+
 /** Starts a compiled bench server script in a child process, pinned to `core` when taskset exists. */
 export async function startServer(name: string, script: string, env: Record<string, string>, core: number | null): Promise<ServerHandle> {
   const file = path.join(__dirname, '..', script);
   const [command, args] = hasTaskset && core !== null ? ['taskset', ['-c', String(core), process.execPath, file]] : [process.execPath, [file]];
   const child: ChildProcess = spawn(command as string, args as string[], {
-    env: { PATH: process.env.PATH ?? '', ...(process.env.BENCH_PROFILE_DIR ? { BENCH_PROFILE_DIR: process.env.BENCH_PROFILE_DIR } : {}), ...env },
+    env: { PATH: process.env.PATH ?? '', ...passThrough('BENCH_PROFILE_DIR', 'BENCH_POOL_PRIORITY'), ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {

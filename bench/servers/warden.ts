@@ -7,9 +7,12 @@ import { createMailer } from '../../src/infra/mailer';
 import { Metrics } from '../../src/infra/metrics';
 import { openStore } from '../../src/infra/store';
 import { systemClock } from '../../src/lib/clock';
+import { lowerThreadPoolPriority } from '../../src/lib/thread-pool-priority';
 import { announce } from '../lib/child';
 
 async function main(): Promise<void> {
+  // As main.ts does, first of all (BENCH_POOL_PRIORITY=normal leaves it out, to compare).
+  if (process.env.BENCH_POOL_PRIORITY !== 'normal') await lowerThreadPoolPriority();
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
   // Counting statements costs a Prisma query event each, so only the counting runs turn it on.
