@@ -21,7 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Prisma, PrismaClient } from '../../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client';
 import { AppError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import type { Metrics } from '../../infra/metrics';
@@ -130,7 +130,7 @@ export class RefreshService {
       await storeReady;
       return this.refuse(ErrorCode.REFRESH_TOKEN_INVALID);
     }
-    const [store, read] = await Promise.allSettled([storeReady, this.read(token)]);
+    const [store, read] = await Promise.allSettled([storeReady, this.read(this.deps.prisma, token, false)]);
     if (store.status === 'rejected') throw store.reason;
     if (read.status === 'rejected') throw read.reason;
 
@@ -150,16 +150,20 @@ export class RefreshService {
     return this.rotateLocked(token, request);
   }
 
-  /** The presented token's row with its session and user, unlocked, outside any transaction. */
-  private async read(token: string): Promise<TokenRow | undefined> {
-    const rows = await this.deps.prisma.$queryRaw<TokenRow[]>`
+  /**
+   * The presented token's row with its session and user: unlocked and outside any transaction on
+   * the fast path, or under the row's lock inside the slow path's transaction.
+   */
+  private async read(db: PrismaClient | TransactionClient, token: string, lock: boolean): Promise<TokenRow | undefined> {
+    const rows = await db.$queryRaw<TokenRow[]>`
       SELECT t.id, t."sessionId", t."expiresAt", t."spentAt", t."successorId", t."successorSealed",
              s."userId", s."revokedAt", s."revokedReason", s."absoluteExpiresAt",
              u.name, u.email, u."emailVerified", u.role::text AS role, u."avatarUrl", u.bio, u."createdAt" AS "userCreatedAt"
         FROM "RefreshToken" t
         JOIN "Session" s ON s.id = t."sessionId"
         JOIN "User" u ON u.id = s."userId"
-       WHERE t."tokenHash" = ${sha256(token)}`;
+       WHERE t."tokenHash" = ${sha256(token)}
+       ${lock ? Prisma.sql`FOR UPDATE OF t` : Prisma.empty}`;
     return rows[0];
   }
 
@@ -247,16 +251,7 @@ export class RefreshService {
    * query through the root client would wait for this very transaction.
    */
   private async decide(tx: TransactionClient, token: string, request: RefreshRequest): Promise<Outcome> {
-    const rows = await tx.$queryRaw<TokenRow[]>`
-      SELECT t.id, t."sessionId", t."expiresAt", t."spentAt", t."successorId", t."successorSealed",
-             s."userId", s."revokedAt", s."revokedReason", s."absoluteExpiresAt",
-             u.name, u.email, u."emailVerified", u.role::text AS role, u."avatarUrl", u.bio, u."createdAt" AS "userCreatedAt"
-        FROM "RefreshToken" t
-        JOIN "Session" s ON s.id = t."sessionId"
-        JOIN "User" u ON u.id = s."userId"
-       WHERE t."tokenHash" = ${sha256(token)}
-         FOR UPDATE OF t`;
-    const row = rows[0];
+    const row = await this.read(tx, token, true);
     if (!row) return { kind: 'refused', code: ErrorCode.REFRESH_TOKEN_INVALID };
     const now = this.deps.clock.now();
     const verdict = judge(row, now, request);
