@@ -1,15 +1,14 @@
+#!/usr/bin/env node
 /**
- * Start: config → infrastructure → app → listen; SIGTERM/SIGINT drain and exit 0.
+ * The CLI entry (`warden`, `npm start`): config from the environment → createWarden() → listen;
+ * SIGTERM/SIGINT drain and exit 0. Importing Warden as a library goes through index.ts instead.
  */
 import { ConfigError, loadConfig, type Config } from './config';
-import { openDatabase, DatabaseStartError } from './infra/database';
+import { DatabaseStartError } from './infra/database';
 import { createLogger, type Logger } from './infra/logger';
-import { createMailer } from './infra/mailer';
-import { Metrics } from './infra/metrics';
-import { describeRedisTarget, openStore, redactUrl } from './infra/store';
-import { systemClock } from './lib/clock';
+import { describeRedisTarget, redactUrl } from './infra/store';
 import { lowerThreadPoolPriority } from './lib/thread-pool-priority';
-import { buildApp, type App } from './app';
+import { createWarden, type Warden } from './bootstrap';
 
 async function start(): Promise<void> {
   // First, before anything else starts libuv's thread pool: bcrypt must not starve the event loop.
@@ -27,15 +26,9 @@ async function start(): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   logger.debug({ threads: pool.threads }, 'the thread pool (bcrypt) runs below the event loop');
 
-  let app: App;
+  let warden: Warden;
   try {
-    const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger });
-    const store = await openStore(config.redis, logger).catch(async (error) => {
-      await database.close();
-      throw error;
-    });
-    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
-    app = await buildApp({ config, database, store, mailer, metrics: new Metrics(), logger, clock: systemClock });
+    warden = await createWarden(config, { logger });
   } catch (error) {
     const message = error instanceof DatabaseStartError ? error.message : `Warden could not start: ${(error as Error).message}`;
     logger.fatal({ err: error }, message);
@@ -43,9 +36,7 @@ async function start(): Promise<void> {
     process.exit(1);
   }
 
-  await app.fastify.listen({ port: config.port, host: config.host });
-  const address = app.fastify.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
+  const { port } = await warden.listen();
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   logger.info(
     {
@@ -55,10 +46,10 @@ async function start(): Promise<void> {
     `Warden is ready at http://${shownHost}:${port}/graphql`,
   );
 
-  installShutdown(app, config, logger);
+  installShutdown(warden, config, logger);
 }
 
-function installShutdown(app: App, config: Config, logger: Logger): void {
+function installShutdown(warden: Warden, config: Config, logger: Logger): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -66,11 +57,11 @@ function installShutdown(app: App, config: Config, logger: Logger): void {
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
     const force = setTimeout(() => {
       logger.warn('shutdown timed out; closing the remaining connections');
-      app.fastify.server.closeAllConnections();
+      warden.app.fastify.server.closeAllConnections();
       setTimeout(() => process.exit(0), 1_000).unref();
     }, config.shutdownTimeoutMs);
     force.unref();
-    app
+    warden
       .close()
       .then(() => {
         clearTimeout(force);

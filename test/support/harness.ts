@@ -9,13 +9,11 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config';
-import { openDatabase, type Database, type OpenDatabaseOptions } from '../../src/infra/database';
-import { createLogger } from '../../src/infra/logger';
-import { createMailer, type Mailer } from '../../src/infra/mailer';
-import { Metrics } from '../../src/infra/metrics';
-import { openStore, type Store } from '../../src/infra/store';
-import { systemClock, type Clock } from '../../src/lib/clock';
-import { buildApp, type App } from '../../src/app';
+import type { OpenDatabaseOptions } from '../../src/infra/database';
+import type { Mailer } from '../../src/infra/mailer';
+import type { Clock } from '../../src/lib/clock';
+import type { App } from '../../src/app';
+import { createWarden } from '../../src/bootstrap';
 import { freshPGlite } from './db-template';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
@@ -67,25 +65,23 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     ...options.env,
   };
   const config = loadConfig(env);
-  const logger = createLogger({ level: config.logLevel, destination: options.logDestination });
-
-  let database: Database;
-  let store: Store;
+  // A second instance shares the first one's database (never closing it) and, without Redis, its
+  // in-process store; with Redis it opens a connection of its own, as a real second instance does.
   const shared = options.shareWith?.app.infra;
-  if (shared) {
-    database = { ...shared.database, close: async () => undefined };
-    store = config.redis ? await openStore(config.redis, logger) : shared.store;
-  } else {
-    database = config.databaseUrl
-      ? await openDatabase({ url: config.databaseUrl, logger, migrate: false, onQuery: options.onQuery })
-      : await openDatabase({ pglite: await freshPGlite(), logger, migrate: false, ownsPGlite: true, onQuery: options.onQuery });
-    store = await openStore(config.redis, logger);
-  }
-  const mailer = options.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir, logger });
-  const app = await buildApp({ config, database, store, mailer, metrics: new Metrics(), logger, clock: options.clock ?? systemClock });
-  await app.fastify.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.fastify.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const warden = await createWarden(config, {
+    logDestination: options.logDestination,
+    clock: options.clock,
+    mailer: options.mailer,
+    ...(shared
+      ? { database: { ...shared.database, close: async () => undefined }, store: config.redis ? undefined : shared.store }
+      : {
+          databaseOptions: config.databaseUrl
+            ? { migrate: false, onQuery: options.onQuery }
+            : { pglite: await freshPGlite(), ownsPGlite: true, migrate: false, onQuery: options.onQuery },
+        }),
+  });
+  const app = warden.app;
+  const { port } = await warden.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${port}`;
   const graphqlUrl = `${url}/graphql`;
 

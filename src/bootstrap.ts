@@ -1,0 +1,107 @@
+/**
+ * The composition root: the one place that turns a Config into infrastructure (database, store,
+ * mailer, metrics, logger, clock) and the app on top of it. The CLI (main.ts), the test harness
+ * and the benchmark all start Warden through createWarden(); nothing else wires services.
+ */
+import type { DestinationStream } from 'pino';
+import type { Config } from './config';
+import { openDatabase, type Database, type OpenDatabaseOptions } from './infra/database';
+import { createLogger, type Logger } from './infra/logger';
+import { createMailer, type Mailer } from './infra/mailer';
+import { Metrics } from './infra/metrics';
+import { openStore, type Store } from './infra/store';
+import { systemClock, type Clock } from './lib/clock';
+import { buildApp, type App } from './app';
+import type { Infrastructure, Services } from './services';
+
+/** What a caller may supply instead of what createWarden() would build from the config. */
+export interface WardenOverrides {
+  /** A logger of the caller's; otherwise one at config.logLevel, writing to `logDestination`. */
+  logger?: Logger;
+  /** Where the default logger writes (standard output when unset). */
+  logDestination?: DestinationStream;
+  clock?: Clock;
+  metrics?: Metrics;
+  mailer?: Mailer;
+  /**
+   * An open database to use instead of opening one from config.databaseUrl / config.dataDir.
+   * Warden closes it on close(); pass a wrapper whose close() does nothing to keep it open.
+   */
+  database?: Database;
+  /** Options for the database Warden opens itself (an in-memory PGlite, `migrate: false`, `onQuery`). */
+  databaseOptions?: Partial<Omit<OpenDatabaseOptions, 'logger'>>;
+  /** An open store to use instead of opening config.redis (or the in-process store). Warden closes it on close(). */
+  store?: Store;
+}
+
+export interface ListenOptions {
+  /** Default: config.port (0 picks a free port). */
+  port?: number;
+  /** Default: config.host. */
+  host?: string;
+}
+
+export interface Warden {
+  config: Config;
+  infra: Infrastructure;
+  services: Services;
+  app: App;
+  /** Starts accepting connections; resolves with the port actually bound. */
+  listen(options?: ListenOptions): Promise<{ port: number; host: string }>;
+  /** Stops accepting, drains in-flight work, closes the database, store and mailer (see App.close). */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the infrastructure the config names and builds the app on it. Nothing listens yet.
+ * @throws DatabaseStartError when the database cannot be reached or a migration fails; the
+ *   store's or the app's own start-up errors otherwise. Whatever was already opened is closed.
+ */
+export async function createWarden(config: Config, overrides: WardenOverrides = {}): Promise<Warden> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, destination: overrides.logDestination });
+  // Only what is opened here is closed again if a later step fails; the caller's own stay open.
+  const opened: Array<{ close(): Promise<void> }> = [];
+  try {
+    let database = overrides.database;
+    if (!database) {
+      database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, ...overrides.databaseOptions, logger });
+      opened.push(database);
+    }
+    let store = overrides.store;
+    if (!store) {
+      store = await openStore(config.redis, logger);
+      opened.push(store);
+    }
+    let mailer = overrides.mailer;
+    if (!mailer) {
+      mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
+      opened.push(mailer);
+    }
+    const infra: Infrastructure = {
+      config,
+      database,
+      store,
+      mailer,
+      metrics: overrides.metrics ?? new Metrics(),
+      logger,
+      clock: overrides.clock ?? systemClock,
+    };
+    const app = await buildApp(infra);
+    return {
+      config,
+      infra,
+      services: app.services,
+      app,
+      async listen(options = {}) {
+        const host = options.host ?? config.host;
+        await app.fastify.listen({ port: options.port ?? config.port, host });
+        const address = app.fastify.server.address();
+        return { port: typeof address === 'object' && address ? address.port : (options.port ?? config.port), host };
+      },
+      close: () => app.close(),
+    };
+  } catch (error) {
+    await Promise.allSettled(opened.reverse().map((resource) => resource.close()));
+    throw error;
+  }
+}
