@@ -39,8 +39,17 @@ async function start(env: Record<string, string>): Promise<Running> {
   }
 }
 
-const gql = async (url: string, query: string, variables: object): Promise<any> =>
-  (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) })).json();
+const gql = async (url: string, query: string, variables: object, headers: Record<string, string> = {}): Promise<any> =>
+  (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) })).json();
+
+/** Resolves once the server has logged `text`; fails with its output after `ms`. */
+async function waitForOutput(proc: Running, text: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!proc.output().includes(text)) {
+    if (proc.child.exitCode !== null || Date.now() > deadline) throw new Error(`never logged ${text}:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 beforeAll(() => {
   if (!existsSync(MAIN)) throw new Error('dist/src/main.js is missing: run `npm run build` (npm test does)');
@@ -57,9 +66,10 @@ describe('the server process', () => {
     expect(signup.data.signup.user.email).toBe(email);
 
     // A login is in flight (bcrypt at cost 13, several hundred ms) when SIGTERM arrives: it must
-    // complete. A request that arrived after SIGTERM would get 503 instead.
-    const inFlight = gql(first.url, LOGIN, { input: { email, password: 'long enough pw' } });
-    await new Promise((r) => setTimeout(r, 150));
+    // complete. A request that arrived after SIGTERM would get 503 instead, so the signal is sent
+    // only once the server has logged the login's arrival (a fixed delay was too short under load).
+    const inFlight = gql(first.url, LOGIN, { input: { email, password: 'long enough pw' } }, { 'x-request-id': 'in-flight-login' });
+    await waitForOutput(first, '"reqId":"in-flight-login"');
     first.child.kill('SIGTERM');
     const answered = await inFlight;
     expect(answered.data.login.user.email).toBe(email);
