@@ -1,5 +1,5 @@
 # Warden: build with the dev dependencies, run with the production ones.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY scripts ./scripts
@@ -10,7 +10,7 @@ COPY tsconfig.json tsconfig.build.json codegen.yml schema.graphql ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
