@@ -10,6 +10,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import { randomUUID } from 'node:crypto';
+import type { GraphQLSchema } from 'graphql';
 import type { Context, CookieJar } from './context';
 import { createFormatError } from './errors/format-error';
 import { getSchema } from './schema/build-schema';
@@ -37,8 +38,14 @@ export interface App {
 /** Headers that force a browser preflight, so a cross-site form or image cannot run an operation. */
 export const CSRF_PREFLIGHT_HEADERS = ['authorization', 'apollo-require-preflight', 'x-apollo-operation-name'];
 
-export async function buildApp(infra: Infrastructure): Promise<App> {
+export interface BuildAppOptions {
+  /** Warden's schema with an application's resolvers in it (createWarden builds it); default: Warden's own. */
+  schema?: GraphQLSchema;
+}
+
+export async function buildApp(infra: Infrastructure, options: BuildAppOptions = {}): Promise<App> {
   const { config, logger, metrics, database, store, mailer } = infra;
+  const schema = options.schema ?? (await getSchema());
   const viewerCache = await ViewerCache.open(store, { ttlMs: config.sessionCacheTtlMs, logger });
   const services = createServices(infra, viewerCache);
 
@@ -92,7 +99,7 @@ export async function buildApp(infra: Infrastructure): Promise<App> {
 
   const limits = queryLimits({ production: config.isProduction });
   const apollo = new ApolloServer<Context>({
-    schema: await getSchema(),
+    schema,
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
     formatError: createFormatError({ logger, development: config.isDevelopment }),

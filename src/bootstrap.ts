@@ -12,10 +12,20 @@ import { Metrics } from './infra/metrics';
 import { openStore, type Store } from './infra/store';
 import { systemClock, type Clock } from './lib/clock';
 import { buildApp, type App } from './app';
+import { getSchema } from './schema/build-schema';
 import type { Infrastructure, Services } from './services';
 
-/** What a caller may supply instead of what createWarden() would build from the config. */
-export interface WardenOverrides {
+/**
+ * An application's additions (`resolvers`) and what a caller may supply instead of what
+ * createWarden() would build from the config (the rest).
+ */
+export interface WardenOptions {
+  /**
+   * The application's own type-graphql resolver classes, built into one schema with Warden's.
+   * Their root fields need `@Auth()` or `@Public()` like Warden's own, and are enforced the same way.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  resolvers?: readonly Function[];
   /** A logger of the caller's; otherwise one at config.logLevel, writing to `logDestination`. */
   logger?: Logger;
   /** Where the default logger writes (standard output when unset). */
@@ -54,10 +64,13 @@ export interface Warden {
 
 /**
  * Opens the infrastructure the config names and builds the app on it. Nothing listens yet.
- * @throws DatabaseStartError when the database cannot be reached or a migration fails; the
- *   store's or the app's own start-up errors otherwise. Whatever was already opened is closed.
+ * @throws DatabaseStartError when the database cannot be reached or a migration fails;
+ *   AuthDirectiveError when a root field carries neither or both of @auth and @public; the
+ *   store's start-up errors otherwise. Whatever was already opened is closed again.
  */
-export async function createWarden(config: Config, overrides: WardenOverrides = {}): Promise<Warden> {
+export async function createWarden(config: Config, overrides: WardenOptions = {}): Promise<Warden> {
+  // First, before anything is opened: a schema that breaks the @auth/@public rule fails here.
+  const schema = await getSchema(overrides.resolvers);
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, destination: overrides.logDestination });
   // Only what is opened here is closed again if a later step fails; the caller's own stay open.
   const opened: Array<{ close(): Promise<void> }> = [];
@@ -86,7 +99,7 @@ export async function createWarden(config: Config, overrides: WardenOverrides = 
       logger,
       clock: overrides.clock ?? systemClock,
     };
-    const app = await buildApp(infra);
+    const app = await buildApp(infra, { schema });
     return {
       config,
       infra,

@@ -12,6 +12,7 @@ import {
   type GraphQLFieldConfig,
 } from 'graphql';
 import { MapperKind, getDirective, mapSchema } from '@graphql-tools/utils';
+import { Directive } from 'type-graphql';
 import { AppError } from '../errors/app-error';
 import { ErrorCode } from '../errors/error-code';
 import type { Context } from '../context';
@@ -86,4 +87,17 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
       };
     },
   });
+}
+
+/**
+ * `@Auth()` / `@Auth('ADMIN')` on a type-graphql field: the same as `@Directive('@auth')`, so an
+ * application's resolvers are guarded exactly as Warden's own (the transformer above).
+ */
+export function Auth(requires: Role = 'USER'): MethodDecorator & PropertyDecorator & ClassDecorator {
+  return Directive(requires === 'USER' ? '@auth' : `@auth(requires: ${requires})`);
+}
+
+/** `@Public()` on a type-graphql root field: open to anyone (`@Directive('@public')`). */
+export function Public(): MethodDecorator & PropertyDecorator {
+  return Directive('@public');
 }

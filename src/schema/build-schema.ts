@@ -29,15 +29,22 @@ const ErrorCodeEnum = new GraphQLEnumType({
 
 let built: Promise<GraphQLSchema> | undefined;
 
-/** The schema is the same for every app in a process, so it is built once. */
-export function getSchema(): Promise<GraphQLSchema> {
-  built ??= buildWardenSchema();
+/**
+ * Warden's own schema, or Warden's plus an application's resolvers (createWarden's `resolvers`).
+ * Warden's alone is the same for every app in a process, so it is built once.
+ * @throws AuthDirectiveError when a root field carries neither or both of @auth and @public.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export function getSchema(extraResolvers: readonly Function[] = []): Promise<GraphQLSchema> {
+  if (extraResolvers.length > 0) return buildWardenSchema([...RESOLVERS, ...extraResolvers]);
+  built ??= buildWardenSchema(RESOLVERS);
   return built;
 }
 
-async function buildWardenSchema(): Promise<GraphQLSchema> {
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+async function buildWardenSchema(resolvers: NonEmptyArray<Function>): Promise<GraphQLSchema> {
   const base = await buildSchema({
-    resolvers: RESOLVERS,
+    resolvers,
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     validate: false,
     validateFn: validateArgs,

@@ -13,7 +13,7 @@ import type { OpenDatabaseOptions } from '../../src/infra/database';
 import type { Mailer } from '../../src/infra/mailer';
 import type { Clock } from '../../src/lib/clock';
 import type { App } from '../../src/app';
-import { createWarden } from '../../src/bootstrap';
+import { createWarden, type WardenOptions } from '../../src/bootstrap';
 import { freshPGlite } from './db-template';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
@@ -47,6 +47,8 @@ export interface StartOptions {
   shareWith?: TestServer;
   /** Called after each SQL statement of this server's own database client (see openDatabase). */
   onQuery?: OpenDatabaseOptions['onQuery'];
+  /** An application's own resolvers, as createWarden() takes them. */
+  resolvers?: WardenOptions['resolvers'];
 }
 
 export const usingRealServices = () => ({ postgres: Boolean(process.env.DATABASE_URL), redis: Boolean(process.env.REDIS_URL) });
@@ -72,6 +74,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     logDestination: options.logDestination,
     clock: options.clock,
     mailer: options.mailer,
+    resolvers: options.resolvers,
     ...(shared
       ? { database: { ...shared.database, close: async () => undefined }, store: config.redis ? undefined : shared.store }
       : {
