@@ -3,6 +3,7 @@
  * so paging through a list that is being appended to shows no duplicates and no gaps.
  */
 import { Field, ObjectType } from 'type-graphql';
+import { isUuid } from '../lib/tokens';
 
 @ObjectType()
 export class PageInfo {
@@ -31,15 +32,26 @@ export function encodeCursor(key: CursorKey): string {
   return Buffer.from(`${key.createdAt.toISOString()}|${key.id}`, 'utf8').toString('base64url');
 }
 
-/** The key a cursor names, or null for anything that is not a cursor this server made. */
+// Cursors carry the row's own createdAt, which Warden writes as now(): any year from 1 to 9999 is
+// far wider than that, and well inside PostgreSQL's timestamptz range (4713 BC to 294276 AD), so
+// a cursor can never make the cast fail, however it was forged.
+const EARLIEST_CURSOR_TIME = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST_CURSOR_TIME = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * The key a cursor names, or null for anything that is not a cursor this server made: the text
+ * must be exactly what encodeCursor writes (an ISO instant this server would print, then a UUID
+ * in canonical form), so nothing is ever cast from a string PostgreSQL might refuse.
+ */
 export function decodeCursor(cursor: string | null | undefined): CursorKey | null {
-  if (!cursor || cursor.length > 200) return null;
+  if (!cursor || cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const [iso, id, ...rest] = text.split('|');
-  if (rest.length > 0 || !iso || !id) return null;
+  if (rest.length > 0 || !iso || !id || !isUuid(id)) return null;
   const createdAt = new Date(iso);
-  if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) return null;
-  return { createdAt, id };
+  const time = createdAt.getTime();
+  if (!(time >= EARLIEST_CURSOR_TIME && time <= LATEST_CURSOR_TIME) || createdAt.toISOString() !== iso) return null;
+  return { createdAt, id: id.toLowerCase() };
 }
 
 /**

@@ -37,3 +37,32 @@ export const IsPassword = (options?: ValidationOptions) =>
     },
     options,
   );
+
+/**
+ * Text PostgreSQL cannot store as it is. A `text` value cannot hold U+0000, and UTF-8 has no
+ * encoding for a lone UTF-16 surrogate (drivers would quietly store U+FFFD instead, so what is read
+ * back would differ from what was accepted). Every other code point, noncharacters and controls
+ * included, is stored and returned unchanged.
+ */
+const UNSTORABLE_TEXT = /[\u0000\p{Cs}]/u;
+
+/** Why this text cannot be stored as it is, or null when it can. */
+export function textProblem(text: string): string | null {
+  const match = UNSTORABLE_TEXT.exec(text);
+  if (!match) return null;
+  return match[0] === '\u0000' ? 'must not contain NUL characters' : 'must be well-formed Unicode (no lone surrogates)';
+}
+
+const CREDENTIAL_INPUTS = new WeakSet<object>();
+
+/**
+ * Marks an input class whose unacceptable text is answered INVALID_CREDENTIALS instead of
+ * BAD_USER_INPUT with field names, so the answer never says which part was wrong (`login`).
+ */
+export function CredentialsInput(): ClassDecorator {
+  return (target) => {
+    CREDENTIAL_INPUTS.add(target);
+  };
+}
+
+export const isCredentialsInput = (value: object): boolean => CREDENTIAL_INPUTS.has(value.constructor);

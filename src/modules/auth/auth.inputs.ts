@@ -1,6 +1,6 @@
 import { Length } from 'class-validator';
 import { Field, InputType } from 'type-graphql';
-import { IsAccountEmail, IsPassword } from '../../schema/validators';
+import { CredentialsInput, IsAccountEmail, IsPassword } from '../../schema/validators';
 
 @InputType('SignupInput')
 export class SignupInput {
@@ -18,7 +18,9 @@ export class SignupInput {
 }
 
 // Login inputs are not validated for shape: any wrong email or password answers
-// INVALID_CREDENTIALS, so the answer never tells which part was wrong.
+// INVALID_CREDENTIALS, so the answer never tells which part was wrong. Text that cannot be
+// stored (NUL, lone surrogates) is answered the same way, before any lookup.
+@CredentialsInput()
 @InputType('LoginInput')
 export class LoginInput {
   @Field(() => String)

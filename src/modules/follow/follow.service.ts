@@ -20,7 +20,7 @@ export class FollowService {
     const target = await this.target(followerId, userId, 'you cannot follow yourself');
     try {
       // INSERT … ON CONFLICT DO NOTHING: no read-then-write race between two parallel follows.
-      await this.deps.prisma.follow.createMany({ data: [{ followerId, followingId: userId }], skipDuplicates: true });
+      await this.deps.prisma.follow.createMany({ data: [{ followerId, followingId: target.id }], skipDuplicates: true });
     } catch (error) {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2003') throw new AppError(ErrorCode.NOT_FOUND);
       throw error;
@@ -34,7 +34,7 @@ export class FollowService {
    */
   async unfollow(followerId: string, userId: string): Promise<UserRow> {
     const target = await this.target(followerId, userId, 'you cannot unfollow yourself');
-    await this.deps.prisma.follow.deleteMany({ where: { followerId, followingId: userId } });
+    await this.deps.prisma.follow.deleteMany({ where: { followerId, followingId: target.id } });
     return target;
   }
 
@@ -58,9 +58,14 @@ export class FollowService {
     return new Map(groups.map((group) => [group.followerId, group._count._all]));
   }
 
+  /**
+   * The user an id names. Ids are compared in their canonical (lower-case) form: PostgreSQL reads
+   * a UUID in any letter case, so `A1B2…` is the same user as `a1b2…`, oneself included.
+   */
   private async target(followerId: string, userId: string, selfMessage: string): Promise<UserRow> {
-    if (userId === followerId) throw new ValidationError({ userId: selfMessage });
-    const target = await this.deps.users.findById(userId);
+    if (!isUuid(userId)) throw new AppError(ErrorCode.NOT_FOUND);
+    if (userId.toLowerCase() === followerId.toLowerCase()) throw new ValidationError({ userId: selfMessage });
+    const target = await this.deps.users.findById(userId.toLowerCase());
     if (!target) throw new AppError(ErrorCode.NOT_FOUND);
     return target;
   }
