@@ -109,7 +109,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache)
     clock,
     refreshTokenTtlMs: config.refreshTokenTtlMs,
   });
-  const users = new UserService({ prisma, hasher, viewerCache });
+  const users = new UserService({ prisma, hasher, viewerCache, audit });
   const background = new BackgroundTasks(logger);
   const mail = new MailQueue({ mailer, background, logger, metrics });
   const verification = new VerificationService({

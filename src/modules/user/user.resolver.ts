@@ -3,8 +3,11 @@ import type { Context } from '../../context';
 import { clampFirst } from '../../schema/pagination';
 import { Role } from './role';
 import { UpdateMeInput } from './user.inputs';
-import type { UserRow } from './user.service';
+import type { Actor, UserRow } from './user.service';
 import { UserConnection, UserType, ownRows } from './user.type';
+
+/** The signed-in viewer as the actor of an audited change. */
+const actorOf = (ctx: Context): Actor => ({ userId: ctx.viewer!.userId, sessionId: ctx.viewer!.sessionId, meta: ctx.request });
 
 @Resolver(() => UserType)
 export class UserResolver {
@@ -39,7 +42,7 @@ export class UserResolver {
   @Mutation(() => Boolean)
   @Directive('@auth')
   async deleteMe(@Arg('password', () => String) password: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.users.deleteSelf(ctx.viewer!.userId, password);
+    await ctx.services.users.deleteSelf(ctx.viewer!.userId, password, actorOf(ctx));
     ctx.services.tokenDelivery.clear(ctx.cookies);
     return true;
   }
@@ -47,13 +50,13 @@ export class UserResolver {
   @Mutation(() => UserType)
   @Directive('@auth(requires: ADMIN)')
   setUserRole(@Arg('userId', () => ID) userId: string, @Arg('role', () => Role) role: Role, @Ctx() ctx: Context): Promise<UserRow> {
-    return ctx.services.users.setRole(userId, role);
+    return ctx.services.users.setRole(userId, role, actorOf(ctx));
   }
 
   @Mutation(() => Boolean)
   @Directive('@auth(requires: ADMIN)')
   async deleteUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.users.deleteById(userId);
+    await ctx.services.users.deleteById(userId, actorOf(ctx));
     return true;
   }
 

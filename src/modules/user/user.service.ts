@@ -6,6 +6,15 @@ import { isUuid } from '../../lib/tokens';
 import { NEWEST_FIRST, afterCursorWhere, decodeCursor, toConnection } from '../../schema/pagination';
 import type { Role } from './role';
 import type { ViewerCache } from '../auth/viewer-cache';
+import type { AuditService } from '../auth/audit.service';
+import type { RequestMeta } from '../../context';
+
+/** Who asked for an audited change: the signed-in actor and their request. */
+export interface Actor {
+  userId: string;
+  sessionId: string;
+  meta: RequestMeta;
+}
 
 /** The columns any response may show. Never the password hash: this select is the guard. */
 export const USER_SELECT = {
@@ -37,6 +46,8 @@ export interface UserServiceDeps {
   hasher: PasswordHasher;
   /** Told after every change to a user's row, so no instance answers with the old one. */
   viewerCache?: Pick<ViewerCache, 'invalidateUser'>;
+  /** role_changed and user_deleted rows (API.md §6). */
+  audit?: Pick<AuditService, 'record'>;
 }
 
 export class UserService {
@@ -75,31 +86,55 @@ export class UserService {
   }
 
   /** @throws AppError INVALID_CREDENTIALS when the password is wrong; nothing is deleted then. */
-  async deleteSelf(userId: string, password: string): Promise<void> {
+  async deleteSelf(userId: string, password: string, actor?: Actor): Promise<void> {
     const user = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
     if (!user) throw new AppError(ErrorCode.UNAUTHENTICATED);
     if (!(await this.deps.hasher.verify(password, user.passwordHash))) throw new AppError(ErrorCode.INVALID_CREDENTIALS);
-    await this.remove(userId);
+    await this.remove(userId, actor);
   }
 
   /** @throws AppError NOT_FOUND for an id that names no user. */
-  async deleteById(userId: string): Promise<void> {
+  async deleteById(userId: string, actor?: Actor): Promise<void> {
     if (!isUuid(userId)) throw new AppError(ErrorCode.NOT_FOUND);
-    await this.remove(userId);
+    await this.remove(userId, actor);
   }
 
-  /** @throws AppError NOT_FOUND for an id that names no user. */
-  async setRole(userId: string, role: Role): Promise<UserRow> {
+  /**
+   * Sets the role and records `role_changed` (with the role before, when it changed) once the
+   * update has committed.
+   * @throws AppError NOT_FOUND for an id that names no user.
+   */
+  async setRole(userId: string, role: Role, actor?: Actor): Promise<UserRow> {
     if (!isUuid(userId)) throw new AppError(ErrorCode.NOT_FOUND);
-    const { count } = await this.changed(userId, () => this.deps.prisma.user.updateMany({ where: { id: userId }, data: { role } }));
-    if (count === 0) throw new AppError(ErrorCode.NOT_FOUND);
+    // One statement: the row as it was (for the audit row) and the update.
+    const before = await this.changed(userId, () =>
+      this.deps.prisma.$queryRaw<Array<{ role: Role }>>`
+        UPDATE "User" AS u SET "role" = ${role}::"Role", "updatedAt" = now() FROM (SELECT "id", "role" FROM "User" WHERE "id" = ${userId}::uuid FOR UPDATE) AS old
+        WHERE u."id" = old."id" RETURNING old."role" AS "role"`,
+    );
+    if (before.length === 0) throw new AppError(ErrorCode.NOT_FOUND);
+    await this.deps.audit?.record('role_changed', {
+      userId,
+      sessionId: actor?.sessionId,
+      meta: actor?.meta,
+      detail: { from: before[0].role, to: role, by: actor?.userId ?? null },
+    });
     return (await this.findById(userId))!;
   }
 
-  /** One statement: sessions, tokens, posts and follows go with the user through ON DELETE CASCADE. */
-  private async remove(userId: string): Promise<void> {
+  /**
+   * One statement: sessions, tokens, posts and follows go with the user through ON DELETE
+   * CASCADE. The `user_deleted` row keeps the id (AuthEvent has no foreign key to User).
+   */
+  private async remove(userId: string, actor?: Actor): Promise<void> {
     const { count } = await this.changed(userId, () => this.deps.prisma.user.deleteMany({ where: { id: userId } }));
     if (count === 0) throw new AppError(ErrorCode.NOT_FOUND);
+    await this.deps.audit?.record('user_deleted', {
+      userId,
+      sessionId: actor?.sessionId,
+      meta: actor?.meta,
+      detail: { by: actor?.userId ?? null, self: actor?.userId === userId },
+    });
   }
 
   /** Runs a write to the user's row, then invalidates every instance's cached copy (even if the write failed midway). */
