@@ -128,6 +128,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache)
       .filter((secret): secret is string => Boolean(secret))
       .map((secret) => deriveKey(secret, 'one-time code')),
     viewerCache,
+    adminEmails: config.adminEmails,
   });
   const passwordReset = new PasswordResetService({
     prisma,
@@ -152,7 +153,6 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache)
     rateLimits,
     metrics,
     logger,
-    adminEmails: config.adminEmails,
     onSignup: (user) => verification.afterSignup(user),
   });
   const posts = new PostService({ prisma });

@@ -1,5 +1,6 @@
 import jwt from 'jsonwebtoken';
 import { LOGIN, SIGNUP, TEST_JWT_SECRET, errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
+import { signupAdmin } from '../support/admin';
 
 let server: TestServer;
 let admin: Awaited<ReturnType<typeof signupUser>>;
@@ -7,7 +8,7 @@ const adminEmail = uniqueEmail('admin');
 
 beforeAll(async () => {
   server = await startTestServer({ env: { ADMIN_EMAILS: `  ${adminEmail.toUpperCase()} ` } });
-  admin = await signupUser(server, { email: adminEmail, name: 'Ada Admin' });
+  admin = await signupAdmin(server, adminEmail, 'Ada Admin');
 });
 afterAll(() => server.close());
 
@@ -68,8 +69,8 @@ describe('signup', () => {
     expect(errorCode(res)).toBe('BAD_USER_INPUT');
   });
 
-  it('gives ADMIN to addresses listed in ADMIN_EMAILS', () => {
-    expect(admin.user.role).toBe('ADMIN');
+  it('gives ADMIN to addresses listed in ADMIN_EMAILS once verified', async () => {
+    expect((await server.gql('{ me { role } }', {}, { token: admin.accessToken })).body.data!.me.role).toBe('ADMIN');
   });
 });
 

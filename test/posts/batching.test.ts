@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
+import { signupAdmin } from '../support/admin';
 import { COUNTS, FOLLOW, createPost } from './posts-support';
 
 let server: TestServer;
@@ -9,7 +10,7 @@ const adminEmail = uniqueEmail('admin');
 
 beforeAll(async () => {
   server = await startTestServer({ env: { ADMIN_EMAILS: adminEmail }, onQuery: (event) => statements.push(event.query) });
-  admin = await signupUser(server, { email: adminEmail });
+  admin = await signupAdmin(server, adminEmail);
 });
 afterAll(() => server.close());
 

@@ -1,4 +1,5 @@
 import { errorCode, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
+import { signupAdmin } from '../support/admin';
 import {
   CREATE_POST, DELETE_POST, GET_POST, LIST_POSTS, MISSING_ID, UPDATE_POST, createPost, ids, type Page,
 } from './posts-support';
@@ -11,7 +12,7 @@ const adminEmail = uniqueEmail('admin');
 
 beforeAll(async () => {
   server = await startTestServer({ env: { ADMIN_EMAILS: adminEmail } });
-  admin = await signupUser(server, { email: adminEmail, name: 'Ada Admin' });
+  admin = await signupAdmin(server, adminEmail, 'Ada Admin');
   alice = await signupUser(server, { name: 'Alice' });
   bob = await signupUser(server, { name: 'Bob' });
 });

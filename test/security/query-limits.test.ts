@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { QUERY_LIMITS } from '../../src/schema/query-limits';
 import { signupUser, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from '../support/harness';
 import { REDIS_SKIP_REASON } from '../support/redis-server';
+import { signupAdmin } from '../support/admin';
 import { startProductionServer, timed } from './helpers';
 
 const adminEmail = uniqueEmail('admin');
@@ -15,7 +16,7 @@ let server: TestServer;
 let adminToken: string;
 beforeAll(async () => {
   server = await startTestServer({ env: { ADMIN_EMAILS: adminEmail } });
-  adminToken = (await signupUser(server, { email: adminEmail })).accessToken;
+  adminToken = (await signupAdmin(server, adminEmail)).accessToken;
   // Warm up parsing and validation, so the timings below measure the limits, not a cold start.
   await server.gql(deepQuery(5), undefined, { token: adminToken });
 });

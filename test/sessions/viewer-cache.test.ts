@@ -11,6 +11,7 @@ import { ViewerCache } from '../../src/modules/auth/viewer-cache';
 import type { UserRow } from '../../src/modules/user/user.service';
 import { LOGIN, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../support/harness';
 import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';
+import { signupAdmin } from '../support/admin';
 
 const ME = '{ me { id name role emailVerified } }';
 const logger = createLogger({ level: 'silent' });
@@ -59,7 +60,7 @@ describe('with the cache warm on two instances sharing the store', () => {
   beforeAll(async () => {
     a = await startTestServer({ env: { ADMIN_EMAILS: adminEmail } });
     b = await startTestServer({ env: { ADMIN_EMAILS: adminEmail }, shareWith: a });
-    admin = await signupUser(a, { email: adminEmail });
+    admin = await signupAdmin(a, adminEmail);
   });
   afterAll(async () => {
     await b?.close();

@@ -10,6 +10,9 @@
  * Guessing is bounded by the account lockout (API.md §6): each check first reserves an attempt
  * for the viewer's email, a wrong code records a failure, a right one gives the attempt back.
  * Login failures and wrong codes share that count.
+ *
+ * ADMIN_EMAILS (API.md §6): an address on the list becomes ADMIN here, in the same transaction
+ * that marks it verified — a proven mailbox, never signing up alone.
  */
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../../generated/prisma/client';
@@ -22,6 +25,7 @@ import { runLimiter, type Store } from '../../infra/store';
 import type { MailQueue } from '../../infra/mailer';
 import type { RequestMeta } from '../../context';
 import { USER_SELECT, type UserRow } from '../user/user.service';
+import { Role } from '../user/role';
 import type { AuditService } from '../auth/audit.service';
 import type { LockoutService } from '../auth/lockout.service';
 import type { RateLimitService } from '../auth/rate-limit.service';
@@ -51,6 +55,8 @@ export interface VerificationServiceDeps {
   codeKeys: readonly Uint8Array[];
   /** Told once a verification has committed, so no instance serves the unverified row. */
   viewerCache?: Pick<ViewerCache, 'invalidateUser'>;
+  /** Normalised addresses that become ADMIN once verified. */
+  adminEmails?: readonly string[];
 }
 
 export class VerificationService {
@@ -92,7 +98,8 @@ export class VerificationService {
    * @throws AppError INVALID_CODE for a wrong, spent, expired or malformed code (it counts toward
    * the lockout); AccountLockedError while the email is locked; StoreUnavailableError.
    */
-  async verify(user: Pick<UserRow, 'id' | 'email'>, code: string, meta: RequestMeta): Promise<UserRow> {
+  async verify(user: Pick<UserRow, 'id' | 'email' | 'role'>, code: string, meta: RequestMeta): Promise<UserRow> {
+    const promote = (this.deps.adminEmails ?? []).includes(user.email) && user.role !== Role.ADMIN;
     // Reserved before the code is looked at: of many parallel or aliased guesses, at most
     // LOGIN_MAX_FAILURES are ever checked.
     const attempt = await this.deps.lockout.reserveAttempt(user.email);
@@ -107,7 +114,11 @@ export class VerificationService {
             now,
           });
           if (!spent) return null;
-          return (await tx.user.update({ where: { id: user.id }, data: { emailVerified: true }, select: USER_SELECT })) as UserRow;
+          return (await tx.user.update({
+            where: { id: user.id },
+            data: { emailVerified: true, ...(promote ? { role: Role.ADMIN } : {}) },
+            select: USER_SELECT,
+          })) as UserRow;
         })
       : null;
     if (!verified) {
@@ -119,6 +130,7 @@ export class VerificationService {
     // A right code proves the mailbox, not the password: earlier failures stay counted.
     await this.deps.lockout.refund(attempt);
     await this.deps.audit.record('email_verified', { userId: user.id, meta });
+    if (promote) await this.deps.audit.record('role_changed', { userId: user.id, meta, detail: { from: user.role, to: Role.ADMIN, by: 'ADMIN_EMAILS' } });
     return verified;
   }
 

@@ -38,7 +38,6 @@ export interface AuthServiceDeps {
   rateLimits: RateLimitService;
   metrics: Metrics;
   logger: Logger;
-  adminEmails: readonly string[];
   /** Runs after a user signs up (the email-verification code is sent from here). */
   onSignup?: (user: UserRow) => Promise<void> | void;
 }
@@ -71,7 +70,8 @@ export class AuthService {
           email,
           name,
           passwordHash,
-          role: this.deps.adminEmails.includes(email) ? Role.ADMIN : Role.USER,
+          // Always USER: an ADMIN_EMAILS address becomes ADMIN only once verified (verifyEmail).
+          role: Role.USER,
           avatarUrl: `https://api.dicebear.com/9.x/identicon/svg?seed=${id}`,
           bio: `Hi, I'm ${name}!`,
         },
