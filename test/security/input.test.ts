@@ -7,6 +7,7 @@
  */
 import { ErrorCode } from '../../src/errors/error-code';
 import { SIGNUP, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../support/harness';
+import { signupAdmin } from '../support/admin';
 import { login } from './helpers';
 
 const ME = 'query { me { id name bio followingCount } }';
@@ -51,7 +52,7 @@ let alice: SignedUp;
 beforeAll(async () => {
   adminEmail = uniqueEmail('admin');
   server = await startTestServer({ env: { ADMIN_EMAILS: adminEmail, IP_RATE_LIMIT: '0' } });
-  admin = await signupUser(server, { email: adminEmail, name: 'Ada Admin' });
+  admin = await signupAdmin(server, adminEmail, 'Ada Admin');
   alice = await signupUser(server, { name: 'Alice' });
 });
 afterAll(() => server.close());
