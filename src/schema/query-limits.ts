@@ -1,12 +1,31 @@
 /**
- * Query limits (API.md §6) with GraphQL Armor: depth, aliases, directives and cost are checked
- * as validation rules, before anything executes; "Did you mean …" suggestions are masked in
- * production. The token limit is graphql-js's own `parseOptions.maxTokens`: the parser stops
- * at the limit, where Armor's Apollo plugin would parse every document a second time.
+ * Query limits (API.md §6), checked before anything executes:
+ * - depth, aliases and directives with GraphQL Armor, as validation rules; "Did you mean …"
+ *   suggestions are masked in production;
+ * - tokens with graphql-js's own `parseOptions.maxTokens` (the parser stops at the limit, where
+ *   Armor's Apollo plugin would parse every document a second time);
+ * - cost with graphql-query-complexity, once the operation is known and with the request's
+ *   variables, so `first: $n` costs what `$n` (or its default) asks for. It cannot be a
+ *   validation rule: Apollo validates (and caches the verdict for) the document alone.
+ *
+ * The cost estimate is one bound; the list-item cap at execution (list-item-cap.ts) is the other.
  */
+// pagination.ts declares type-graphql classes, which need the metadata polyfill loaded first.
+import 'reflect-metadata';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError, type ParseOptions, type ValidationRule } from 'graphql';
-import type { ApolloServerPlugin } from '@apollo/server';
+import {
+  GraphQLError,
+  Kind,
+  getVariableValues,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type ParseOptions,
+  type ValidationRule,
+} from 'graphql';
+import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { clampFirst } from './pagination';
 
 export const QUERY_LIMITS = {
   /** Nesting of fields; `users { edges { node { posts { edges { node { author { name } } } } } } }` is 8. */
@@ -18,17 +37,19 @@ export const QUERY_LIMITS = {
   /** Lexical tokens per document. */
   maxTokens: 2_000,
   /**
-   * Armor's cost: each object 2, each scalar 1, times 1.5 per level, times a literal `first`.
-   * A 100-post feed page with its authors costs about 6 000.
+   * The worst-case number of fields an operation resolves (see `fieldCost`). A 100-post feed
+   * page with its authors and their counts costs about 2 000; six 100-user pages cost 6 006.
    */
-  maxCost: 20_000,
+  maxCost: 5_000,
+  /** Fields visited while estimating, fragments expanded; beyond it the estimate stops and refuses. */
+  maxEstimatedNodes: 10_000,
 } as const;
 
 type ArmorConfig = NonNullable<ConstructorParameters<typeof ApolloArmor>[0]>;
 type RejectCallback = NonNullable<NonNullable<ArmorConfig['maxDepth']>['onReject']>[number];
 
 export interface QueryLimits {
-  plugins: ApolloServerPlugin[];
+  plugins: ApolloServerPlugin<BaseContext>[];
   validationRules: ValidationRule[];
   parseOptions: ParseOptions;
 }
@@ -36,10 +57,79 @@ export interface QueryLimits {
 /**
  * A rejection is a plain validation failure: Apollo answers 400 with GRAPHQL_VALIDATION_FAILED
  * (Armor's own default reports BAD_USER_INPUT, which in Warden means "a bad input field").
+ * Armor starts its messages with "Syntax Error: ", which they are not; that prefix is dropped.
  */
 const reportAsValidationError: RejectCallback = (context, error) => {
-  context?.reportError(new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+  const message = error.message.replace(/^Syntax Error: /, '');
+  context?.reportError(new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
 };
+
+/** The refusal of an operation before it runs: 400 GRAPHQL_VALIDATION_FAILED, as Apollo answers a document that does not validate. */
+function refusal(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } });
+}
+
+/**
+ * The cost of one field: 1 for itself, plus what its selection costs, times how many items it
+ * can return. A field with a `first` argument returns at most `first` items, clamped to 1..100
+ * exactly as the resolvers clamp it (`clampFirst`), whether `first` was written literally,
+ * passed as a variable, or left to the argument's default (graphql-query-complexity hands the
+ * estimator the arguments as execution will coerce them). Everything else counts its selection
+ * once: a list without `first` (`mySessions`) has no bound the schema states, so the list-item
+ * cap bounds it at execution.
+ */
+export const fieldCost: ComplexityEstimator = ({ field, args, childComplexity }) => {
+  const paginated = field.args.some((arg) => arg.name === 'first');
+  return 1 + (paginated ? clampFirst(args.first as number | null | undefined) : 1) * childComplexity;
+};
+
+/**
+ * The worst-case cost of the operation Apollo resolved. Throws the refusal when it is over
+ * `maxCost`, or when it cannot be estimated (a fragment expansion past `maxEstimatedNodes`, an
+ * argument that cannot be computed); returns undefined when the variables do not coerce, which
+ * execution then refuses with Apollo's own BAD_USER_INPUT before any resolver runs.
+ */
+export function estimateCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | undefined,
+  maxCost: number = QUERY_LIMITS.maxCost,
+): number | undefined {
+  if (getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors) return undefined;
+  // The operation alone with every fragment, so the estimate neither adds up the document's
+  // other operations nor meets an anonymous one it cannot name.
+  const single: DocumentNode = {
+    kind: Kind.DOCUMENT,
+    definitions: document.definitions.filter((definition) => definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION),
+  };
+  let cost: number;
+  try {
+    cost = getComplexity({ schema, query: single, variables: variables ?? {}, estimators: [fieldCost], maxQueryNodes: QUERY_LIMITS.maxEstimatedNodes });
+  } catch (error) {
+    const reason = error instanceof GraphQLError ? error.message : 'the query could not be analysed';
+    throw refusal(`Query cost could not be estimated within the limit of ${maxCost}: ${reason}`);
+  }
+  if (!Number.isFinite(cost) || cost > maxCost) {
+    throw refusal(`Query cost ${cost} exceeds the limit of ${maxCost} (each field costs 1; a list multiplies its selection by \`first\`, 1..100).`);
+  }
+  return cost;
+}
+
+/** Refuses, before execution, an operation whose worst-case cost (with its variables) is over `maxCost`. */
+export function queryCostPlugin(options: { maxCost?: number } = {}): ApolloServerPlugin<BaseContext> {
+  const maxCost = options.maxCost ?? QUERY_LIMITS.maxCost;
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ schema, document, operation, request }) {
+          // Apollo has resolved the operation by now; without one it has already answered.
+          if (operation) estimateCost(schema, document, operation, request.variables, maxCost);
+        },
+      };
+    },
+  };
+}
 
 export function queryLimits(options: { production: boolean }): QueryLimits {
   const onRejection = { propagateOnRejection: false, onReject: [reportAsValidationError] };
@@ -48,15 +138,17 @@ export function queryLimits(options: { production: boolean }): QueryLimits {
     // Armor lets `__typename` aliases through by default; here they count like any other.
     maxAliases: { n: QUERY_LIMITS.maxAliases, allowList: [], ...onRejection },
     maxDirectives: { n: QUERY_LIMITS.maxDirectives, ...onRejection },
-    costLimit: { maxCost: QUERY_LIMITS.maxCost, ...onRejection },
+    // Armor's cost multiplies by a literal `first` only; queryCostPlugin replaces it.
+    costLimit: { enabled: false },
     maxTokens: { enabled: false },
     // Apollo's hideSchemaDetailsFromClientErrors already drops suggestions in production; this
     // masks any that another path would let through. Outside production they help developers.
     blockFieldSuggestion: { enabled: options.production },
   }).protect();
   return {
-    plugins: armor.plugins,
+    plugins: [...armor.plugins, queryCostPlugin()],
     validationRules: armor.validationRules,
     parseOptions: { maxTokens: QUERY_LIMITS.maxTokens },
   };
 }
+
