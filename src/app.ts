@@ -19,6 +19,7 @@ import { createLoaders } from './loaders';
 import { createServices, type Infrastructure, type Services } from './services';
 import { SessionCleanup } from './modules/auth/session-cleanup';
 import { legacyJsonStatusPlugin } from './plugins/legacy-json-status';
+import { listItemCapPlugin } from './plugins/list-item-cap';
 import { runInRequestScope } from './infra/logger';
 import { ViewerCache } from './modules/auth/viewer-cache';
 
@@ -114,6 +115,7 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
     plugins: [
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       ...limits.plugins,
+      listItemCapPlugin({ maxItems: config.maxListItems, logger, aborts: metrics.listItemCapAborts }),
       legacyJsonStatusPlugin<Context>(),
     ],
   });

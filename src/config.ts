@@ -56,6 +56,8 @@ export interface Config {
   smtpUrl: string | undefined;
   mailFrom: string;
   maxBodyBytes: number;
+  /** MAX_LIST_ITEMS: most list items one operation may resolve; past it the operation is aborted. */
+  maxListItems: number;
   shutdownTimeoutMs: number;
   cleanupIntervalMs: number;
   /** SESSION_CACHE_TTL: how long a live session may be answered from memory; 0 = never. */
@@ -195,6 +197,7 @@ const schema = z.object({
   SMTP_URL: optionalUrl(['smtp:', 'smtps:']),
   MAIL_FROM: z.string().min(3).default('Warden <no-reply@warden.local>'),
   MAX_BODY_BYTES: integer(1_048_576, 1024, 100 * 1_048_576),
+  MAX_LIST_ITEMS: integer(5_000, 1, 1_000_000),
   SHUTDOWN_TIMEOUT: duration('10s'),
   CLEANUP_INTERVAL: duration('1h'),
   SESSION_CACHE_TTL: duration('10s'),
@@ -272,6 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    maxListItems: e.MAX_LIST_ITEMS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
     cleanupIntervalMs: e.CLEANUP_INTERVAL,
     sessionCacheTtlMs: e.SESSION_CACHE_TTL,

@@ -46,6 +46,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly listItemCapAborts = new Counter({
+    name: 'warden_list_item_cap_aborts_total',
+    help: 'Operations aborted for resolving more list items than MAX_LIST_ITEMS',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const result of ['ok', 'failed', 'locked']) this.logins.inc({ result }, 0);
