@@ -1,10 +1,15 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test', '<rootDir>/src'],
+  roots: ['<rootDir>/test', '<rootDir>/src', '<rootDir>/packages/client/test'],
   testMatch: ['**/*.test.ts'],
   // The generated Prisma client imports its siblings as `./x.js`; under jest they are .ts files.
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // The workspace packages are tested from their sources, as tsconfig.json's paths type-check them.
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^@warden/client$': '<rootDir>/packages/client/src/index.ts',
+    '^@warden/client/(.*)$': '<rootDir>/packages/client/src/$1.ts',
+  },
   transform: {
     // ts-jest in transpile-only mode: fast, and `tsc --noEmit` (npm test runs it first) does the
     // type checking. tsconfig's module node16 keeps `import()` native, which the ESM-only

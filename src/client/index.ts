@@ -1,14 +1,5 @@
 /**
- * `warden/client`: the typed SDK generated from schema.graphql and src/client/operations, and
- * the token handling the Apollo and urql adapters share. The adapters are their own subpaths,
- * `warden/client/apollo` and `warden/client/urql`, so each needs only its own optional peer
- * dependency (`@apollo/client` + `rxjs`, or `@urql/core` + `@urql/exchange-auth`).
+ * `warden/client`: the client SDK, which is its own package (`@warden/client`, packages/client);
+ * this path re-exports it so applications that import `warden/client` keep working.
  */
-export * from './generated/schema-types';
-export * from './generated/graphql';
-export { errorCodeOf, firstErrorCode, isErrorCode, isSignOutCode, SIGN_OUT_CODES, WardenAuthError } from './errors';
-export type { SignOutCode, WardenGraphQLError } from './errors';
-export { memoryTokenStore, webStorageTokenStore } from './token-store';
-export type { KeyValueStorage, TokenStore, WardenTokens } from './token-store';
-export { createWardenAuth, REFRESH_TOKEN_MUTATION, WardenAuth } from './warden-auth';
-export type { SignedOutEvent, WardenAuthOptions, WardenTokenPayload } from './warden-auth';
+export * from '@warden/client';

@@ -2,7 +2,7 @@
  * Cookie transport (REFRESH_TOKEN_TRANSPORT=cookie): the refresh token never reaches the client's
  * code or its token store; the refresh call relies on the `refresh_token` cookie alone.
  */
-import { ErrorCode, LoginDocument, MeDocument, memoryTokenStore } from '../../src/client';
+import { ErrorCode, LoginDocument, MeDocument, memoryTokenStore } from '@warden/client';
 import { signupUser, startTestServer, type TestServer } from '../support/harness';
 import { CookieJar, countingFetch, DRIVERS, refreshMetric, SHORT_TTL_ENV, waitUntilExpired } from './support';
 

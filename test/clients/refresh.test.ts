@@ -13,7 +13,7 @@ import {
   ChangePasswordDocument,
   memoryTokenStore,
   type AuthPayloadFieldsFragment,
-} from '../../src/client';
+} from '@warden/client';
 import { signupUser, startTestServer, type TestServer } from '../support/harness';
 import { pairOf, refresh, LOGOUT } from '../sessions/support';
 import { countingFetch, DRIVERS, graphqlResponse, refreshMetric, SHORT_TTL_ENV, waitUntilExpired } from './support';

@@ -6,9 +6,9 @@
 import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCache } from '@apollo/client';
 import { Client, CombinedError, cacheExchange, fetchExchange } from '@urql/core';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { createWardenAuth, ErrorCode, errorCodeOf, memoryTokenStore, type SignedOutEvent, type TokenStore, type WardenAuth } from '../../src/client';
-import { createWardenApolloLink } from '../../src/client/apollo';
-import { wardenAuthExchange } from '../../src/client/urql';
+import { createWardenAuth, ErrorCode, errorCodeOf, memoryTokenStore, type SignedOutEvent, type TokenStore, type WardenAuth } from '@warden/client';
+import { createWardenApolloLink } from '@warden/client/apollo';
+import { wardenAuthExchange } from '@warden/client/urql';
 import type { TestServer } from '../support/harness';
 
 /** Access tokens live two seconds; no skew, so they are refused the second they expire. */
