@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Kind, print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
-import * as sdk from '../../src/client/generated/graphql';
+import * as sdk from '@warden/client';
 import { loadConfig } from '../../src/config';
 import { QUERY_LIMITS } from '../../src/schema/query-limits';
 import { signupUser, startTestServer, type GqlResponse, type SignedUp, type TestServer } from '../support/harness';
