@@ -1,4 +1,4 @@
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { Logger } from 'pino';
 import { AppError } from './app-error';
@@ -22,6 +22,12 @@ export function createFormatError(options: { logger: Logger; development: boolea
       return { ...formatted, extensions };
     }
     const original = unwrapResolverError(error);
+    if (isRequestRefusal(original)) {
+      // Apollo refuses some requests before running them (an automatic persisted query whose hash
+      // does not match, an unsupported version) with HTTP 400 but no code, which it then labels
+      // INTERNAL_SERVER_ERROR. Nothing failed on the server: it is the client's BAD_REQUEST.
+      return { message: original.message, extensions: { code: 'BAD_REQUEST' } };
+    }
     options.logger.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
     if (options.development) {
       return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.INTERNAL_SERVER_ERROR } };
@@ -33,4 +39,11 @@ export function createFormatError(options: { logger: Logger; development: boolea
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     };
   };
+}
+
+/** An error Apollo raised for the request itself (no path), with a 4xx status of its own. */
+function isRequestRefusal(error: unknown): error is GraphQLError {
+  if (!(error instanceof GraphQLError) || error.path) return false;
+  const status = (error.extensions?.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }

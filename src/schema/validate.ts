@@ -9,7 +9,7 @@ import { isCredentialsInput, textProblem } from './validators';
  * so no argument of any field, root or nested, reaches a service unchecked:
  * - every string in the argument, however deeply nested, must be text PostgreSQL can store as it
  *   is (no NUL, no lone surrogate), whatever the field; nothing is ever silently replaced;
- * - input objects then get their class-validator rules.
+ * - input objects then get their class-validator rules (once their text can be stored).
  * Each bad field is reported by its own name (`extensions.fields.bio`) as BAD_USER_INPUT; an
  * input marked @CredentialsInput() answers INVALID_CREDENTIALS instead.
  */
@@ -21,11 +21,13 @@ export const validateArgs: ValidatorFn = async (value, _type, resolverData) => {
     if (Object.keys(fields).length > 0) throw new AppError(ErrorCode.INVALID_CREDENTIALS);
     return;
   }
-  if (isObject) {
+  // Text that cannot be stored is reported alone: the field rules below come from libraries that
+  // do not all expect it (validator's isEmail throws on a lone surrogate instead of answering).
+  if (isObject && Object.keys(fields).length === 0) {
     const errors = await classValidate(value as object, { forbidUnknownValues: false, validationError: { target: false, value: false } });
     for (const error of errors) {
       const messages = Object.values(error.constraints ?? {});
-      fields[error.property] ??= messages[0] ?? 'is not valid';
+      fields[error.property] = messages[0] ?? 'is not valid';
     }
   }
   if (Object.keys(fields).length > 0) throw new ValidationError(fields);

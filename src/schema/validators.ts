@@ -6,6 +6,9 @@ export const MAX_EMAIL_LENGTH = 254;
 
 /** Why an email (after trim, NFKC and lower-casing) is not acceptable, or null. */
 export function emailProblem(raw: string): string | null {
+  // validator's isEmail throws (encodeURI) on a lone surrogate instead of answering false.
+  const unstorable = textProblem(raw);
+  if (unstorable) return unstorable;
   const email = normalizeEmail(raw);
   if (email.length > MAX_EMAIL_LENGTH) return `must be at most ${MAX_EMAIL_LENGTH} characters`;
   if (!isEmail(email, { allow_utf8_local_part: true, require_tld: false })) return 'must be an email address';

@@ -73,6 +73,14 @@ describe('text PostgreSQL cannot store', () => {
     expectBadInput(res, ['email', 'password']);
   });
 
+  it('refuses a lone surrogate in the signup email as BAD_USER_INPUT (the email check used to throw on it)', async () => {
+    const email = uniqueEmail('surrogate');
+    const res = await server.gql(SIGNUP, { input: { email: `\uD800${email}`, password: 'correct horse battery', name: 'Lone' } });
+    expectBadInput(res, ['email']);
+    const reset = await server.gql('mutation($email: String!) { requestPasswordReset(email: $email) }', { email: `${email}\uDC00` });
+    expectBadInput(reset, ['email']);
+  });
+
   it.each(UNSTORABLE)('refuses %s in the updateMe bio and name, and changes nothing', async (_case, text) => {
     const before = (await server.gql(ME, {}, { token: alice.accessToken })).body.data!.me;
     expectBadInput(await server.gql(UPDATE_ME, { input: { bio: text } }, { token: alice.accessToken }), ['bio']);
@@ -257,5 +265,24 @@ describe('ids', () => {
       expect(errorCode(await server.gql(mutation, { id }, { token: alice.accessToken }))).toBe(ErrorCode.NOT_FOUND);
     }
     expect(errorCode(await server.gql('mutation($id: ID!) { deleteUser(userId: $id) }', { id }, { token: admin.accessToken }))).toBe(ErrorCode.NOT_FOUND);
+  });
+});
+
+describe('requests Apollo refuses before running them', () => {
+  it.each([
+    ['a persisted-query hash that does not match the query', { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } }],
+    ['a hash with a NUL in it', { persistedQuery: { version: 1, sha256Hash: '\u0000' } }],
+    ['an unsupported persisted-query version', { persistedQuery: { version: 2, sha256Hash: '0'.repeat(64) } }],
+    ['a persisted-query extension that is not an object', { persistedQuery: 'x' }],
+  ])('answers %s with BAD_REQUEST and HTTP 400, not INTERNAL_SERVER_ERROR', async (_case, extensions) => {
+    const response = await fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query { __typename }', extensions }),
+    });
+    const body = (await response.json()) as { errors?: Array<{ message: string; extensions?: { code?: string } }> };
+    expect(response.status).toBe(400);
+    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(body.errors?.[0]?.message).not.toMatch(/went wrong/);
   });
 });
