@@ -5,38 +5,11 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Services } from './services';
-import type { Role } from './schema/auth.directive';
-import type { ViewerUser } from './modules/user/user.service';
 import type { Loaders } from './loaders';
+import type { CookieJar, NoViewerReason, RequestMeta, Viewer } from './domain/types';
 
-export interface Viewer {
-  userId: string;
-  sessionId: string;
-  role: Role;
-  /** The user's row, read together with the session check, so `me` costs no extra query. */
-  user: ViewerUser;
-}
-
-/** Why a request has no viewer: no token, a bad one, an expired one, an ended session, a deleted user. */
-export type NoViewerReason = 'missing' | 'invalid' | 'expired' | 'revoked' | 'gone';
-
-export interface CookieOptions {
-  maxAgeSeconds?: number;
-  expires?: Date;
-}
-
-/** Cookies of this request and response, without tying services to Fastify. */
-export interface CookieJar {
-  get(name: string): string | undefined;
-  set(name: string, value: string, options: CookieOptions): void;
-  clear(name: string): void;
-}
-
-export interface RequestMeta {
-  id: string;
-  ip: string;
-  userAgent: string | null;
-}
+// The plain types live with the domain (services take them); they are re-exported here for resolvers.
+export type { CookieJar, CookieOptions, NoViewerReason, RequestMeta, Viewer } from './domain/types';
 
 export interface Context {
   viewer: Viewer | null;
@@ -50,3 +23,9 @@ export interface Context {
   loaders: Loaders;
   logger: FastifyBaseLogger;
 }
+
+/**
+ * The context as one resolver class sees it: only the services it names, so what a resolver
+ * depends on is written at its top, and using another service is a type error.
+ */
+export type ResolverContext<S extends keyof Services> = Omit<Context, 'services'> & { services: Pick<Services, S> };

@@ -5,7 +5,7 @@
  * outlives it and no viewer sees another viewer's data.
  */
 import DataLoader from 'dataloader';
-import type { Viewer } from './context';
+import type { Viewer } from './domain/types';
 import type { PostPage } from './modules/post/post.service';
 import type { UserRow } from './modules/user/user.service';
 import type { Services } from './services';

@@ -21,7 +21,7 @@ import { looksLikeOpaqueToken, newOpaqueToken, normalizeEmail, sha256 } from '..
 import { runLimiter, type Store } from '../../infra/store';
 import type { MailQueue } from '../../infra/mailer';
 import { emailProblem } from '../../schema/validators';
-import type { RequestMeta } from '../../context';
+import type { RequestMeta } from '../../domain/types';
 import type { AuditService } from '../auth/audit.service';
 import type { LockoutService } from '../auth/lockout.service';
 import type { RateLimitService } from '../auth/rate-limit.service';

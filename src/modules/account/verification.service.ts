@@ -23,7 +23,7 @@ import type { Clock } from '../../lib/clock';
 import { keyedHash, newNumericCode } from '../../lib/tokens';
 import { runLimiter, type Store } from '../../infra/store';
 import type { MailQueue } from '../../infra/mailer';
-import type { RequestMeta } from '../../context';
+import type { RequestMeta } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import { Role } from '../user/role';
 import type { AuditService } from '../auth/audit.service';

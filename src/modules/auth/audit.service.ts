@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../../generated/prisma/client';
-import type { RequestMeta } from '../../context';
+import type { RequestMeta } from '../../domain/types';
 
 export type AuthEventType =
   | 'signup'

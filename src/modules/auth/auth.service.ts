@@ -11,7 +11,7 @@ import { passwordProblem, type PasswordHasher } from '../../lib/password';
 import { normalizeEmail } from '../../lib/tokens';
 import { MAX_EMAIL_LENGTH, emailProblem } from '../../schema/validators';
 import type { Metrics } from '../../infra/metrics';
-import type { NoViewerReason, RequestMeta, Viewer } from '../../context';
+import type { NoViewerReason, RequestMeta, Viewer } from '../../domain/types';
 import { Role } from '../user/role';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { AuditService } from './audit.service';

@@ -9,7 +9,7 @@ import type { Clock } from '../../lib/clock';
 import type { AccessTokens } from '../../lib/jwt';
 import { passwordProblem, type PasswordHasher } from '../../lib/password';
 import { newOpaqueToken, sha256 } from '../../lib/tokens';
-import type { RequestMeta } from '../../context';
+import type { RequestMeta } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { AuditService } from './audit.service';
 import type { IssuedTokens } from './auth.service';

@@ -29,7 +29,7 @@ import type { Clock } from '../../lib/clock';
 import type { AccessTokens } from '../../lib/jwt';
 import { openWithToken, sealWithToken } from '../../lib/seal';
 import { looksLikeOpaqueToken, newOpaqueToken, sha256 } from '../../lib/tokens';
-import type { RequestMeta } from '../../context';
+import type { RequestMeta } from '../../domain/types';
 import type { Role } from '../user/role';
 import type { UserRow } from '../user/user.service';
 import type { AuditService } from './audit.service';

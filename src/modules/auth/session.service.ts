@@ -11,7 +11,7 @@ import { AppError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import type { Metrics } from '../../infra/metrics';
 import { USER_SELECT, type UserRow } from '../user/user.service';
-import type { RequestMeta } from '../../context';
+import type { RequestMeta } from '../../domain/types';
 import type { AuditService } from './audit.service';
 import type { ViewerCache } from './viewer-cache';
 

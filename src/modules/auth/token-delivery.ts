@@ -1,4 +1,4 @@
-import type { CookieJar } from '../../context';
+import type { CookieJar } from '../../domain/types';
 import type { RefreshTokenTransport } from '../../config';
 import type { AuthPayload } from './auth.types';
 import type { IssuedTokens } from './auth.service';

@@ -17,7 +17,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Broadcast, Store } from '../../infra/store';
-import type { UserRow } from '../user/user.service';
+import type { UserRow } from '../../domain/types';
 
 export const VIEWER_CACHE_CHANNEL = 'warden:viewer-invalidate';
 

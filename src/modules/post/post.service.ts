@@ -2,7 +2,7 @@ import { Prisma, type PrismaClient } from '../../generated/prisma/client';
 import { AppError, ValidationError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import { isUuid } from '../../lib/tokens';
-import { NEWEST_FIRST, afterCursorWhere, decodeCursor, toConnection } from '../../schema/pagination';
+import { NEWEST_FIRST, afterCursorWhere, decodeCursor, toConnection } from '../../lib/pagination';
 import type { Role } from '../user/role';
 
 /** The columns a post response may show (authorId feeds the batched `author` field). */

@@ -3,11 +3,11 @@ import { AppError, ValidationError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import type { PasswordHasher } from '../../lib/password';
 import { isUuid } from '../../lib/tokens';
-import { NEWEST_FIRST, afterCursorWhere, decodeCursor, toConnection } from '../../schema/pagination';
+import { NEWEST_FIRST, afterCursorWhere, decodeCursor, toConnection } from '../../lib/pagination';
 import type { Role } from './role';
 import type { ViewerCache } from '../auth/viewer-cache';
 import type { AuditService } from '../auth/audit.service';
-import type { RequestMeta } from '../../context';
+import type { RequestMeta, UserRow } from '../../domain/types';
 
 /** Who asked for an audited change: the signed-in actor and their request. */
 export interface Actor {
@@ -28,18 +28,7 @@ export const USER_SELECT = {
   createdAt: true,
 } as const;
 
-export interface UserRow {
-  id: string;
-  name: string;
-  email: string;
-  emailVerified: boolean;
-  role: Role;
-  avatarUrl: string;
-  bio: string;
-  createdAt: Date;
-}
-
-export type ViewerUser = UserRow;
+export type { UserRow, ViewerUser } from '../../domain/types';
 
 export interface UserServiceDeps {
   prisma: PrismaClient;
