@@ -1,10 +1,13 @@
 import { Arg, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
-import type { Context } from '../../context';
+import type { ResolverContext } from '../../context';
 import { isAppError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import { AuthPayload } from './auth.types';
 import type { SessionInfo } from './session.service';
 import { LogoutScope, SessionType } from './session.type';
+
+/** The services this resolver uses. */
+type SessionContext = ResolverContext<'sessions' | 'refresh' | 'changePassword' | 'tokenDelivery'>;
 
 /** Answers after which a refresh cookie can never work again, so the browser should drop it. */
 const DEAD_REFRESH_TOKEN = new Set<string>([
@@ -20,7 +23,7 @@ export class SessionResolver {
   @Directive('@public')
   async refreshToken(
     @Arg('refreshToken', () => String, { nullable: true }) refreshToken: string | null | undefined,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: SessionContext,
   ): Promise<AuthPayload> {
     const delivery = ctx.services.tokenDelivery;
     try {
@@ -42,7 +45,7 @@ export class SessionResolver {
   async logout(
     @Arg('scope', () => LogoutScope, { nullable: true, defaultValue: LogoutScope.LOCAL }) scope: LogoutScope | null,
     @Arg('refreshToken', () => String, { nullable: true }) refreshToken: string | null | undefined,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: SessionContext,
   ): Promise<boolean> {
     const delivery = ctx.services.tokenDelivery;
     await ctx.services.sessions.logout(
@@ -56,13 +59,13 @@ export class SessionResolver {
 
   @Query(() => [SessionType])
   @Directive('@auth')
-  mySessions(@Ctx() ctx: Context): Promise<SessionInfo[]> {
+  mySessions(@Ctx() ctx: SessionContext): Promise<SessionInfo[]> {
     return ctx.services.sessions.list(ctx.viewer!.userId, ctx.viewer!.sessionId);
   }
 
   @Mutation(() => Boolean)
   @Directive('@auth')
-  async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
+  async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: SessionContext): Promise<boolean> {
     await ctx.services.sessions.revokeOwn(ctx.viewer!.userId, id, ctx.request);
     if (id === ctx.viewer!.sessionId) ctx.services.tokenDelivery.clear(ctx.cookies);
     return true;
@@ -73,7 +76,7 @@ export class SessionResolver {
   async changePassword(
     @Arg('currentPassword', () => String) currentPassword: string,
     @Arg('newPassword', () => String) newPassword: string,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: SessionContext,
   ): Promise<AuthPayload> {
     const issued = await ctx.services.changePassword.change(ctx.viewer!, { currentPassword, newPassword }, ctx.request);
     return ctx.services.tokenDelivery.deliver(ctx.cookies, issued);

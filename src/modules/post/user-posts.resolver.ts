@@ -1,10 +1,13 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
-import type { Context } from '../../context';
+import type { ResolverContext } from '../../context';
 import { clampFirst } from '../../schema/pagination';
 import type { UserRow } from '../user/user.service';
 import { UserType } from '../user/user.type';
 import type { PostPage } from './post.service';
 import { PostConnection } from './post.type';
+
+/** The services this resolver uses (none: it reads through the per-request loaders). */
+type UserPostsContext = ResolverContext<never>;
 
 /** `User.posts`, added to the user module's type from here so the post feature stays in one place. */
 @Resolver(() => UserType)
@@ -15,7 +18,7 @@ export class UserPostsResolver {
     @Root() user: UserRow,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: UserPostsContext,
   ): Promise<PostPage> {
     return ctx.loaders.userPosts.load({ userId: user.id, first: clampFirst(first), after: after ?? null });
   }
