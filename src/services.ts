@@ -15,7 +15,7 @@ import { AuditService } from './modules/auth/audit.service';
 import { AuthService } from './modules/auth/auth.service';
 import { ChangePasswordService } from './modules/auth/change-password.service';
 import { RefreshService } from './modules/auth/refresh.service';
-import { LockoutService } from './modules/auth/lockout.service';
+import { SecretGate } from './modules/auth/secret-gate.service';
 import { RateLimitService } from './modules/auth/rate-limit.service';
 import { SessionService } from './modules/auth/session.service';
 import type { ViewerCache } from './modules/auth/viewer-cache';
@@ -47,7 +47,8 @@ export interface Services {
   tokenDelivery: TokenDelivery;
   posts: PostService;
   follows: FollowService;
-  lockout: LockoutService;
+  /** The one lockout every secret check goes through (API.md §6). */
+  gate: SecretGate;
   rateLimits: RateLimitService;
   /** Work after the response (mail, reset lookups); app.close() drains it. */
   background: BackgroundTasks;
@@ -70,8 +71,9 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache)
     clockSkewMs: config.clockSkewMs,
   });
   const audit = new AuditService({ prisma, logger });
-  const lockout = new LockoutService({
+  const gate = new SecretGate({
     store,
+    clock,
     maxFailures: config.loginMaxFailures,
     windowMs: config.loginFailureWindowMs,
     lockoutMs: config.lockoutDurationMs,
@@ -106,17 +108,18 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache)
     accessTokens,
     sessions,
     audit,
+    gate,
     clock,
     refreshTokenTtlMs: config.refreshTokenTtlMs,
   });
-  const users = new UserService({ prisma, hasher, viewerCache, audit });
+  const users = new UserService({ prisma, hasher, gate, viewerCache, audit });
   const background = new BackgroundTasks(logger);
   const mail = new MailQueue({ mailer, background, logger, metrics });
   const verification = new VerificationService({
     prisma,
     clock,
     store,
-    lockout,
+    gate,
     rateLimits,
     audit,
     mail,
@@ -136,7 +139,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache)
     hasher,
     sessions,
     store,
-    lockout,
+    gate,
     rateLimits,
     audit,
     mail,
@@ -149,7 +152,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache)
     accessTokens,
     sessions,
     audit,
-    lockout,
+    gate,
     rateLimits,
     metrics,
     logger,
@@ -167,7 +170,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache)
     tokenDelivery: new TokenDelivery(config.refreshTokenTransport),
     posts,
     follows,
-    lockout,
+    gate,
     rateLimits,
     background,
     mail,

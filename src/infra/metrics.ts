@@ -25,6 +25,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly secretChecks = new Counter({
+    name: 'warden_secret_checks_total',
+    help: 'Checks of a secret through the lockout gate, by kind and result: ok, failed (both checked), locked or busy (refused unchecked)',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+
   readonly refreshes = new Counter({
     name: 'warden_refresh_total',
     help: 'Refresh-token uses by result',

@@ -319,11 +319,21 @@ export class RedisStore implements Store {
     };
   }
 
+  /** Runs a Lua script atomically (EVAL); every key must share one hash slot on a cluster. */
+  eval(script: string, keys: string[], args: string[]): Promise<unknown> {
+    return (this.client as RedisConnection & ScriptConnection).eval(script, { keys, arguments: args });
+  }
+
   async close(): Promise<void> {
     if (this.client.isOpen) {
       await this.client.close().catch(() => this.client.destroy());
     }
   }
+}
+
+/** The scripting part of a node-redis client. */
+interface ScriptConnection {
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
 /** The publish/subscribe part of a node-redis client. */

@@ -4,10 +4,10 @@
  * count (aliases, parallel requests, other client IPs) gets more guesses.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { AccountLockedError } from '../../src/modules/auth/lockout.service';
+import { ManualClock } from '../../src/lib/clock';
 import { errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
 import { randomPrivateIp } from '../support/raw-http';
-import { login, loginCount, median, outcome, sleep, timed } from './helpers';
+import { login, loginCount, median, outcome, timed } from './helpers';
 
 const MAX = 3;
 const LOCKOUT_SECONDS = 600;
@@ -120,22 +120,6 @@ describe('account lockout', () => {
     expect(types.filter((type) => type === 'login_failed')).toHaveLength(MAX);
     expect(types).toContain('login_locked');
   });
-
-  it('counts wrong verification codes toward the same lock (LockoutService, for the email-verification flow)', async () => {
-    const user = await signupUser(server);
-    const lockout = server.app.services.lockout;
-    // What verifyEmail does with a wrong code: reserve an attempt, then record the failure.
-    for (let i = 0; i < MAX - 1; i++) await lockout.recordFailure(await lockout.reserveAttempt(user.email));
-    // A correct code gives its attempt back without clearing the earlier failures.
-    await lockout.refund(await lockout.reserveAttempt(user.email));
-    await lockout.assertNotLocked(user.email);
-    expect(errorCode(await login(server, user.email, WRONG))).toBe(ErrorCode.INVALID_CREDENTIALS);
-    expect(errorCode(await login(server, user.email, user.password))).toBe(ErrorCode.ACCOUNT_LOCKED);
-    await expect(lockout.assertNotLocked(user.email)).rejects.toBeInstanceOf(AccountLockedError);
-    await expect(lockout.reserveAttempt(user.email.toUpperCase())).rejects.toMatchObject({
-      extensions: { code: ErrorCode.ACCOUNT_LOCKED, retryAfter: expect.any(Number) },
-    });
-  });
 });
 
 describe('lockout timing and expiry', () => {
@@ -164,15 +148,18 @@ describe('lockout timing and expiry', () => {
   });
 
   it('lifts the lock after LOCKOUT_DURATION', async () => {
-    const server = await startTestServer({ env: { LOGIN_MAX_FAILURES: '2', LOGIN_FAILURE_WINDOW: '1m', LOCKOUT_DURATION: '2s' } });
+    const clock = new ManualClock();
+    const server = await startTestServer({ env: { LOGIN_MAX_FAILURES: '2', LOGIN_FAILURE_WINDOW: '1m', LOCKOUT_DURATION: '2s' }, clock });
     try {
       const user = await signupUser(server);
       await login(server, user.email, WRONG);
       await login(server, user.email, WRONG);
       const locked = outcome(await login(server, user.email, user.password));
       expect(locked.code).toBe(ErrorCode.ACCOUNT_LOCKED);
-      expect(locked.retryAfter).toBeLessThanOrEqual(2);
-      await sleep(2_300);
+      expect(locked.retryAfter).toBe(2);
+      clock.advance(1_900);
+      expect(outcome(await login(server, user.email, user.password))).toEqual({ code: ErrorCode.ACCOUNT_LOCKED, retryAfter: 1 });
+      clock.advance(100);
       const ok = await login(server, user.email, user.password);
       expect(ok.body.errors).toBeUndefined();
     } finally {
@@ -180,15 +167,22 @@ describe('lockout timing and expiry', () => {
     }
   });
 
-  it('forgets failures older than LOGIN_FAILURE_WINDOW', async () => {
-    const server = await startTestServer({ env: { LOGIN_MAX_FAILURES: '2', LOGIN_FAILURE_WINDOW: '2s', LOCKOUT_DURATION: '10m' } });
+  it('forgets failures older than LOGIN_FAILURE_WINDOW (a sliding window)', async () => {
+    const clock = new ManualClock();
+    const server = await startTestServer({ env: { LOGIN_MAX_FAILURES: '2', LOGIN_FAILURE_WINDOW: '2m', LOCKOUT_DURATION: '10m' }, clock });
     try {
       const user = await signupUser(server);
       expect(errorCode(await login(server, user.email, WRONG))).toBe(ErrorCode.INVALID_CREDENTIALS);
-      await sleep(2_300);
+      clock.advance(2 * 60_000);
       expect(errorCode(await login(server, user.email, WRONG))).toBe(ErrorCode.INVALID_CREDENTIALS);
       const ok = await login(server, user.email, user.password);
       expect(ok.body.errors).toBeUndefined();
+      // Two failures a minute apart lock; the first stays counted for its whole window.
+      const other = await signupUser(server);
+      expect(errorCode(await login(server, other.email, WRONG))).toBe(ErrorCode.INVALID_CREDENTIALS);
+      clock.advance(60_000);
+      expect(errorCode(await login(server, other.email, WRONG))).toBe(ErrorCode.INVALID_CREDENTIALS);
+      expect(errorCode(await login(server, other.email, other.password))).toBe(ErrorCode.ACCOUNT_LOCKED);
     } finally {
       await server.close();
     }

@@ -23,7 +23,7 @@ import type { MailQueue } from '../../infra/mailer';
 import { emailProblem } from '../../schema/validators';
 import type { RequestMeta } from '../../domain/types';
 import type { AuditService } from '../auth/audit.service';
-import type { LockoutService } from '../auth/lockout.service';
+import type { SecretGate } from '../auth/secret-gate.service';
 import type { RateLimitService } from '../auth/rate-limit.service';
 import type { SessionService } from '../auth/session.service';
 import { passwordResetMail } from './mail-templates';
@@ -41,7 +41,7 @@ export interface PasswordResetServiceDeps {
   hasher: PasswordHasher;
   sessions: SessionService;
   store: Store;
-  lockout: LockoutService;
+  gate: SecretGate;
   rateLimits: RateLimitService;
   audit: AuditService;
   mail: MailQueue;
@@ -102,7 +102,7 @@ export class PasswordResetService {
     await this.deps.audit.record('password_reset', { userId: result.user.id, meta, detail: { sessionsEnded: result.ended } });
     // The owner of the mailbox has a new password: a lock others ran up on the address should
     // not keep them out. Best effort: the password is already changed.
-    await this.deps.lockout.reset(result.user.email).catch((error: unknown) => {
+    await this.deps.gate.afterPasswordReset(result.user.email).catch((error: unknown) => {
       this.deps.logger.warn({ err: error }, 'could not clear the lockout after a password reset');
     });
     return true;

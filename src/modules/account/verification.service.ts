@@ -7,9 +7,9 @@
  * million tries; with the key it cannot be tried offline, and the user id in the MAC binds a
  * code to its user (another user's code never matches).
  *
- * Guessing is bounded by the account lockout (API.md §6): each check first reserves an attempt
- * for the viewer's email, a wrong code records a failure, a right one gives the attempt back.
- * Login failures and wrong codes share that count.
+ * Guessing is bounded by the account lockout (API.md §6): each check goes through the secret
+ * gate under the viewer's email, so wrong codes and wrong passwords share one lock. A right code
+ * clears nothing (it proves the mailbox, not the password).
  *
  * ADMIN_EMAILS (API.md §6): an address on the list becomes ADMIN here, in the same transaction
  * that marks it verified — a proven mailbox, never signing up alone.
@@ -27,7 +27,7 @@ import type { RequestMeta } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import { Role } from '../user/role';
 import type { AuditService } from '../auth/audit.service';
-import type { LockoutService } from '../auth/lockout.service';
+import type { SecretGate } from '../auth/secret-gate.service';
 import type { RateLimitService } from '../auth/rate-limit.service';
 import { verificationCodeMail } from './mail-templates';
 import { OneTimeTokenPurpose, replaceOneTimeToken, spendOneTimeToken } from './one-time-tokens';
@@ -45,7 +45,7 @@ export interface VerificationServiceDeps {
   prisma: PrismaClient;
   clock: Clock;
   store: Store;
-  lockout: LockoutService;
+  gate: SecretGate;
   rateLimits: RateLimitService;
   audit: AuditService;
   mail: MailQueue;
@@ -100,35 +100,35 @@ export class VerificationService {
    */
   async verify(user: Pick<UserRow, 'id' | 'email' | 'role'>, code: string, meta: RequestMeta): Promise<UserRow> {
     const promote = (this.deps.adminEmails ?? []).includes(user.email) && user.role !== Role.ADMIN;
-    // Reserved before the code is looked at: of many parallel or aliased guesses, at most
-    // LOGIN_MAX_FAILURES are ever checked.
-    const attempt = await this.deps.lockout.reserveAttempt(user.email);
+    // Checked under the gate: of many parallel or aliased guesses, at most LOGIN_MAX_FAILURES
+    // are ever looked at, and none while the email is locked.
     const digits = code.replace(/\s+/g, '');
-    const now = new Date(this.deps.clock.now());
-    const verified = CODE_SHAPE.test(digits)
-      ? await this.deps.prisma.$transaction(async (tx) => {
-          const spent = await spendOneTimeToken(tx, {
-            purpose: OneTimeTokenPurpose.EMAIL_VERIFICATION,
-            tokenHashes: this.deps.codeKeys.map((key) => this.hash(key, user.id, digits)),
-            userId: user.id,
-            now,
-          });
-          if (!spent) return null;
-          return (await tx.user.update({
-            where: { id: user.id },
-            data: { emailVerified: true, ...(promote ? { role: Role.ADMIN } : {}) },
-            select: USER_SELECT,
-          })) as UserRow;
-        })
-      : null;
+    let verified: UserRow | null = null;
+    await this.deps.gate.check(user.email, 'email_code', async () => {
+      const now = new Date(this.deps.clock.now());
+      verified = CODE_SHAPE.test(digits)
+        ? await this.deps.prisma.$transaction(async (tx) => {
+            const spent = await spendOneTimeToken(tx, {
+              purpose: OneTimeTokenPurpose.EMAIL_VERIFICATION,
+              tokenHashes: this.deps.codeKeys.map((key) => this.hash(key, user.id, digits)),
+              userId: user.id,
+              now,
+            });
+            if (!spent) return null;
+            return (await tx.user.update({
+              where: { id: user.id },
+              data: { emailVerified: true, ...(promote ? { role: Role.ADMIN } : {}) },
+              select: USER_SELECT,
+            })) as UserRow;
+          })
+        : null;
+      return verified !== null;
+    });
     if (!verified) {
-      await this.deps.lockout.recordFailure(attempt);
       await this.deps.audit.record('email_verification_failed', { userId: user.id, meta });
       throw new AppError(ErrorCode.INVALID_CODE);
     }
     await this.deps.viewerCache?.invalidateUser(user.id);
-    // A right code proves the mailbox, not the password: earlier failures stay counted.
-    await this.deps.lockout.refund(attempt);
     await this.deps.audit.record('email_verified', { userId: user.id, meta });
     if (promote) await this.deps.audit.record('role_changed', { userId: user.id, meta, detail: { from: user.role, to: Role.ADMIN, by: 'ADMIN_EMAILS' } });
     return verified;

@@ -15,7 +15,7 @@ import type { NoViewerReason, RequestMeta, Viewer } from '../../domain/types';
 import { Role } from '../user/role';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { AuditService } from './audit.service';
-import { AccountLockedError, type LockoutService } from './lockout.service';
+import { AccountLockedError, type SecretGate } from './secret-gate.service';
 import type { RateLimitService } from './rate-limit.service';
 import type { SessionService } from './session.service';
 
@@ -34,7 +34,7 @@ export interface AuthServiceDeps {
   accessTokens: AccessTokens;
   sessions: SessionService;
   audit: AuditService;
-  lockout: LockoutService;
+  gate: SecretGate;
   rateLimits: RateLimitService;
   metrics: Metrics;
   logger: Logger;
@@ -98,27 +98,29 @@ export class AuthService {
   async login(input: { email: string; password: string }, meta: RequestMeta): Promise<IssuedTokens> {
     await this.deps.rateLimits.consumeIp('login', meta.ip);
     const email = normalizeEmail(input.email);
-    // The attempt is taken atomically before the password is checked, so parallel guesses
-    // cannot all slip in before the count catches up (API.md §6).
-    const attempt = await this.deps.lockout.reserveAttempt(email).catch(async (error: unknown) => {
-      if (error instanceof AccountLockedError) await this.recordLocked(email, meta);
-      throw error;
-    });
     // A password over 72 bytes can never match (signup refuses them); it still costs a dummy
     // compare so the answer takes the usual time.
     const tooLong = Buffer.byteLength(input.password, 'utf8') > 72;
-    const found = email.length <= MAX_EMAIL_LENGTH && !tooLong
-      ? await this.deps.prisma.user.findUnique({ where: { email }, select: { ...USER_SELECT, passwordHash: true } })
-      : null;
-    const ok = found ? await this.deps.hasher.verify(input.password, found.passwordHash) : await this.deps.hasher.verifyDummy(input.password);
+    type Found = UserRow & { passwordHash: string };
+    let found: Found | null = null;
+    // The gate holds the check while the email is locked or its budget is in flight (API.md §6).
+    const ok = await this.deps.gate
+      .check(email, 'password', async () => {
+        found = email.length <= MAX_EMAIL_LENGTH && !tooLong
+          ? ((await this.deps.prisma.user.findUnique({ where: { email }, select: { ...USER_SELECT, passwordHash: true } })) as Found | null)
+          : null;
+        return found ? this.deps.hasher.verify(input.password, found.passwordHash) : this.deps.hasher.verifyDummy(input.password);
+      })
+      .catch(async (error: unknown) => {
+        if (error instanceof AccountLockedError) await this.recordLocked(email, meta);
+        throw error;
+      });
     if (!found || !ok) {
-      await this.deps.lockout.recordFailure(attempt);
       this.deps.metrics.logins.inc({ result: 'failed' });
-      await this.deps.audit.record('login_failed', { userId: found?.id ?? null, meta });
+      await this.deps.audit.record('login_failed', { userId: (found as Found | null)?.id ?? null, meta });
       throw new AppError(ErrorCode.INVALID_CREDENTIALS);
     }
-    await this.deps.lockout.reset(email);
-    const { passwordHash: _hash, ...user } = found;
+    const { passwordHash: _hash, ...user } = found as Found;
     const tokens = await this.startSession(user as UserRow, meta);
     this.deps.metrics.logins.inc({ result: 'ok' });
     await this.deps.audit.record('login_ok', { userId: user.id, sessionId: tokens.sessionId, meta });

@@ -13,6 +13,7 @@ import type { RequestMeta } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { AuditService } from './audit.service';
 import type { IssuedTokens } from './auth.service';
+import type { SecretGate } from './secret-gate.service';
 import type { SessionService } from './session.service';
 
 export interface ChangePasswordServiceDeps {
@@ -21,6 +22,7 @@ export interface ChangePasswordServiceDeps {
   accessTokens: AccessTokens;
   sessions: SessionService;
   audit: AuditService;
+  gate: SecretGate;
   clock: Clock;
   refreshTokenTtlMs: number;
 }
@@ -31,7 +33,8 @@ export class ChangePasswordService {
   /**
    * @throws ValidationError (`newPassword`) for an unacceptable new password; AppError
    * INVALID_CREDENTIALS when the current password is wrong; SESSION_REVOKED when the session
-   * ended meanwhile. Nothing changes in any of these cases.
+   * ended meanwhile; AccountLockedError while the account is locked (the current password counts
+   * toward the same lock as login, API.md §6). Nothing changes in any of these cases.
    */
   async change(
     viewer: { userId: string; sessionId: string },
@@ -40,10 +43,10 @@ export class ChangePasswordService {
   ): Promise<IssuedTokens> {
     const problem = passwordProblem(input.newPassword);
     if (problem) throw new ValidationError({ newPassword: problem });
-    const found = await this.deps.prisma.user.findUnique({ where: { id: viewer.userId }, select: { passwordHash: true } });
+    const found = await this.deps.prisma.user.findUnique({ where: { id: viewer.userId }, select: { email: true, passwordHash: true } });
     if (!found) throw new AppError(ErrorCode.UNAUTHENTICATED);
     const tooLong = Buffer.byteLength(input.currentPassword, 'utf8') > 72;
-    const ok = !tooLong && (await this.deps.hasher.verify(input.currentPassword, found.passwordHash));
+    const ok = await this.deps.gate.check(found.email, 'password', async () => !tooLong && (await this.deps.hasher.verify(input.currentPassword, found.passwordHash)));
     if (!ok) throw new AppError(ErrorCode.INVALID_CREDENTIALS);
     const passwordHash = await this.deps.hasher.hash(input.newPassword);
 

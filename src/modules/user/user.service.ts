@@ -5,6 +5,7 @@ import type { PasswordHasher } from '../../lib/password';
 import { isUuid } from '../../lib/tokens';
 import { NEWEST_FIRST, afterCursorWhere, decodeCursor, toConnection } from '../../lib/pagination';
 import type { Role } from './role';
+import type { SecretGate } from '../auth/secret-gate.service';
 import type { ViewerCache } from '../auth/viewer-cache';
 import type { AuditService } from '../auth/audit.service';
 import type { RequestMeta, UserRow } from '../../domain/types';
@@ -33,6 +34,8 @@ export type { UserRow, ViewerUser } from '../../domain/types';
 export interface UserServiceDeps {
   prisma: PrismaClient;
   hasher: PasswordHasher;
+  /** The lockout every password check goes through. */
+  gate: Pick<SecretGate, 'check'>;
   /** Told after every change to a user's row, so no instance answers with the old one. */
   viewerCache?: Pick<ViewerCache, 'invalidateUser'>;
   /** role_changed and user_deleted rows (API.md §6). */
@@ -74,11 +77,16 @@ export class UserService {
     return this.changed(userId, () => this.deps.prisma.user.update({ where: { id: userId }, data, select: USER_SELECT }));
   }
 
-  /** @throws AppError INVALID_CREDENTIALS when the password is wrong; nothing is deleted then. */
+  /**
+   * @throws AppError INVALID_CREDENTIALS when the password is wrong; AccountLockedError while the
+   * account is locked (API.md §6). Nothing is deleted then.
+   */
   async deleteSelf(userId: string, password: string, actor?: Actor): Promise<void> {
-    const user = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
+    const user = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { email: true, passwordHash: true } });
     if (!user) throw new AppError(ErrorCode.UNAUTHENTICATED);
-    if (!(await this.deps.hasher.verify(password, user.passwordHash))) throw new AppError(ErrorCode.INVALID_CREDENTIALS);
+    const tooLong = Buffer.byteLength(password, 'utf8') > 72;
+    const ok = await this.deps.gate.check(user.email, 'password', async () => !tooLong && (await this.deps.hasher.verify(password, user.passwordHash)));
+    if (!ok) throw new AppError(ErrorCode.INVALID_CREDENTIALS);
     await this.remove(userId, actor);
   }
 
