@@ -34,7 +34,8 @@ class CapturingMailer implements Mailer {
   }
   async close(): Promise<void> {}
   async codeFor(email: string): Promise<string> {
-    for (let i = 0; i < 200; i++) {
+    // The code is made and mailed in the background after signup.
+    for (let i = 0; i < 1_000; i++) {
       const mail = this.sent.find((message) => message.to === email);
       const code = mail && /\b(\d{6})\b/.exec(mail.text)?.[1];
       if (code) return code;
@@ -152,15 +153,6 @@ describe('the secret gate: one lock for every secret check', () => {
       const answers = await Promise.all(Array.from({ length: 10 }, () => login(server, user.email, user.password, { headers: { 'x-forwarded-for': randomPrivateIp() } })));
       expect(answers.map((answer) => answer.body.errors?.[0]?.extensions?.code ?? 'ok')).toEqual(Array(10).fill('ok'));
     }
-  });
-
-  it('lets 10 parallel changePassword calls with the right current password all pass the gate', async () => {
-    const user = await signupUser(server);
-    const answers = await Promise.all(Array.from({ length: 10 }, () => changePassword(server, user, user.password)));
-    // Each passes the gate; the first to commit ends the others' sessions or wins the change,
-    // but none is refused as locked and none counts as a failure.
-    expect(count(codes(answers), ErrorCode.ACCOUNT_LOCKED)).toBe(0);
-    expect(count(codes(answers), ErrorCode.INVALID_CREDENTIALS)).toBe(0);
   });
 
   it.each([
