@@ -1,19 +1,12 @@
-import { ValidateBy, isEmail, type ValidationOptions } from 'class-validator';
+/**
+ * class-validator decorators for the GraphQL inputs. The rules themselves are plain functions in
+ * lib/validation.ts, which the services use too (re-exported here).
+ */
+import { ValidateBy, type ValidationOptions } from 'class-validator';
 import { passwordProblem } from '../lib/password';
-import { normalizeEmail } from '../lib/tokens';
+import { emailProblem } from '../lib/validation';
 
-export const MAX_EMAIL_LENGTH = 254;
-
-/** Why an email (after trim, NFKC and lower-casing) is not acceptable, or null. */
-export function emailProblem(raw: string): string | null {
-  // validator's isEmail throws (encodeURI) on a lone surrogate instead of answering false.
-  const unstorable = textProblem(raw);
-  if (unstorable) return unstorable;
-  const email = normalizeEmail(raw);
-  if (email.length > MAX_EMAIL_LENGTH) return `must be at most ${MAX_EMAIL_LENGTH} characters`;
-  if (!isEmail(email, { allow_utf8_local_part: true, require_tld: false })) return 'must be an email address';
-  return null;
-}
+export { MAX_EMAIL_LENGTH, emailProblem, textProblem } from '../lib/validation';
 
 /** An email address, judged in its normalised form, at most 254 characters. */
 export const IsAccountEmail = (options?: ValidationOptions) =>
@@ -40,21 +33,6 @@ export const IsPassword = (options?: ValidationOptions) =>
     },
     options,
   );
-
-/**
- * Text PostgreSQL cannot store as it is. A `text` value cannot hold U+0000, and UTF-8 has no
- * encoding for a lone UTF-16 surrogate (drivers would quietly store U+FFFD instead, so what is read
- * back would differ from what was accepted). Every other code point, noncharacters and controls
- * included, is stored and returned unchanged.
- */
-const UNSTORABLE_TEXT = /[\u0000\p{Cs}]/u;
-
-/** Why this text cannot be stored as it is, or null when it can. */
-export function textProblem(text: string): string | null {
-  const match = UNSTORABLE_TEXT.exec(text);
-  if (!match) return null;
-  return match[0] === '\u0000' ? 'must not contain NUL characters' : 'must be well-formed Unicode (no lone surrogates)';
-}
 
 const CREDENTIAL_INPUTS = new WeakSet<object>();
 

@@ -20,7 +20,7 @@ import { passwordProblem, type PasswordHasher } from '../../lib/password';
 import { looksLikeOpaqueToken, newOpaqueToken, normalizeEmail, sha256 } from '../../lib/tokens';
 import { runLimiter, type Store } from '../../infra/store';
 import type { MailQueue } from '../../infra/mailer';
-import { emailProblem } from '../../schema/validators';
+import { emailProblem } from '../../lib/validation';
 import type { RequestMeta } from '../../domain/types';
 import type { AuditService } from '../auth/audit.service';
 import type { SecretGate } from '../auth/secret-gate.service';

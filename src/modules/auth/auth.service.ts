@@ -9,7 +9,7 @@ import { ErrorCode } from '../../errors/error-code';
 import type { AccessTokens } from '../../lib/jwt';
 import { passwordProblem, type PasswordHasher } from '../../lib/password';
 import { normalizeEmail } from '../../lib/tokens';
-import { MAX_EMAIL_LENGTH, emailProblem } from '../../schema/validators';
+import { MAX_EMAIL_LENGTH, emailProblem } from '../../lib/validation';
 import type { Metrics } from '../../infra/metrics';
 import type { NoViewerReason, RequestMeta, Viewer } from '../../domain/types';
 import { Role } from '../user/role';
