@@ -235,6 +235,7 @@ describe('the list-item cap at execution (MAX_LIST_ITEMS)', () => {
   let server: TestServer;
   let author: SignedUp;
   const logLines: Array<Record<string, unknown>> = [];
+  const statements: string[] = [];
   beforeAll(async () => {
     const destination = new Writable({
       write(chunk, _encoding, done) {
@@ -242,7 +243,11 @@ describe('the list-item cap at execution (MAX_LIST_ITEMS)', () => {
         done();
       },
     });
-    server = await startTestServer({ env: { MAX_LIST_ITEMS: String(MAX_LIST_ITEMS) }, logDestination: destination });
+    server = await startTestServer({
+      env: { MAX_LIST_ITEMS: String(MAX_LIST_ITEMS) },
+      logDestination: destination,
+      onQuery: (event) => statements.push(event.query),
+    });
     author = await signupUser(server);
     await seedPosts(server, author.user.id, 60, 0);
   });
@@ -277,6 +282,20 @@ describe('the list-item cap at execution (MAX_LIST_ITEMS)', () => {
     expect(logLines.filter((line) => line.msg === 'unexpected error in a GraphQL operation')).toEqual([]);
   });
 
+  it('counts a `first` over the cap before its resolver runs: no post is read', async () => {
+    const before = await metricValue(server, 'warden_list_item_cap_aborts_total');
+    // A cost of 201, well within the estimate; 100 items reserved against a cap of 50.
+    statements.length = 0;
+    const response = await server.gql('query($me: ID!) { posts(first: 100, authorId: $me) { edges { node { id } } } }', { me: author.user.id }, { token: author.accessToken });
+    expect(response.body).toEqual({ data: null, errors: [{ message: 'Something went wrong; try again later.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    expect(await metricValue(server, 'warden_list_item_cap_aborts_total')).toBe(before + 1);
+    expect(statements.filter((sql) => /"Post"/.test(sql))).toEqual([]);
+    // The same page within the cap does read the Post table, so the check above can fail.
+    const within = await server.gql('query($me: ID!) { posts(first: 5, authorId: $me) { edges { node { id } } } }', { me: author.user.id }, { token: author.accessToken });
+    expect(within.body.errors).toBeUndefined();
+    expect(statements.filter((sql) => /"Post"/.test(sql)).length).toBeGreaterThan(0);
+  });
+
   it('counts per request: the next operation starts from zero', async () => {
     const response = await server.gql('query($me: ID!) { posts(first: 40, authorId: $me) { edges { node { id } } } }', { me: author.user.id }, { token: author.accessToken });
     expect(response.body.errors).toBeUndefined();
@@ -284,8 +303,8 @@ describe('the list-item cap at execution (MAX_LIST_ITEMS)', () => {
   });
 
   it('keeps the default cap above what the estimate lets through', () => {
-    // A connection item costs at least 2 (its edge and one field), so the cost limit admits at
-    // most maxCost / 2 items; the default cap leaves room above that for the estimate's errors.
+    // Every item counted by `first` costs at least 1 in the estimate, so with the cap at or above
+    // the cost limit, only what the estimate misses can reach the cap.
     expect(loadConfig({}).maxListItems).toBeGreaterThanOrEqual(QUERY_LIMITS.maxCost);
   });
 });
