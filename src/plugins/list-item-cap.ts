@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { AppError } from '../errors/app-error';
 import { ErrorCode } from '../errors/error-code';
-import { clampFirst } from '../schema/pagination';
+import { clampFirst } from '../lib/pagination';
 
 export interface ListItemCapOptions {
   /** Most list items one operation may resolve (MAX_LIST_ITEMS). */

@@ -10,8 +10,6 @@
  *
  * The cost estimate is one bound; the list-item cap at execution (list-item-cap.ts) is the other.
  */
-// pagination.ts declares type-graphql classes, which need the metadata polyfill loaded first.
-import 'reflect-metadata';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import {
   GraphQLError,
@@ -25,7 +23,7 @@ import {
 } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { clampFirst } from './pagination';
+import { clampFirst } from '../lib/pagination';
 
 export const QUERY_LIMITS = {
   /** Nesting of fields; `users { edges { node { posts { edges { node { author { name } } } } } } }` is 8. */
