@@ -22,6 +22,7 @@ import { legacyJsonStatusPlugin } from './plugins/legacy-json-status';
 import { listItemCapPlugin } from './plugins/list-item-cap';
 import { runInRequestScope } from './infra/logger';
 import { ViewerCache } from './modules/auth/viewer-cache';
+import { SigningKeys } from './modules/keys/signing-keys';
 
 export interface App {
   fastify: FastifyInstance;
@@ -48,7 +49,22 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
   const { config, logger, metrics, database, store, mailer } = infra;
   const schema = options.schema ?? (await getSchema());
   const viewerCache = await ViewerCache.open(store, { ttlMs: config.sessionCacheTtlMs, logger });
-  const services = createServices(infra, viewerCache);
+  const signingKeys =
+    config.jwtAlgorithm === 'ES256'
+      ? await SigningKeys.open({
+          prisma: database.prisma,
+          clock: infra.clock,
+          logger,
+          secret: config.jwtSecret,
+          previousSecret: config.jwtSecretPrevious,
+          rotationMs: config.jwtKeyRotationMs,
+          jwksMaxAgeMs: config.jwksMaxAgeMs,
+          accessTokenTtlMs: config.accessTokenTtlMs,
+          clockSkewMs: config.clockSkewMs,
+        })
+      : null;
+  signingKeys?.start();
+  const services = createServices(infra, viewerCache, signingKeys);
 
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -186,8 +202,33 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
     };
     const checks: Record<string, string> = { database: await probe(() => database.ping()) };
     if (store.kind === 'redis') checks.redis = await probe(() => store.ping());
+    // ES256: no key this instance can sign with means no sign-in can succeed.
+    if (signingKeys) checks.signingKey = signingKeys.signingKey() ? 'ok' : 'none';
     const ready = Object.values(checks).every((state) => state === 'ok');
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ok' : 'degraded', checks });
+  });
+
+  // The JWKS and the discovery document, from memory (SigningKeys rebuilds the JWKS when keys
+  // change). HS256 has no public key to publish: both are 404 then.
+  const maxAgeSeconds = Math.floor(config.jwksMaxAgeMs / 1000);
+  const issuerIsUrl = /^https?:\/\//i.test(config.jwtIssuer);
+  fastify.get('/.well-known/jwks.json', async (request, reply) => {
+    if (!signingKeys) return reply.status(404).send({ error: 'NOT_FOUND', message: 'JWT_ALGORITHM=HS256: no JWKS is served' });
+    const { body, etag } = signingKeys.jwks();
+    reply.header('cache-control', `public, max-age=${maxAgeSeconds}`).header('etag', etag).header('content-type', 'application/jwk-set+json');
+    if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+    return reply.send(body);
+  });
+  fastify.get('/.well-known/openid-configuration', async (request, reply) => {
+    if (!signingKeys) return reply.status(404).send({ error: 'NOT_FOUND', message: 'JWT_ALGORITHM=HS256: no JWKS is served' });
+    // With a URL for JWT_ISSUER the JWKS lives under it; else under the address this request used.
+    const base = issuerIsUrl ? config.jwtIssuer.replace(/\/+$/, '') : `${request.protocol}://${request.host}`;
+    reply.header('cache-control', `public, max-age=${maxAgeSeconds}`);
+    return reply.send({
+      issuer: config.jwtIssuer,
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      id_token_signing_alg_values_supported: ['ES256'],
+    });
   });
 
   fastify.get('/metrics', async (_request, reply) => {
@@ -218,6 +259,7 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
       // left of SHUTDOWN_TIMEOUT (less a margin, so main's forced exit does not cut this short).
       await services.background.drain(started + config.shutdownTimeoutMs - 500 - Date.now());
       await viewerCache.close();
+      await signingKeys?.close();
       await Promise.allSettled([database.close(), store.close(), mailer.close()]);
     })();
     return closing;

@@ -34,6 +34,12 @@ export interface Config {
   redis: RedisTarget | undefined;
   jwtSecret: string;
   jwtSecretPrevious: string | undefined;
+  /** JWT_ALGORITHM: ES256 (keys kept by Warden, published as a JWKS) or HS256 (JWT_SECRET). */
+  jwtAlgorithm: 'ES256' | 'HS256';
+  /** JWT_KEY_ROTATION: how long an ES256 key signs before the next one takes over. */
+  jwtKeyRotationMs: number;
+  /** JWKS_MAX_AGE: how long clients may cache the JWKS; a new key is published at least this long before it signs. */
+  jwksMaxAgeMs: number;
   jwtIssuer: string;
   jwtAudience: string;
   accessTokenTtlMs: number;
@@ -175,6 +181,9 @@ const schema = z.object({
   REDIS_SENTINEL_MASTER: z.string().trim().optional(),
   JWT_SECRET: z.string().optional(),
   JWT_SECRET_PREVIOUS: z.string().optional(),
+  JWT_ALGORITHM: z.enum(['ES256', 'HS256']).default('ES256'),
+  JWT_KEY_ROTATION: duration('30d'),
+  JWKS_MAX_AGE: duration('10m'),
   JWT_ISSUER: z.string().min(1).default('warden'),
   JWT_AUDIENCE: z.string().min(1).default('warden'),
   ACCESS_TOKEN_TTL: duration('15m'),
@@ -218,6 +227,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const isProduction = e.NODE_ENV === 'production';
   const problems: string[] = [];
   if (e.CLOCK_SKEW > 60_000) problems.push('CLOCK_SKEW: must be 60s or less');
+  if (e.JWKS_MAX_AGE < 1_000) problems.push('JWKS_MAX_AGE: must be at least 1s');
+  // Each key is published JWKS_MAX_AGE before it signs, so it must sign for longer than that.
+  if (e.JWT_KEY_ROTATION < 2 * e.JWKS_MAX_AGE) problems.push('JWT_KEY_ROTATION: must be at least twice JWKS_MAX_AGE');
   if (e.ACCESS_TOKEN_TTL < 1_000) problems.push('ACCESS_TOKEN_TTL: must be at least 1s');
   if (e.REFRESH_TOKEN_TTL < 1_000) problems.push('REFRESH_TOKEN_TTL: must be at least 1s');
   if (e.SESSION_MAX_AGE < e.REFRESH_TOKEN_TTL && e.SESSION_MAX_AGE < 1_000) problems.push('SESSION_MAX_AGE: must be at least 1s');
@@ -254,6 +266,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: redisTarget(e.REDIS_URL, e.REDIS_CLUSTER_URLS, e.REDIS_SENTINEL_URLS, e.REDIS_SENTINEL_MASTER),
     jwtSecret: e.JWT_SECRET ?? devSecret(dataDir),
     jwtSecretPrevious: e.JWT_SECRET_PREVIOUS || undefined,
+    jwtAlgorithm: e.JWT_ALGORITHM,
+    jwtKeyRotationMs: e.JWT_KEY_ROTATION,
+    jwksMaxAgeMs: e.JWKS_MAX_AGE,
     jwtIssuer: e.JWT_ISSUER,
     jwtAudience: e.JWT_AUDIENCE,
     accessTokenTtlMs: e.ACCESS_TOKEN_TTL,

@@ -10,6 +10,7 @@ import type { Metrics } from './infra/metrics';
 import type { Clock } from './lib/clock';
 import { BackgroundTasks } from './lib/background';
 import { AccessTokens } from './lib/jwt';
+import type { SigningKeys } from './modules/keys/signing-keys';
 import { PasswordHasher } from './lib/password';
 import { AuditService } from './modules/auth/audit.service';
 import { AuthService } from './modules/auth/auth.service';
@@ -38,6 +39,10 @@ export interface Infrastructure {
 }
 
 export interface Services {
+  /** Signs and verifies access tokens (ES256 with `signingKeys`, else HS256). */
+  accessTokens: AccessTokens;
+  /** ES256 only: the keys every instance shares (JWKS, rotation). */
+  signingKeys: SigningKeys | null;
   auth: AuthService;
   sessions: SessionService;
   refresh: RefreshService;
@@ -57,8 +62,11 @@ export interface Services {
   passwordReset: PasswordResetService;
 }
 
-/** `viewerCache`: live sessions this instance may answer from memory (ViewerCache.open); none means every request asks the database. */
-export function createServices(infra: Infrastructure, viewerCache?: ViewerCache): Services {
+/**
+ * `viewerCache`: live sessions this instance may answer from memory (ViewerCache.open); none means every request asks the database.
+ * `signingKeys`: with JWT_ALGORITHM=ES256, the opened key store (SigningKeys.open); tokens are HS256 without it.
+ */
+export function createServices(infra: Infrastructure, viewerCache?: ViewerCache, signingKeys?: SigningKeys | null): Services {
   const { config, database, store, mailer, metrics, logger, clock } = infra;
   const prisma = database.prisma;
   const hasher = new PasswordHasher(config.bcryptCost, { concurrency: config.bcryptConcurrency });
@@ -69,6 +77,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache)
     audience: config.jwtAudience,
     ttlMs: config.accessTokenTtlMs,
     clockSkewMs: config.clockSkewMs,
+    keys: signingKeys ?? undefined,
   });
   const audit = new AuditService({ prisma, logger });
   const gate = new SecretGate({
@@ -161,6 +170,8 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache)
   const posts = new PostService({ prisma });
   const follows = new FollowService({ prisma, users });
   return {
+    accessTokens,
+    signingKeys: signingKeys ?? null,
     auth,
     sessions,
     refresh,

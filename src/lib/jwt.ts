@@ -1,19 +1,32 @@
 /**
- * Access tokens (API.md §4): HS256 JWTs with `typ: at+jwt` and a `kid` naming the key.
+ * Access tokens (API.md §4): JWTs with `typ: at+jwt` and a `kid` naming the key.
+ *
+ * - ES256 (the default): signed with the current key of SigningKeys, checked against the keys
+ *   it publishes. Only ES256 is accepted, except HS256 tokens from before a switch from HS256,
+ *   for as long as SigningKeys keeps that switch's key (until they have expired).
+ * - HS256: the key is JWT_SECRET; JWT_SECRET_PREVIOUS still verifies.
+ *
  * Keys are KeyObjects: with a string secret jsonwebtoken first tries createPublicKey(), which
  * throws, and verification is about 50× slower on Node 20 (auth0/node-jsonwebtoken#1046).
  */
 import { createHash, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { LRUCache } from 'lru-cache';
 import { isUuid } from './tokens';
 
 import type { Role } from '../generated/prisma/enums';
 export type { Role };
 
+export type Assurance = 'aal1' | 'aal2';
+
 export interface AccessClaims {
   sub: string;
   sid: string;
   role: Role;
+  /** Space-separated: `user`, plus `admin` for an ADMIN (docs/tokens.md). */
+  scope: string;
+  aal: Assurance;
+  amr: string[];
   jti: string;
   iat: number;
   exp: number;
@@ -23,6 +36,13 @@ export type VerifyResult =
   | { ok: true; claims: AccessClaims }
   | { ok: false; reason: 'invalid' | 'expired' };
 
+/** Where ES256 keys come from (SigningKeys); HS256 needs none. */
+export interface KeyRing {
+  signingKey(): { kid: string; key: KeyObject } | null;
+  verificationKey(kid: string): { algorithm: 'ES256' | 'HS256'; key: KeyObject } | null;
+  onChange(listener: () => void): void;
+}
+
 export interface AccessTokenOptions {
   secret: string;
   previousSecret?: string;
@@ -30,12 +50,44 @@ export interface AccessTokenOptions {
   audience: string;
   ttlMs: number;
   clockSkewMs: number;
+  /** ES256 with these keys; unset → HS256 with `secret`. */
+  keys?: KeyRing;
+  /** How many verified ES256 tokens are remembered (0: none). */
+  verifiedCacheSize?: number;
+}
+
+export interface SignSubject {
+  userId: string;
+  sessionId: string;
+  role: Role;
+  /** Until MFA exists every session is a password sign-in at AAL1. */
+  aal?: Assurance;
+  amr?: string[];
+}
+
+/** No ES256 key can sign (none made yet, or none this instance can open): /readyz says so. */
+export class NoSigningKeyError extends Error {
+  override name = 'NoSigningKeyError';
+  constructor() {
+    super('no signing key is available');
+  }
 }
 
 const TYP = 'at+jwt';
+const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'crit', 'b64'];
+
+/** What a gateway can require with a scope check: every user has `user`, an ADMIN also `admin`. */
+export function scopeFor(role: Role): string {
+  return role === 'ADMIN' ? 'user admin' : 'user';
+}
 
 function keyId(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('base64url').slice(0, 16);
+}
+
+interface CachedToken {
+  claims: AccessClaims;
+  expMs: number;
 }
 
 export class AccessTokens {
@@ -43,8 +95,12 @@ export class AccessTokens {
   private readonly signingKid: string;
   private readonly keys = new Map<string, KeyObject>();
   private readonly skewSeconds: number;
+  /** Verified ES256 tokens → their claims, never served past `exp`, emptied when the keys change. */
+  private readonly verified: LRUCache<string, CachedToken> | null;
+  readonly algorithm: 'ES256' | 'HS256';
 
   constructor(private readonly options: AccessTokenOptions) {
+    this.algorithm = options.keys ? 'ES256' : 'HS256';
     this.signingKey = createSecretKey(Buffer.from(options.secret, 'utf8'));
     this.signingKid = keyId(options.secret);
     this.keys.set(this.signingKid, this.signingKey);
@@ -52,42 +108,77 @@ export class AccessTokens {
       this.keys.set(keyId(options.previousSecret), createSecretKey(Buffer.from(options.previousSecret, 'utf8')));
     }
     this.skewSeconds = Math.floor(options.clockSkewMs / 1000);
+    const cacheSize = options.verifiedCacheSize ?? 10_000;
+    this.verified = options.keys && cacheSize > 0 ? new LRUCache<string, CachedToken>({ max: cacheSize }) : null;
+    // A revoked or retired key: nothing it signed is answered from memory any more.
+    options.keys?.onChange(() => this.verified?.clear());
   }
 
   /** Signs a token for a session; returns it with its expiry. */
-  sign(subject: { userId: string; sessionId: string; role: Role }, nowMs = Date.now()): { token: string; expiresAt: Date } {
+  sign(subject: SignSubject, nowMs = Date.now()): { token: string; expiresAt: Date } {
     const iat = Math.floor(nowMs / 1000);
     const exp = iat + Math.max(1, Math.floor(this.options.ttlMs / 1000));
-    const payload = { sub: subject.userId, sid: subject.sessionId, role: subject.role, jti: randomUUID(), iat, exp };
-    const token = jwt.sign(payload, this.signingKey, {
-      algorithm: 'HS256',
-      header: { alg: 'HS256', typ: TYP, kid: this.signingKid },
-      issuer: this.options.issuer,
-      audience: this.options.audience,
-    });
+    const payload = {
+      sub: subject.userId,
+      sid: subject.sessionId,
+      role: subject.role,
+      scope: scopeFor(subject.role),
+      aal: subject.aal ?? 'aal1',
+      amr: subject.amr ?? ['pwd'],
+      jti: randomUUID(),
+      iat,
+      exp,
+    };
+    const options = { issuer: this.options.issuer, audience: this.options.audience };
+    if (!this.options.keys) {
+      const token = jwt.sign(payload, this.signingKey, { ...options, algorithm: 'HS256', header: { alg: 'HS256', typ: TYP, kid: this.signingKid } });
+      return { token, expiresAt: new Date(exp * 1000) };
+    }
+    const signing = this.options.keys.signingKey();
+    if (!signing) throw new NoSigningKeyError();
+    const token = jwt.sign(payload, signing.key, { ...options, algorithm: 'ES256', header: { alg: 'ES256', typ: TYP, kid: signing.kid } });
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
   /**
-   * Verifies a token: algorithm pinned to HS256, `exp` required, `iss`, `aud`, `typ` checked,
-   * `iat` not in the future beyond the skew. Only a correctly signed token can be "expired".
+   * Verifies a token: algorithm pinned (ES256, or HS256 in HS256 mode), `kid` naming a key the
+   * algorithm belongs to, `exp` required, `iss`, `aud`, `typ` checked, `iat` not in the future
+   * beyond the skew. Only a correctly signed token can be "expired".
    */
   verify(token: string, nowMs = Date.now()): VerifyResult {
     if (token.length > 8192) return { ok: false, reason: 'invalid' };
+    if (this.verified) {
+      const hit = this.verified.get(token);
+      if (hit) {
+        if (nowMs < hit.expMs) return { ok: true, claims: hit.claims };
+        this.verified.delete(token);
+      }
+    }
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload === 'string') return { ok: false, reason: 'invalid' };
     const header = decoded.header as unknown as Record<string, unknown>;
-    if (header.alg !== 'HS256' || header.typ !== TYP) return { ok: false, reason: 'invalid' };
-    if ('jwk' in header || 'jku' in header || 'x5u' in header || 'x5c' in header || 'crit' in header) {
-      return { ok: false, reason: 'invalid' };
+    if (header.typ !== TYP || FORBIDDEN_HEADERS.some((name) => name in header)) return { ok: false, reason: 'invalid' };
+    if (typeof header.kid !== 'string') return { ok: false, reason: 'invalid' };
+    let key: KeyObject | undefined;
+    let algorithm: 'ES256' | 'HS256';
+    if (this.options.keys) {
+      // The kid picks the key and the key fixes the algorithm: an HS256 header naming an ES256
+      // key (its public key used as an HMAC secret) is refused before any signature is checked.
+      const found = this.options.keys.verificationKey(header.kid);
+      if (!found || header.alg !== found.algorithm) return { ok: false, reason: 'invalid' };
+      key = found.key;
+      algorithm = found.algorithm;
+    } else {
+      if (header.alg !== 'HS256') return { ok: false, reason: 'invalid' };
+      key = this.keys.get(header.kid);
+      algorithm = 'HS256';
     }
-    const key = typeof header.kid === 'string' ? this.keys.get(header.kid) : undefined;
     if (!key) return { ok: false, reason: 'invalid' };
     const nowSeconds = Math.floor(nowMs / 1000);
     let payload: jwt.JwtPayload;
     try {
       payload = jwt.verify(token, key, {
-        algorithms: ['HS256'],
+        algorithms: [algorithm],
         issuer: this.options.issuer,
         audience: this.options.audience,
         clockTolerance: this.skewSeconds,
@@ -97,13 +188,26 @@ export class AccessTokens {
       if (error instanceof jwt.TokenExpiredError) return { ok: false, reason: 'expired' };
       return { ok: false, reason: 'invalid' };
     }
-    const { sub, sid, role, jti, iat, exp } = payload as Partial<AccessClaims>;
-    if (typeof exp !== 'number' || typeof iat !== 'number' || iat > nowSeconds + this.skewSeconds) {
-      return { ok: false, reason: 'invalid' };
-    }
+    const claims = this.claimsOf(payload, nowSeconds, algorithm === 'ES256');
+    if (!claims) return { ok: false, reason: 'invalid' };
+    if (this.verified && algorithm === 'ES256') this.verified.set(token, { claims, expMs: claims.exp * 1000 });
+    return { ok: true, claims };
+  }
+
+  /**
+   * The claims Warden relies on, or null. ES256 tokens must carry scope, aal and amr; HS256 tokens
+   * from before they existed get the values they would have had.
+   */
+  private claimsOf(payload: jwt.JwtPayload, nowSeconds: number, strict: boolean): AccessClaims | null {
+    const { sub, sid, role, jti, iat, exp, scope, aal, amr } = payload as Partial<AccessClaims>;
+    if (typeof exp !== 'number' || typeof iat !== 'number' || iat > nowSeconds + this.skewSeconds) return null;
     // sub and sid name UUID columns: anything else would reach the database as a type error (a 500).
-    if (typeof sub !== 'string' || typeof sid !== 'string' || !isUuid(sub) || !isUuid(sid)) return { ok: false, reason: 'invalid' };
-    if (typeof jti !== 'string' || (role !== 'USER' && role !== 'ADMIN')) return { ok: false, reason: 'invalid' };
-    return { ok: true, claims: { sub, sid, role, jti, iat, exp } };
+    if (typeof sub !== 'string' || typeof sid !== 'string' || !isUuid(sub) || !isUuid(sid)) return null;
+    if (typeof jti !== 'string' || (role !== 'USER' && role !== 'ADMIN')) return null;
+    const hasExtras = typeof scope === 'string' && (aal === 'aal1' || aal === 'aal2') && Array.isArray(amr) && amr.every((value) => typeof value === 'string');
+    if (!hasExtras && strict) return null;
+    return hasExtras
+      ? { sub, sid, role, scope: scope!, aal: aal!, amr: amr!, jti, iat, exp }
+      : { sub, sid, role, scope: scopeFor(role), aal: 'aal1', amr: ['pwd'], jti, iat, exp };
   }
 }

@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { LOGIN, SIGNUP, TEST_JWT_SECRET, errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
+import { LOGIN, SIGNUP, errorCode, signWithServerKey, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
 import { signupAdmin } from '../support/admin';
 
 let server: TestServer;
@@ -82,9 +82,9 @@ describe('login', () => {
     const payload = res.body.data!.login;
     expect(payload.user.id).toBe(user.user.id);
     const claims = jwt.decode(payload.accessToken, { complete: true })!;
-    expect(claims.header).toMatchObject({ alg: 'HS256', typ: 'at+jwt' });
+    expect(claims.header).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
     expect(claims.header.kid).toEqual(expect.any(String));
-    expect(claims.payload).toMatchObject({ sub: user.user.id, role: 'USER', iss: 'warden', aud: 'warden' });
+    expect(claims.payload).toMatchObject({ sub: user.user.id, role: 'USER', scope: 'user', aal: 'aal1', amr: ['pwd'], iss: 'warden', aud: 'warden' });
     expect(claims.payload).toHaveProperty('sid');
     expect(claims.payload).toHaveProperty('jti');
     expect((claims.payload as jwt.JwtPayload).sid).not.toBe((jwt.decode(user.accessToken) as jwt.JwtPayload).sid);
@@ -133,10 +133,7 @@ describe('@auth fields', () => {
     const user = await signupUser(server);
     const claims = jwt.decode(user.accessToken) as jwt.JwtPayload;
     const now = Math.floor(Date.now() / 1000);
-    const expired = jwt.sign({ ...claims, iat: now - 3600, exp: now - 600 }, TEST_JWT_SECRET, {
-      algorithm: 'HS256',
-      header: { alg: 'HS256', typ: 'at+jwt', kid: (jwt.decode(user.accessToken, { complete: true })!.header as { kid: string }).kid },
-    });
+    const expired = signWithServerKey({ ...claims, iat: now - 3600, exp: now - 600 }, jwt.decode(user.accessToken, { complete: true })!.header as unknown as Record<string, unknown>);
     const res = await server.gql(ME, {}, { token: expired });
     expect(errorCode(res)).toBe('ACCESS_TOKEN_EXPIRED');
   });
@@ -144,7 +141,7 @@ describe('@auth fields', () => {
   it('answers UNAUTHENTICATED for a token signed with another secret', async () => {
     const user = await signupUser(server);
     const { header } = jwt.decode(user.accessToken, { complete: true })!;
-    const forged = jwt.sign(jwt.decode(user.accessToken) as object, 'another-secret-of-at-least-32-bytes!!', { algorithm: 'HS256', header: header as jwt.JwtHeader });
+    const forged = jwt.sign(jwt.decode(user.accessToken) as object, 'another-secret-of-at-least-32-bytes!!', { algorithm: 'HS256', header: { ...header, alg: 'HS256' } as jwt.JwtHeader });
     expect(errorCode(await server.gql(ME, {}, { token: forged }))).toBe('UNAUTHENTICATED');
     expect(errorCode(await server.gql(ME, {}, { token: 'garbage' }))).toBe('UNAUTHENTICATED');
   });

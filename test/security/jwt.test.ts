@@ -1,5 +1,5 @@
 /**
- * JWT hardening (RFC 8725, API.md §4–5): every forged, malformed or mis-issued access token
+ * JWT hardening with JWT_ALGORITHM=HS256 (RFC 8725, API.md §4–5; ES256 in jwt-es256.test.ts): every forged, malformed or mis-issued access token
  * answers UNAUTHENTICATED on an @auth field, with no 5xx and no library text; only a correctly
  * signed token past `exp` answers ACCESS_TOKEN_EXPIRED. Key rotation: JWT_SECRET_PREVIOUS is
  * accepted for verification only, and the `kid` header picks the key.
@@ -28,7 +28,7 @@ let claims: Record<string, unknown>;
 let header: Record<string, unknown>;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ env: { JWT_ALGORITHM: 'HS256' } });
   user = await signupUser(server);
   const decoded = jwt.decode(user.accessToken, { complete: true })!;
   claims = decoded.payload as Record<string, unknown>;
@@ -177,7 +177,7 @@ describe('key rotation with JWT_SECRET_PREVIOUS', () => {
   const NEW_SECRET = 'the-new-secret-after-rotation-at-least-32-bytes';
 
   it('accepts tokens signed with the previous key, signs only with the new one, and picks the key by kid', async () => {
-    const rotated = await startTestServer({ shareWith: server, env: { JWT_SECRET: NEW_SECRET, JWT_SECRET_PREVIOUS: TEST_JWT_SECRET } });
+    const rotated = await startTestServer({ shareWith: server, env: { JWT_ALGORITHM: 'HS256', JWT_SECRET: NEW_SECRET, JWT_SECRET_PREVIOUS: TEST_JWT_SECRET } });
     try {
       // A token from before the rotation still works.
       const old = await rotated.gql(ME, undefined, { token: user.accessToken });
@@ -201,7 +201,7 @@ describe('key rotation with JWT_SECRET_PREVIOUS', () => {
       }
 
       // A server that no longer lists the old key refuses its tokens.
-      const later = await startTestServer({ shareWith: server, env: { JWT_SECRET: NEW_SECRET } });
+      const later = await startTestServer({ shareWith: server, env: { JWT_ALGORITHM: 'HS256', JWT_SECRET: NEW_SECRET } });
       try {
         expect((await later.gql(ME, undefined, { token: user.accessToken })).body.errors?.[0]?.extensions?.code).toBe(ErrorCode.UNAUTHENTICATED);
         expect((await later.gql(ME, undefined, { token: fresher.accessToken })).body.errors).toBeUndefined();

@@ -1,7 +1,7 @@
 /** Shared pieces of the session tests: operations, token helpers, and reads of the chain's rows. */
 import jwt from 'jsonwebtoken';
 import { sha256 } from '../../src/lib/tokens';
-import { TEST_JWT_SECRET, type GqlResponse, type TestServer } from '../support/harness';
+import { signWithServerKey, type GqlResponse, type TestServer } from '../support/harness';
 
 export const REFRESH = /* GraphQL */ `
   mutation Refresh($refreshToken: String) {
@@ -49,7 +49,7 @@ export const sessionIdOf = (accessToken: string): string => (jwt.decode(accessTo
 export function expiredCopy(accessToken: string): string {
   const { header, payload } = jwt.decode(accessToken, { complete: true }) as { header: jwt.JwtHeader; payload: jwt.JwtPayload };
   const now = Math.floor(Date.now() / 1000);
-  return jwt.sign({ ...payload, iat: now - 3600, exp: now - 600 }, TEST_JWT_SECRET, { algorithm: 'HS256', header });
+  return signWithServerKey({ ...payload, iat: now - 3600, exp: now - 600 }, header as unknown as Record<string, unknown>);
 }
 
 export const prismaOf = (server: TestServer) => server.app.infra.database.prisma;

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
 import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import type { OpenDatabaseOptions } from '../../src/infra/database';
@@ -51,6 +52,23 @@ export interface StartOptions {
   resolvers?: WardenOptions['resolvers'];
 }
 
+/** Servers started here and not yet closed (signWithServerKey looks the signing key up among them). */
+const liveServers = new Set<TestServer>();
+
+/**
+ * Signs `payload` as a running test server would with the key `header.kid` names: HS256 with
+ * TEST_JWT_SECRET, ES256 with that server's current private key. Tests use it for correctly
+ * signed tokens with claims Warden would not issue (expired ones, mostly).
+ */
+export function signWithServerKey(payload: Record<string, unknown>, header: Record<string, unknown>): string {
+  if (header.alg === 'HS256') return jwt.sign(payload, TEST_JWT_SECRET, { algorithm: 'HS256', header: header as unknown as jwt.JwtHeader });
+  for (const server of liveServers) {
+    const signing = server.app.services.signingKeys?.signingKey();
+    if (signing && signing.kid === header.kid) return jwt.sign(payload, signing.key, { algorithm: 'ES256', header: header as unknown as jwt.JwtHeader });
+  }
+  throw new Error(`no running test server signs with kid ${String(header.kid)}`);
+}
+
 export const usingRealServices = () => ({ postgres: Boolean(process.env.DATABASE_URL), redis: Boolean(process.env.REDIS_URL) });
 
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
@@ -88,7 +106,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   const url = `http://127.0.0.1:${port}`;
   const graphqlUrl = `${url}/graphql`;
 
-  return {
+  const server: TestServer = {
     url,
     graphqlUrl,
     app,
@@ -113,10 +131,13 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
       return { status: response.status, headers: response.headers, body } as GqlResponse<any>;
     },
     close: async () => {
+      liveServers.delete(server);
       await app.close();
       if (!options.mailer) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  liveServers.add(server);
+  return server;
 }
 
 export const uniqueEmail = (label = 'user') => `${label}-${randomUUID().slice(0, 12)}@example.test`;
