@@ -2,7 +2,8 @@
  * Rotating JWT_SECRET across instances that restart one at a time (README "Running in
  * production"): three phases, each a rolling restart, and at every moment of each roll a token
  * signed by any instance verifies on every other. Skipping phase 1 is shown to fail, which is why
- * it is there.
+ * it is there. This is the HS256 procedure; with ES256 the secret only seals the signing keys
+ * (test/security/jwt-keys.test.ts).
  */
 import { ErrorCode } from '../../src/errors/error-code';
 import { errorCode, signupUser } from '../support/harness';
@@ -32,7 +33,7 @@ describeNeeding({ redis: true, postgres: true }, 'rotating JWT_SECRET with a rol
   ];
 
   it.each(phases)('phase %s: tokens from either instance verify on both during the roll', async (_phase, a, b) => {
-    const pair = await startPair(a, { envB: b });
+    const pair = await startPair({ JWT_ALGORITHM: 'HS256', ...a }, { envB: b });
     try {
       expect(await crossCheck(pair)).toEqual([true, true, true]);
     } finally {
@@ -41,7 +42,7 @@ describeNeeding({ redis: true, postgres: true }, 'rotating JWT_SECRET with a rol
   });
 
   it('without phase 1, a token the restarted instance signs is refused by the others', async () => {
-    const pair = await startPair({ JWT_SECRET: NEW, JWT_SECRET_PREVIOUS: OLD }, { envB: { JWT_SECRET: OLD } });
+    const pair = await startPair({ JWT_ALGORITHM: 'HS256', JWT_SECRET: NEW, JWT_SECRET_PREVIOUS: OLD }, { envB: { JWT_SECRET: OLD } });
     try {
       expect(await crossCheck(pair)).toEqual([ErrorCode.UNAUTHENTICATED, true, true]);
     } finally {
