@@ -22,7 +22,7 @@ import { legacyJsonStatusPlugin } from './plugins/legacy-json-status';
 import { listItemCapPlugin } from './plugins/list-item-cap';
 import { runInRequestScope } from './infra/logger';
 import { ViewerCache } from './modules/auth/viewer-cache';
-import { SigningKeys } from './modules/keys/signing-keys';
+import { openSigningKeys, type SigningKeys } from './modules/keys/signing-keys';
 
 export interface App {
   fastify: FastifyInstance;
@@ -43,26 +43,16 @@ export const CSRF_PREFLIGHT_HEADERS = ['authorization', 'apollo-require-prefligh
 export interface BuildAppOptions {
   /** Warden's schema with an application's resolvers in it (createWarden builds it); default: Warden's own. */
   schema?: GraphQLSchema;
+  /** JWT_ALGORITHM=ES256: the opened key store (openSigningKeys); null with HS256. */
+  signingKeys?: SigningKeys | null;
 }
 
 export async function buildApp(infra: Infrastructure, options: BuildAppOptions = {}): Promise<App> {
   const { config, logger, metrics, database, store, mailer } = infra;
   const schema = options.schema ?? (await getSchema());
   const viewerCache = await ViewerCache.open(store, { ttlMs: config.sessionCacheTtlMs, logger });
-  const signingKeys =
-    config.jwtAlgorithm === 'ES256'
-      ? await SigningKeys.open({
-          prisma: database.prisma,
-          clock: infra.clock,
-          logger,
-          secret: config.jwtSecret,
-          previousSecret: config.jwtSecretPrevious,
-          rotationMs: config.jwtKeyRotationMs,
-          jwksMaxAgeMs: config.jwksMaxAgeMs,
-          accessTokenTtlMs: config.accessTokenTtlMs,
-          clockSkewMs: config.clockSkewMs,
-        })
-      : null;
+  // createWarden() opens the key store; a caller of buildApp() alone gets one opened here.
+  const signingKeys = options.signingKeys !== undefined ? options.signingKeys : await openSigningKeys(infra);
   signingKeys?.start();
   const services = createServices(infra, viewerCache, signingKeys);
 

@@ -13,6 +13,7 @@ import { openStore, type Store } from './infra/store';
 import { systemClock, type Clock } from './lib/clock';
 import { buildApp, type App } from './app';
 import { getSchema } from './schema/build-schema';
+import { openSigningKeys } from './modules/keys/signing-keys';
 import type { Infrastructure, Services } from './services';
 
 /**
@@ -99,7 +100,10 @@ export async function createWarden(config: Config, overrides: WardenOptions = {}
       logger,
       clock: overrides.clock ?? systemClock,
     };
-    const app = await buildApp(infra, { schema });
+    // ES256: the signing keys every instance shares (made on the first start, re-sealed after a
+    // JWT_SECRET rotation); buildApp publishes them and rotates them on schedule.
+    const signingKeys = await openSigningKeys(infra);
+    const app = await buildApp(infra, { schema, signingKeys });
     return {
       config,
       infra,

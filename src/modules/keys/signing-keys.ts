@@ -23,6 +23,7 @@
 import { createHash, createPublicKey, createPrivateKey, createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client';
+import type { Config } from '../../config';
 import type { Clock } from '../../lib/clock';
 import { openWithToken, sealWithToken } from '../../lib/seal';
 import { deriveKey } from '../../lib/tokens';
@@ -119,6 +120,23 @@ function thumbprint(jwk: { crv: string; kty: string; x: string; y: string }): st
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
+
+/** The key store the configuration asks for: opened (keys made, re-sealed, loaded) with ES256, null with HS256. */
+export async function openSigningKeys(infra: { config: Config; database: { prisma: PrismaClient }; clock: Clock; logger: Logger }): Promise<SigningKeys | null> {
+  const { config } = infra;
+  if (config.jwtAlgorithm !== 'ES256') return null;
+  return SigningKeys.open({
+    prisma: infra.database.prisma,
+    clock: infra.clock,
+    logger: infra.logger,
+    secret: config.jwtSecret,
+    previousSecret: config.jwtSecretPrevious,
+    rotationMs: config.jwtKeyRotationMs,
+    jwksMaxAgeMs: config.jwksMaxAgeMs,
+    accessTokenTtlMs: config.accessTokenTtlMs,
+    clockSkewMs: config.clockSkewMs,
+  });
 }
 
 export class SigningKeys {
