@@ -62,6 +62,9 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const result of ['ok', 'failed', 'locked']) this.logins.inc({ result }, 0);
+    for (const kind of ['password', 'email_code']) {
+      for (const result of ['ok', 'failed', 'locked', 'busy']) this.secretChecks.inc({ kind, result }, 0);
+    }
     for (const result of ['ok', 'grace', 'reused', 'expired', 'invalid']) this.refreshes.inc({ result }, 0);
     for (const result of ['sent', 'retried', 'failed']) this.mail.inc({ result }, 0);
   }
