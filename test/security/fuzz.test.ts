@@ -388,10 +388,11 @@ describeFuzz('fuzzing every argument of every root field', () => {
     );
     expect(sent).toBe(RUNS);
     // The fuzzing is only worth something if inputs get through: a quarter of them reach a
-    // service, and at least four fields in five see some (all of them do with the fixed seed).
+    // service, and in a run of CI's length at least four fields in five see some (all of them do
+    // with the fixed seed).
     expect(reachedService).toBeGreaterThan(RUNS / 4);
     const fieldsReached = [...outcomes.values()].filter((counts) => counts.resolved > 0).length;
-    expect(fieldsReached).toBeGreaterThanOrEqual(Math.ceil(roots.length * 0.8));
+    if (RUNS >= 1000) expect(fieldsReached).toBeGreaterThanOrEqual(Math.ceil(roots.length * 0.8));
 
     // Still healthy, and an ordinary request still works.
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
@@ -403,7 +404,7 @@ describeFuzz('fuzzing every argument of every root field', () => {
     expect(errorLogs).toEqual([]);
   }, Math.max(600_000, RUNS * 250));
 
-  it('answers malformed request envelopes with a 4xx, never a 5xx', async () => {
+  it('answers malformed request envelopes, POST and GET, with a 4xx, never a 5xx', async () => {
     const bodies: unknown[] = [
       '{',
       '[]',
@@ -422,6 +423,23 @@ describeFuzz('fuzzing every argument of every root field', () => {
       const answer = await post(body, viewers.user!.token);
       const codes = (answer.body?.errors ?? []).map((error) => error.extensions?.code);
       expect({ body, status: answer.status < 500, internal: codes.includes(ErrorCode.INTERNAL_SERVER_ERROR) }).toEqual({ body, status: true, internal: false });
+    }
+    // Queries over GET (urql's default) carry everything in the URL.
+    const searches = [
+      'query=%7B%20me%20%7B%20id%20%7D%20%7D&variables=%7B',
+      'query=%7B%20me%20%7B%20id%20%7D%20%7D&variables=%00',
+      'query=%00',
+      'query=%7B%20posts(after%3A%20%22%00%22)%20%7B%20edges%20%7B%20cursor%20%7D%20%7D%20%7D',
+      'query=%7B%20posts(after%3A%20%22%ED%A0%80%22)%20%7B%20edges%20%7B%20cursor%20%7D%20%7D%20%7D',
+      'query=query(%24a%3A%20String)%20%7B%20posts(after%3A%20%24a)%20%7B%20edges%20%7B%20cursor%20%7D%20%7D%20%7D&variables=%7B%22a%22%3A%22%5Cu0000%22%7D',
+      'query=%7B%20me%20%7B%20id%20%7D%20%7D&extensions=%7B%22persistedQuery%22%3A1%7D',
+      'query=%7B%20me%20%7B%20id%20%7D%20%7D&query=%7B%20me%20%7B%20id%20%7D%20%7D',
+      '%FF=%FF',
+    ];
+    for (const search of searches) {
+      const response = await fetch(`${server.graphqlUrl}?${search}`, { headers: { authorization: `Bearer ${viewers.user!.token}`, 'apollo-require-preflight': 'true' } });
+      const text = await response.text();
+      expect({ search, status: response.status < 500, internal: text.includes(ErrorCode.INTERNAL_SERVER_ERROR) }).toEqual({ search, status: true, internal: false });
     }
     expect(errorLogs).toEqual([]);
   });
