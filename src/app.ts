@@ -23,11 +23,17 @@ import { listItemCapPlugin } from './plugins/list-item-cap';
 import { runInRequestScope } from './infra/logger';
 import { ViewerCache } from './modules/auth/viewer-cache';
 import { openSigningKeys, type SigningKeys } from './modules/keys/signing-keys';
+import { openStorage, type ObjectStorage } from './infra/storage/storage';
+import { FileStorage } from './infra/storage/file-storage';
+import { fileStorageRoutes } from './infra/storage/file-storage.routes';
+import { AVATAR_CACHE_CONTROL } from './modules/avatar/avatar.service';
+import type { Config } from './config';
+import type { Clock } from './lib/clock';
 
 export interface App {
   fastify: FastifyInstance;
   services: Services;
-  infra: Infrastructure;
+  infra: Infrastructure & { storage: ObjectStorage };
   /** Deletes lapsed sessions and tokens every CLEANUP_INTERVAL (tests call its runOnce()). */
   sessionCleanup: SessionCleanup;
   /**
@@ -54,7 +60,8 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
   // createWarden() opens the key store; a caller of buildApp() alone gets one opened here.
   const signingKeys = options.signingKeys !== undefined ? options.signingKeys : await openSigningKeys(infra);
   signingKeys?.start();
-  const services = createServices(infra, viewerCache, signingKeys);
+  const storage = infra.storage ?? (await openStorage(config, logger));
+  const services = createServices({ ...infra, storage }, viewerCache, signingKeys);
 
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -101,7 +108,8 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
     // Only listed origins get CORS headers; an unlisted Origin (or "null") is never echoed.
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
     credentials: true,
-    methods: ['GET', 'POST', 'OPTIONS'],
+    // PUT: avatar uploads to Warden's own storage (STORAGE_URL unset).
+    methods: ['GET', 'POST', 'PUT', 'OPTIONS'],
   });
 
   const limits = queryLimits({ production: config.isProduction });
@@ -179,6 +187,8 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
         });
   fastify.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', handler: scopedHandler });
 
+  await registerStorageRoutes(fastify, storage, config, infra.clock);
+
   fastify.get('/healthz', async () => ({ status: 'ok' }));
 
   fastify.get('/readyz', async (_request, reply) => {
@@ -234,6 +244,7 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
     logger,
     retentionMs: config.accessTokenTtlMs + config.clockSkewMs,
     reuseGraceMs: config.refreshReuseGraceMs,
+    tasks: [{ name: 'avatarUploads', run: (now) => services.avatars.deleteAbandonedUploads(now) }],
   });
   sessionCleanup.start(config.cleanupIntervalMs);
 
@@ -250,9 +261,18 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
       await services.background.drain(started + config.shutdownTimeoutMs - 500 - Date.now());
       await viewerCache.close();
       await signingKeys?.close();
-      await Promise.allSettled([database.close(), store.close(), mailer.close()]);
+      await Promise.allSettled([database.close(), store.close(), mailer.close(), storage.close()]);
     })();
     return closing;
   };
-  return { fastify, services, infra, sessionCleanup, close };
+  return { fastify, services, infra: { ...infra, storage }, sessionCleanup, close };
+}
+
+/**
+ * With files on disk (STORAGE_URL unset), Warden itself takes the signed uploads and serves the
+ * avatars; with a bucket, the store does both and Warden adds no route.
+ */
+async function registerStorageRoutes(fastify: FastifyInstance, storage: ObjectStorage, config: Config, clock: Clock): Promise<void> {
+  if (!(storage instanceof FileStorage)) return;
+  await fastify.register(fileStorageRoutes, { storage, clock, maxUploadBytes: config.avatarMaxBytes, cacheControl: AVATAR_CACHE_CONTROL });
 }

@@ -20,6 +20,23 @@ export type RedisTarget =
   | { kind: 'cluster'; urls: readonly string[] }
   | { kind: 'sentinel'; urls: readonly string[]; masterName: string };
 
+/**
+ * Where uploaded avatars live (STORAGE_URL): files under DATA_DIR/uploads that Warden serves
+ * itself, or a bucket of any S3-compatible store.
+ */
+export type StorageTarget =
+  | { kind: 'file'; dir: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** Unset: AWS S3 itself. */
+      endpoint: string | undefined;
+      region: string;
+      forcePathStyle: boolean;
+      /** From the URL's user info; unset: the AWS SDK's default chain (environment, profile, instance role). */
+      credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+    };
+
 export interface Config {
   nodeEnv: string;
   isProduction: boolean;
@@ -69,6 +86,15 @@ export interface Config {
   /** SESSION_CACHE_TTL: how long a live session may be answered from memory; 0 = never. */
   sessionCacheTtlMs: number;
   logLevel: string;
+  /** STORAGE_URL: where avatars are stored. */
+  storage: StorageTarget;
+  /** STORAGE_PUBLIC_URL, without a trailing slash: a stored object's public URL is `${storagePublicUrl}/${key}`. */
+  storagePublicUrl: string;
+  /** Whether STORAGE_PUBLIC_URL was given (else the default above was derived). */
+  storagePublicUrlSet: boolean;
+  avatarMaxBytes: number;
+  /** AVATAR_UPLOADS_PER_HOUR: startAvatarUpload calls per user per hour. */
+  avatarUploadsPerHour: number;
 }
 
 export class ConfigError extends Error {
@@ -210,6 +236,10 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT: duration('10s'),
   CLEANUP_INTERVAL: duration('1h'),
   SESSION_CACHE_TTL: duration('10s'),
+  STORAGE_URL: z.string().trim().optional(),
+  STORAGE_PUBLIC_URL: optionalUrl(['http:', 'https:']),
+  AVATAR_MAX_BYTES: integer(5_242_880, 1024, 100 * 1_048_576),
+  AVATAR_UPLOADS_PER_HOUR: integer(5, 1, 10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -249,11 +279,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     if (e.BCRYPT_COST < 10) problems.push('BCRYPT_COST: must be at least 10 in production');
   }
+  const dataDir = path.resolve(e.DATA_DIR);
+  const storage = storageTarget(e.STORAGE_URL, dataDir, problems);
+  let publicUrl = e.STORAGE_PUBLIC_URL;
+  if (publicUrl !== undefined) {
+    const parsedPublic = new URL(publicUrl);
+    if (parsedPublic.search || parsedPublic.hash || parsedPublic.username || parsedPublic.password) {
+      problems.push('STORAGE_PUBLIC_URL: must be a plain http(s) URL, without query, fragment or credentials');
+    }
+    publicUrl = publicUrl.replace(/\/+$/, '');
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
 
-  const dataDir = path.resolve(e.DATA_DIR);
   return Object.freeze({
     nodeEnv: e.NODE_ENV,
     isProduction,
@@ -295,7 +334,69 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cleanupIntervalMs: e.CLEANUP_INTERVAL,
     sessionCacheTtlMs: e.SESSION_CACHE_TTL,
     logLevel: e.LOG_LEVEL,
+    storage: storage!,
+    storagePublicUrl: publicUrl ?? defaultPublicUrl(storage!, e.PORT),
+    storagePublicUrlSet: publicUrl !== undefined,
+    avatarMaxBytes: e.AVATAR_MAX_BYTES,
+    avatarUploadsPerHour: e.AVATAR_UPLOADS_PER_HOUR,
   });
+}
+
+const S3_PARAMS = new Set(['endpoint', 'region', 'pathStyle']);
+
+/**
+ * STORAGE_URL: unset → files under DATA_DIR/uploads; `s3://[key:secret@]bucket?endpoint=…&region=…&pathStyle=…`
+ * → that bucket. Problems are appended to `problems`; the result is then undefined.
+ */
+function storageTarget(text: string | undefined, dataDir: string, problems: string[]): StorageTarget | undefined {
+  if (text === undefined || text === '') return { kind: 'file', dir: path.join(dataDir, 'uploads') };
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    problems.push('STORAGE_URL: is not a URL (use s3://bucket?endpoint=…&region=…, or leave it unset for files under DATA_DIR)');
+    return undefined;
+  }
+  if (url.protocol !== 's3:') {
+    problems.push('STORAGE_URL: must start with s3:// (or be unset for files under DATA_DIR)');
+    return undefined;
+  }
+  const bucket = url.hostname;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push('STORAGE_URL: the bucket name must be 3 to 63 characters of a-z, 0-9, "." and "-"');
+  if (url.pathname !== '' && url.pathname !== '/') problems.push('STORAGE_URL: must name only a bucket (s3://bucket?…), no path');
+  for (const name of url.searchParams.keys()) {
+    if (!S3_PARAMS.has(name)) problems.push(`STORAGE_URL: unknown parameter "${name}" (known: ${[...S3_PARAMS].join(', ')})`);
+  }
+  const endpoint = url.searchParams.get('endpoint') ?? undefined;
+  if (endpoint !== undefined) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(endpoint);
+    } catch {
+      // reported below
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) problems.push('STORAGE_URL: endpoint must be an http(s) URL');
+  }
+  const pathStyleText = url.searchParams.get('pathStyle');
+  let forcePathStyle = endpoint !== undefined;
+  if (pathStyleText !== null) {
+    if (pathStyleText !== 'true' && pathStyleText !== 'false') problems.push('STORAGE_URL: pathStyle must be true or false');
+    forcePathStyle = pathStyleText === 'true';
+  }
+  const region = url.searchParams.get('region') || 'us-east-1';
+  if (!/^[a-z0-9-]{1,32}$/.test(region)) problems.push('STORAGE_URL: region must look like us-east-1');
+  if (Boolean(url.username) !== Boolean(url.password)) problems.push('STORAGE_URL: give both the access key id and the secret (s3://id:secret@bucket), or neither');
+  const credentials = url.username
+    ? { accessKeyId: decodeURIComponent(url.username), secretAccessKey: decodeURIComponent(url.password) }
+    : undefined;
+  return { kind: 's3', bucket, endpoint: endpoint?.replace(/\/+$/, ''), region, forcePathStyle, credentials };
+}
+
+/** Without STORAGE_PUBLIC_URL: Warden's own default address for files, the bucket's own URL for S3. */
+function defaultPublicUrl(storage: StorageTarget, port: number): string {
+  if (storage.kind === 'file') return `http://localhost:${port}`;
+  if (storage.endpoint) return storage.forcePathStyle ? `${storage.endpoint}/${storage.bucket}` : storage.endpoint.replace('://', `://${storage.bucket}.`);
+  return `https://${storage.bucket}.s3.${storage.region}.amazonaws.com`;
 }
 
 function redisTarget(url: string | undefined, clusterUrls: string[], sentinelUrls: string[], masterName: string | undefined): RedisTarget | undefined {

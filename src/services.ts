@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Database } from './infra/database';
 import type { Store } from './infra/store';
+import type { ObjectStorage } from './infra/storage/storage';
 import { MailQueue, type Mailer } from './infra/mailer';
 import type { Metrics } from './infra/metrics';
 import type { Clock } from './lib/clock';
@@ -27,6 +28,8 @@ import { FollowService } from './modules/follow/follow.service';
 import { VerificationService } from './modules/account/verification.service';
 import { PasswordResetService } from './modules/account/password-reset.service';
 import { deriveKey } from './lib/tokens';
+import { AvatarLibrary } from './modules/avatar/avatar-library';
+import { AvatarService } from './modules/avatar/avatar.service';
 
 export interface Infrastructure {
   config: Config;
@@ -36,6 +39,8 @@ export interface Infrastructure {
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
+  /** Where avatars are stored; buildApp opens it from STORAGE_URL when it is not given. */
+  storage?: ObjectStorage;
 }
 
 export interface Services {
@@ -60,14 +65,15 @@ export interface Services {
   mail: MailQueue;
   verification: VerificationService;
   passwordReset: PasswordResetService;
+  avatars: AvatarService;
 }
 
 /**
  * `viewerCache`: live sessions this instance may answer from memory (ViewerCache.open); none means every request asks the database.
  * `signingKeys`: with JWT_ALGORITHM=ES256, the opened key store (SigningKeys.open); tokens are HS256 without it.
  */
-export function createServices(infra: Infrastructure, viewerCache?: ViewerCache, signingKeys?: SigningKeys | null): Services {
-  const { config, database, store, mailer, metrics, logger, clock } = infra;
+export function createServices(infra: Infrastructure & { storage: ObjectStorage }, viewerCache?: ViewerCache, signingKeys?: SigningKeys | null): Services {
+  const { config, database, store, mailer, metrics, logger, clock, storage } = infra;
   const prisma = database.prisma;
   const hasher = new PasswordHasher(config.bcryptCost, { concurrency: config.bcryptConcurrency });
   const accessTokens = new AccessTokens({
@@ -121,7 +127,18 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     clock,
     refreshTokenTtlMs: config.refreshTokenTtlMs,
   });
-  const users = new UserService({ prisma, hasher, gate, viewerCache, audit });
+  const avatarLibrary = new AvatarLibrary({ storage, logger });
+  const users = new UserService({ prisma, hasher, gate, viewerCache, audit, avatars: avatarLibrary });
+  const avatars = new AvatarService({
+    prisma,
+    library: avatarLibrary,
+    users,
+    store,
+    clock,
+    logger,
+    maxBytes: config.avatarMaxBytes,
+    uploadsPerHour: config.avatarUploadsPerHour,
+  });
   const background = new BackgroundTasks(logger);
   const mail = new MailQueue({ mailer, background, logger, metrics });
   const verification = new VerificationService({
@@ -187,5 +204,6 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     mail,
     verification,
     passwordReset,
+    avatars,
   };
 }

@@ -17,9 +17,10 @@ import { UserPostsResolver } from '../modules/post/user-posts.resolver';
 import { FollowResolver } from '../modules/follow/follow.resolver';
 import { SessionResolver } from '../modules/auth/session.resolver';
 import { AccountResolver } from '../modules/account/account.resolver';
+import { AvatarResolver } from '../modules/avatar/avatar.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver, SessionResolver, AccountResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver, SessionResolver, AccountResolver, AvatarResolver];
 
 const ErrorCodeEnum = new GraphQLEnumType({
   name: 'ErrorCode',

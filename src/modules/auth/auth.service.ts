@@ -14,6 +14,7 @@ import type { Metrics } from '../../infra/metrics';
 import type { NoViewerReason, RequestMeta, Viewer } from '../../domain/types';
 import { Role } from '../user/role';
 import { USER_SELECT, type UserRow } from '../user/user.service';
+import { defaultAvatarUrl } from '../user/default-avatar';
 import type { AuditService } from './audit.service';
 import { AccountLockedError, type SecretGate } from './secret-gate.service';
 import type { RateLimitService } from './rate-limit.service';
@@ -72,7 +73,7 @@ export class AuthService {
           passwordHash,
           // Always USER: an ADMIN_EMAILS address becomes ADMIN only once verified (verifyEmail).
           role: Role.USER,
-          avatarUrl: `https://api.dicebear.com/9.x/identicon/svg?seed=${id}`,
+          avatarUrl: defaultAvatarUrl(id),
           bio: `Hi, I'm ${name}!`,
         },
         select: USER_SELECT,

@@ -19,6 +19,15 @@ export interface SessionCleanupDeps {
    */
   retentionMs: number;
   reuseGraceMs: number;
+  /** More work for each round, run after the sessions and tokens (e.g. abandoned avatar uploads). */
+  tasks?: readonly CleanupTask[];
+}
+
+/** A job of another module run in every cleanup round; a failing one is logged and the rest go on. */
+export interface CleanupTask {
+  name: string;
+  /** Deletes what has lapsed at `now` (ms); returns how much it deleted. */
+  run(now: number): Promise<number>;
 }
 
 /** setInterval's longest delay; a longer one would fire at once, every millisecond. */
@@ -30,6 +39,8 @@ export interface CleanupResult {
   sealedErased: number;
   /** Verification codes and reset tokens past their expiry, spent or not. */
   oneTimeTokens: number;
+  /** What each CleanupTask deleted, by name (a failed one is missing). */
+  tasks: Record<string, number>;
 }
 
 export class SessionCleanup {
@@ -61,8 +72,17 @@ export class SessionCleanup {
       refreshTokens: refreshTokens.count,
       sealedErased: sealedErased.count,
       oneTimeTokens: oneTimeTokens.count,
+      tasks: {} as Record<string, number>,
     };
     if (result.sessions + result.refreshTokens + result.oneTimeTokens > 0) this.deps.logger.info(result, 'cleaned up lapsed sessions and tokens');
+    for (const task of this.deps.tasks ?? []) {
+      try {
+        result.tasks[task.name] = await task.run(now);
+        if (result.tasks[task.name] > 0) this.deps.logger.info({ task: task.name, deleted: result.tasks[task.name] }, 'cleanup task deleted lapsed items');
+      } catch (error) {
+        this.deps.logger.error({ err: error, task: task.name }, 'cleanup task failed; will retry at the next interval');
+      }
+    }
     return result;
   }
 

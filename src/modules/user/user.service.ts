@@ -9,6 +9,7 @@ import type { SecretGate } from '../auth/secret-gate.service';
 import type { ViewerCache } from '../auth/viewer-cache';
 import type { AuditService } from '../auth/audit.service';
 import type { RequestMeta, UserRow } from '../../domain/types';
+import { defaultAvatarUrl } from './default-avatar';
 
 /** Who asked for an audited change: the signed-in actor and their request. */
 export interface Actor {
@@ -40,7 +41,20 @@ export interface UserServiceDeps {
   viewerCache?: Pick<ViewerCache, 'invalidateUser'>;
   /** role_changed and user_deleted rows (API.md §6). */
   audit?: Pick<AuditService, 'record'>;
+  /**
+   * Uploaded avatars (AvatarLibrary): which avatar URLs a user may set, and the stored files to
+   * delete when an avatar is replaced or its user deleted. Without it only the generated
+   * default can be set.
+   */
+  avatars?: {
+    acceptRequestedUrl(userId: string, url: string | null): Promise<string>;
+    discard(userId: string, url: string): Promise<void>;
+    deleteAllOf(userId: string): Promise<unknown>;
+  };
 }
+
+/** How often replaceAvatarUrl retries when another write changed the avatar in between. */
+const AVATAR_SWAP_ATTEMPTS = 5;
 
 export class UserService {
   constructor(private readonly deps: UserServiceDeps) {}
@@ -65,16 +79,53 @@ export class UserService {
     return toConnection(rows, options.first);
   }
 
+  /**
+   * `avatarUrl`: null goes back to the generated default; any other value must be an avatar
+   * Warden issued to this user (API.md §3).
+   * @throws ValidationError for a blank name or an avatar URL Warden did not issue to this user; nothing changes then.
+   */
   async updateProfile(userId: string, changes: { name?: string | null; bio?: string | null; avatarUrl?: string | null }): Promise<UserRow> {
-    const data: { name?: string; bio?: string; avatarUrl?: string } = {};
+    const data: { name?: string; bio?: string } = {};
     if (changes.name !== undefined && changes.name !== null) {
       const name = changes.name.trim();
       if (!name) throw new ValidationError({ name: 'must not be blank' });
       data.name = name;
     }
     if (changes.bio !== undefined && changes.bio !== null) data.bio = changes.bio;
-    if (changes.avatarUrl !== undefined && changes.avatarUrl !== null) data.avatarUrl = changes.avatarUrl;
+    if (changes.avatarUrl !== undefined) {
+      const avatarUrl = await this.acceptAvatarUrl(userId, changes.avatarUrl);
+      return this.replaceAvatarUrl(userId, avatarUrl, data);
+    }
     return this.changed(userId, () => this.deps.prisma.user.update({ where: { id: userId }, data, select: USER_SELECT }));
+  }
+
+  /**
+   * Sets the user's avatar URL (and the `other` columns with it), then deletes the stored avatar
+   * it replaced. The write is a compare-and-set on the previous URL, so of concurrent
+   * replacements each deletes exactly the avatar it displaced, and none deletes the one in use.
+   * @throws AppError NOT_FOUND when the user no longer exists.
+   */
+  async replaceAvatarUrl(userId: string, avatarUrl: string, other: { name?: string; bio?: string } = {}): Promise<UserRow> {
+    for (let attempt = 0; attempt < AVATAR_SWAP_ATTEMPTS; attempt++) {
+      const current = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { avatarUrl: true } });
+      if (!current) throw new AppError(ErrorCode.NOT_FOUND);
+      const { count } = await this.changed(userId, () =>
+        this.deps.prisma.user.updateMany({ where: { id: userId, avatarUrl: current.avatarUrl }, data: { ...other, avatarUrl } }),
+      );
+      if (count === 1) {
+        if (current.avatarUrl !== avatarUrl) await this.deps.avatars?.discard(userId, current.avatarUrl);
+        const user = await this.findById(userId);
+        if (!user) throw new AppError(ErrorCode.NOT_FOUND);
+        return user;
+      }
+    }
+    throw new Error('the avatar URL kept changing during replaceAvatarUrl');
+  }
+
+  private async acceptAvatarUrl(userId: string, url: string | null): Promise<string> {
+    if (this.deps.avatars) return this.deps.avatars.acceptRequestedUrl(userId, url);
+    if (url === null || url === defaultAvatarUrl(userId)) return defaultAvatarUrl(userId);
+    throw new ValidationError({ avatarUrl: 'must be null (the generated avatar)' });
   }
 
   /**
@@ -121,7 +172,8 @@ export class UserService {
 
   /**
    * One statement: sessions, tokens, posts and follows go with the user through ON DELETE
-   * CASCADE. The `user_deleted` row keeps the id (AuthEvent has no foreign key to User).
+   * CASCADE. The `user_deleted` row keeps the id (AuthEvent has no foreign key to User). Then
+   * the user's stored avatars and uploads are deleted.
    */
   private async remove(userId: string, actor?: Actor): Promise<void> {
     const { count } = await this.changed(userId, () => this.deps.prisma.user.deleteMany({ where: { id: userId } }));
@@ -132,6 +184,7 @@ export class UserService {
       meta: actor?.meta,
       detail: { by: actor?.userId ?? null, self: actor?.userId === userId },
     });
+    await this.deps.avatars?.deleteAllOf(userId);
   }
 
   /** Runs a write to the user's row, then invalidates every instance's cached copy (even if the write failed midway). */

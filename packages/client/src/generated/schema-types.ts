@@ -10,6 +10,8 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** A date-time string at UTC, such as 2007-12-03T10:15:30Z, compliant with the `date-time` format outlined in section 5.6 of the RFC 3339 profile of the ISO 8601 standard for representation of dates and times using the Gregorian calendar. */
   DateTime: { input: string; output: string; }
+  /** The `JSONObject` scalar type represents JSON objects as specified by [ECMA-404](http://www.ecma-international.org/publications/files/ECMA-ST/ECMA-404.pdf). */
+  JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
 
 export type AuthPayload = {
@@ -20,6 +22,17 @@ export type AuthPayload = {
   refreshToken?: Maybe<Scalars['String']['output']>;
   refreshTokenExpiresAt: Scalars['DateTime']['output'];
   user: User;
+};
+
+export type AvatarUpload = {
+  __typename?: 'AvatarUpload';
+  expiresAt: Scalars['DateTime']['output'];
+  fields?: Maybe<Scalars['JSONObject']['output']>;
+  headers: Scalars['JSONObject']['output'];
+  key: Scalars['String']['output'];
+  maxBytes: Scalars['Int']['output'];
+  method: Scalars['String']['output'];
+  uploadUrl: Scalars['String']['output'];
 };
 
 export type CreatePostInput = {
@@ -69,6 +82,7 @@ export type Mutation = {
   deleteMe: Scalars['Boolean']['output'];
   deletePost: Scalars['Boolean']['output'];
   deleteUser: Scalars['Boolean']['output'];
+  finishAvatarUpload: User;
   follow: User;
   login: AuthPayload;
   logout: Scalars['Boolean']['output'];
@@ -79,6 +93,7 @@ export type Mutation = {
   revokeSession: Scalars['Boolean']['output'];
   setUserRole: User;
   signup: AuthPayload;
+  startAvatarUpload: AvatarUpload;
   unfollow: User;
   updateMe: User;
   updatePost: Post;
@@ -109,6 +124,11 @@ export type MutationDeletePostArgs = {
 
 export type MutationDeleteUserArgs = {
   userId: Scalars['ID']['input'];
+};
+
+
+export type MutationFinishAvatarUploadArgs = {
+  key: Scalars['String']['input'];
 };
 
 
@@ -157,6 +177,12 @@ export type MutationSetUserRoleArgs = {
 
 export type MutationSignupArgs = {
   input: SignupInput;
+};
+
+
+export type MutationStartAvatarUploadArgs = {
+  byteSize: Scalars['Int']['input'];
+  contentType: Scalars['String']['input'];
 };
 
 
