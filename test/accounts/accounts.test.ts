@@ -192,8 +192,12 @@ describe('user and users', () => {
 describe('updateMe, deleteMe, setUserRole, deleteUser', () => {
   it('updates the viewer’s own profile and validates it', async () => {
     const user = await signupUser(server);
-    const res = await server.gql('mutation($input: UpdateMeInput!) { updateMe(input: $input) { name bio avatarUrl } }', { input: { name: 'New', bio: 'b', avatarUrl: 'https://img.example/a.png' } }, { token: user.accessToken });
-    expect(res.body.data!.updateMe).toEqual({ name: 'New', bio: 'b', avatarUrl: 'https://img.example/a.png' });
+    const res = await server.gql('mutation($input: UpdateMeInput!) { updateMe(input: $input) { name bio avatarUrl } }', { input: { name: 'New', bio: 'b', avatarUrl: null } }, { token: user.accessToken });
+    // avatarUrl null: the generated avatar (an uploaded one comes from finishAvatarUpload; test/avatars).
+    expect(res.body.data!.updateMe).toEqual({ name: 'New', bio: 'b', avatarUrl: `https://api.dicebear.com/9.x/identicon/svg?seed=${user.user.id}` });
+    // Any other URL than one Warden issued to this user is refused.
+    const foreign = await server.gql('mutation($input: UpdateMeInput!) { updateMe(input: $input) { name } }', { input: { avatarUrl: 'https://img.example/a.png' } }, { token: user.accessToken });
+    expect(errorCode(foreign)).toBe('BAD_USER_INPUT');
     const bad = await server.gql('mutation($input: UpdateMeInput!) { updateMe(input: $input) { name } }', { input: { avatarUrl: 'javascript:alert(1)' } }, { token: user.accessToken });
     expect(errorCode(bad)).toBe('BAD_USER_INPUT');
     expect(bad.body.errors![0].extensions!.fields).toHaveProperty('avatarUrl');
