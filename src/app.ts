@@ -23,7 +23,7 @@ import { listItemCapPlugin } from './plugins/list-item-cap';
 import { runInRequestScope } from './infra/logger';
 import { ViewerCache } from './modules/auth/viewer-cache';
 import { openSigningKeys, type SigningKeys } from './modules/keys/signing-keys';
-import { openStorage, type ObjectStorage } from './infra/storage/storage';
+import type { ObjectStorage } from './infra/storage/storage';
 import { FileStorage } from './infra/storage/file-storage';
 import { fileStorageRoutes } from './infra/storage/file-storage.routes';
 import { AVATAR_CACHE_CONTROL } from './modules/avatar/avatar.service';
@@ -33,7 +33,7 @@ import type { Clock } from './lib/clock';
 export interface App {
   fastify: FastifyInstance;
   services: Services;
-  infra: Infrastructure & { storage: ObjectStorage };
+  infra: Infrastructure;
   /** Deletes lapsed sessions and tokens every CLEANUP_INTERVAL (tests call its runOnce()). */
   sessionCleanup: SessionCleanup;
   /**
@@ -54,14 +54,13 @@ export interface BuildAppOptions {
 }
 
 export async function buildApp(infra: Infrastructure, options: BuildAppOptions = {}): Promise<App> {
-  const { config, logger, metrics, database, store, mailer } = infra;
+  const { config, logger, metrics, database, store, mailer, storage } = infra;
   const schema = options.schema ?? (await getSchema());
   const viewerCache = await ViewerCache.open(store, { ttlMs: config.sessionCacheTtlMs, logger });
   // createWarden() opens the key store; a caller of buildApp() alone gets one opened here.
   const signingKeys = options.signingKeys !== undefined ? options.signingKeys : await openSigningKeys(infra);
   signingKeys?.start();
-  const storage = infra.storage ?? (await openStorage(config, logger));
-  const services = createServices({ ...infra, storage }, viewerCache, signingKeys);
+  const services = createServices(infra, viewerCache, signingKeys);
 
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -265,7 +264,7 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
     })();
     return closing;
   };
-  return { fastify, services, infra: { ...infra, storage }, sessionCleanup, close };
+  return { fastify, services, infra, sessionCleanup, close };
 }
 
 /**

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './infra/logger';
 import { createMailer, type Mailer } from './infra/mailer';
 import { Metrics } from './infra/metrics';
 import { openStore, type Store } from './infra/store';
+import { openStorage, type ObjectStorage } from './infra/storage/storage';
 import { systemClock, type Clock } from './lib/clock';
 import { buildApp, type App } from './app';
 import { getSchema } from './schema/build-schema';
@@ -43,6 +44,8 @@ export interface WardenOptions {
   databaseOptions?: Partial<Omit<OpenDatabaseOptions, 'logger'>>;
   /** An open store to use instead of opening config.redis (or the in-process store). Warden closes it on close(). */
   store?: Store;
+  /** Avatar storage to use instead of opening config.storage (STORAGE_URL). Warden closes it on close(). */
+  storage?: ObjectStorage;
 }
 
 export interface ListenOptions {
@@ -59,7 +62,7 @@ export interface Warden {
   app: App;
   /** Starts accepting connections; resolves with the port actually bound. */
   listen(options?: ListenOptions): Promise<{ port: number; host: string }>;
-  /** Stops accepting, drains in-flight work, closes the database, store and mailer (see App.close). */
+  /** Stops accepting, drains in-flight work, closes the database, store, mailer and storage (see App.close). */
   close(): Promise<void>;
 }
 
@@ -91,11 +94,17 @@ export async function createWarden(config: Config, overrides: WardenOptions = {}
       mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
       opened.push(mailer);
     }
+    let storage = overrides.storage;
+    if (!storage) {
+      storage = await openStorage(config, logger);
+      opened.push(storage);
+    }
     const infra: Infrastructure = {
       config,
       database,
       store,
       mailer,
+      storage,
       metrics: overrides.metrics ?? new Metrics(),
       logger,
       clock: overrides.clock ?? systemClock,

@@ -39,8 +39,8 @@ export interface Infrastructure {
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
-  /** Where avatars are stored; buildApp opens it from STORAGE_URL when it is not given. */
-  storage?: ObjectStorage;
+  /** Where avatars are stored (STORAGE_URL). */
+  storage: ObjectStorage;
 }
 
 export interface Services {
@@ -72,7 +72,7 @@ export interface Services {
  * `viewerCache`: live sessions this instance may answer from memory (ViewerCache.open); none means every request asks the database.
  * `signingKeys`: with JWT_ALGORITHM=ES256, the opened key store (SigningKeys.open); tokens are HS256 without it.
  */
-export function createServices(infra: Infrastructure & { storage: ObjectStorage }, viewerCache?: ViewerCache, signingKeys?: SigningKeys | null): Services {
+export function createServices(infra: Infrastructure, viewerCache?: ViewerCache, signingKeys?: SigningKeys | null): Services {
   const { config, database, store, mailer, metrics, logger, clock, storage } = infra;
   const prisma = database.prisma;
   const hasher = new PasswordHasher(config.bcryptCost, { concurrency: config.bcryptConcurrency });
