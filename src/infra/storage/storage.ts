@@ -1,13 +1,10 @@
 /**
  * Object storage for uploaded avatars behind one small interface: files under DATA_DIR/uploads
- * (FileStorage, served by Warden itself) or a bucket of any S3-compatible store (S3Storage).
+ * (FileStorage, served by Warden itself) or a bucket of any S3-compatible store (S3Storage);
+ * openStorage() (open-storage.ts) opens the one STORAGE_URL names.
  * Keys are relative paths of plain segments (`avatars/<user id>/<id>.webp`); every backend
  * refuses any other key, so no caller can reach outside its prefix.
  */
-import type { Logger } from 'pino';
-import type { Config } from '../../config';
-import { FileStorage } from './file-storage';
-import { S3Storage } from './s3-storage';
 
 /** How the client sends the file: a PUT of the body, or a POST of a form with `fields` and the file. */
 export interface PresignedUpload {
@@ -85,20 +82,4 @@ export function assertSafeKey(key: string): void {
 /** Same, for a list prefix (`a/b/`). */
 export function assertSafePrefix(prefix: string): void {
   if (!prefix.endsWith('/') || !isSafeKey(prefix.slice(0, -1))) throw new StorageError('invalid storage prefix');
-}
-
-/** Opens the storage STORAGE_URL names. */
-export async function openStorage(config: Config, logger: Logger): Promise<ObjectStorage> {
-  const target = config.storage;
-  if (target.kind === 'file') {
-    if (config.isProduction && !config.storagePublicUrlSet) {
-      logger.warn(`STORAGE_PUBLIC_URL is unset: avatar URLs name ${config.storagePublicUrl}; set it to the address clients reach Warden at`);
-    }
-    return FileStorage.open({
-      dir: target.dir,
-      publicUrl: config.storagePublicUrl,
-      signingSecrets: [config.jwtSecret, config.jwtSecretPrevious].filter((secret): secret is string => Boolean(secret)),
-    });
-  }
-  return new S3Storage({ ...target, publicUrl: config.storagePublicUrl });
 }
