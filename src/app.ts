@@ -56,7 +56,7 @@ export interface BuildAppOptions {
 export async function buildApp(infra: Infrastructure, options: BuildAppOptions = {}): Promise<App> {
   const { config, logger, metrics, database, store, mailer, storage } = infra;
   const schema = options.schema ?? (await getSchema());
-  const viewerCache = await ViewerCache.open(store, { ttlMs: config.sessionCacheTtlMs, logger });
+  const viewerCache = await ViewerCache.open(store, { ttlMs: config.sessionCacheTtlMs, logger, metrics });
   // createWarden() opens the key store; a caller of buildApp() alone gets one opened here.
   const signingKeys = options.signingKeys !== undefined ? options.signingKeys : await openSigningKeys(infra);
   signingKeys?.start();

@@ -83,7 +83,7 @@ export interface Config {
   maxListItems: number;
   shutdownTimeoutMs: number;
   cleanupIntervalMs: number;
-  /** SESSION_CACHE_TTL: how long a live session may be answered from memory; 0 = never. */
+  /** SESSION_CACHE_TTL: how long a live session may be answered from memory; 0 = never; at most MAX_SESSION_CACHE_TTL_MS. */
   sessionCacheTtlMs: number;
   logLevel: string;
   /** STORAGE_URL: where avatars are stored. */
@@ -243,6 +243,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** The longest SESSION_CACHE_TTL accepted (docs/session-cache.md). */
+export const MAX_SESSION_CACHE_TTL_MS = 60_000;
+
 /**
  * Reads and validates the configuration.
  * @throws ConfigError naming every bad variable.
@@ -260,6 +263,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.JWKS_MAX_AGE < 1_000) problems.push('JWKS_MAX_AGE: must be at least 1s');
   // Each key is published JWKS_MAX_AGE before it signs, so it must sign for longer than that.
   if (e.JWT_KEY_ROTATION < 2 * e.JWKS_MAX_AGE) problems.push('JWT_KEY_ROTATION: must be at least twice JWKS_MAX_AGE');
+  if (e.SESSION_CACHE_TTL > MAX_SESSION_CACHE_TTL_MS) {
+    problems.push('SESSION_CACHE_TTL: must be 60s or less (0 turns the session cache off); it bounds how long a revocation that could not be broadcast can go unseen');
+  }
   if (e.ACCESS_TOKEN_TTL < 1_000) problems.push('ACCESS_TOKEN_TTL: must be at least 1s');
   if (e.REFRESH_TOKEN_TTL < 1_000) problems.push('REFRESH_TOKEN_TTL: must be at least 1s');
   if (e.SESSION_MAX_AGE < e.REFRESH_TOKEN_TTL && e.SESSION_MAX_AGE < 1_000) problems.push('SESSION_MAX_AGE: must be at least 1s');

@@ -59,6 +59,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly sessionInvalidations = new Counter({
+    name: 'warden_session_invalidations_total',
+    help: 'Session-cache invalidations sent to the other instances, by result: acknowledged by every instance; unacknowledged (some did not answer, the write waited out the lease); undelivered (Redis did not take it, retried in the background)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const result of ['ok', 'failed', 'locked']) this.logins.inc({ result }, 0);
@@ -67,5 +74,6 @@ export class Metrics {
     }
     for (const result of ['ok', 'grace', 'reused', 'expired', 'invalid']) this.refreshes.inc({ result }, 0);
     for (const result of ['sent', 'retried', 'failed']) this.mail.inc({ result }, 0);
+    for (const result of ['acknowledged', 'unacknowledged', 'undelivered']) this.sessionInvalidations.inc({ result }, 0);
   }
 }

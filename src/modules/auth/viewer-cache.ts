@@ -5,21 +5,31 @@
  * - Every write that ends a session or changes a user's row calls invalidateUser() once it has
  *   committed. That drops the user's entries here and, through the store's broadcast channel
  *   (Redis publish/subscribe), on every other instance before the write's response is sent.
+ * - Partial failure (docs/session-cache.md): an instance serves from its cache only while it
+ *   holds the channel's lease — it has heard its own heartbeat through Redis within
+ *   BROADCAST_LEASE_MS. A publish that some instance does not acknowledge waits until that
+ *   lease has run out, so the write answers only once no instance can still serve the old row.
+ *   One that Redis does not take at all is retried in the background until it gets through or
+ *   SESSION_CACHE_TTL has passed. Both are counted in warden_session_invalidations_total.
  * - A database read that was in flight when any invalidation happened is not cached: it may
  *   have read the row from before the write (`generation`).
- * - While the channel is down (Redis unreachable, resubscribing) nothing is served from the cache
- *   or put into it: every request checks the database, as API.md §6 asks.
- * - Entries live at most SESSION_CACHE_TTL, which bounds what a write made outside Warden (SQL
- *   typed into the database) can leave behind; 0 turns the cache off.
+ * - While the channel is down or its lease has lapsed nothing is served from the cache or put
+ *   into it: every request checks the database, as API.md §6 asks.
+ * - Entries live at most SESSION_CACHE_TTL (at most 60 s), which bounds what a write made outside
+ *   Warden (SQL typed into the database) can leave behind; 0 turns the cache off.
  * - The cleanup job needs no invalidation: it deletes only sessions that ended or lapsed more
  *   than ACCESS_TOKEN_TTL ago, which no unexpired access token names, and ended ones are never cached.
  */
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import type { Broadcast, Store } from '../../infra/store';
+import type { Metrics } from '../../infra/metrics';
+import type { Broadcast, PublishOutcome, Store } from '../../infra/store';
 import type { UserRow } from '../../domain/types';
 
 export const VIEWER_CACHE_CHANNEL = 'warden:viewer-invalidate';
+
+/** How often an invalidation Redis did not take is published again, in the background. */
+const UNDELIVERED_RETRY_MS = 1_000;
 
 interface Entry {
   userId: string;
@@ -30,7 +40,14 @@ export interface ViewerCacheOptions {
   ttlMs: number;
   maxEntries?: number;
   logger: Logger;
+  metrics?: Metrics;
 }
+
+const METRIC_RESULT: Record<PublishOutcome, 'acknowledged' | 'unacknowledged' | 'undelivered'> = {
+  acknowledged: 'acknowledged',
+  outlasted: 'unacknowledged',
+  undelivered: 'undelivered',
+};
 
 export class ViewerCache {
   private readonly entries: LRUCache<string, Entry> | null;
@@ -38,6 +55,10 @@ export class ViewerCache {
   private readonly sessionsOf = new Map<string, Set<string>>();
   private generation = 0;
   private channel: Broadcast | null = null;
+  /** Users whose invalidation Redis did not take, with when it first failed. */
+  private readonly undelivered = new Map<string, number>();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   private constructor(private readonly options: ViewerCacheOptions) {
     this.entries =
@@ -93,26 +114,50 @@ export class ViewerCache {
 
   /**
    * After a committed write that ended some of this user's sessions or changed their row: drops
-   * them here at once, and on the other instances by the time this resolves. A failed publish is
-   * logged; the other instances' channel is then most likely down too, which turns their cache off.
+   * them here at once, and on the other instances by the time this resolves — acknowledged, or
+   * after the lease has run out for any that did not acknowledge. When Redis does not take the
+   * message, this resolves after BROADCAST_ACCEPT_TIMEOUT_MS and the message is retried in the
+   * background (instances that cannot reach Redis have lapsed by then; see docs/session-cache.md).
    */
   async invalidateUser(userId: string): Promise<void> {
     if (!this.entries) return;
     this.dropUser(userId);
-    await this.publish(userId);
+    if (!this.channel) return;
+    const outcome = await this.channel.publish(userId);
+    this.options.metrics?.sessionInvalidations.inc({ result: METRIC_RESULT[outcome] });
+    if (outcome === 'undelivered') {
+      this.options.logger.error({ userId }, 'could not tell the other instances to drop cached sessions; retrying in the background');
+      if (!this.undelivered.has(userId)) this.undelivered.set(userId, Date.now());
+      this.scheduleRetry();
+    }
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.channel?.close();
     this.dropAll();
   }
 
-  private async publish(message: string): Promise<void> {
-    try {
-      await this.channel?.publish(message);
-    } catch (error) {
-      this.options.logger.error({ err: error }, 'could not tell the other instances to drop cached sessions');
-    }
+  /** Publishes undelivered invalidations again until Redis takes them or SESSION_CACHE_TTL has passed (every entry they retract has expired then). */
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(async () => {
+      for (const [userId, since] of this.undelivered) {
+        if (this.closed) return;
+        if (Date.now() - since > this.options.ttlMs) {
+          this.undelivered.delete(userId);
+          continue;
+        }
+        if ((await this.channel!.publish(userId)) !== 'undelivered') {
+          this.undelivered.delete(userId);
+          this.options.logger.info({ userId }, 'a delayed session-cache invalidation got through');
+        }
+      }
+      this.retryTimer = null;
+      if (this.undelivered.size > 0) this.scheduleRetry();
+    }, UNDELIVERED_RETRY_MS);
+    this.retryTimer.unref();
   }
 
   private dropUser(userId: string): void {
