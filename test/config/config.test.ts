@@ -42,6 +42,9 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 10_000,
       jwtIssuer: 'warden',
       jwtAudience: 'warden',
+      jwtAlgorithm: 'ES256',
+      jwtKeyRotationMs: 30 * 86_400_000,
+      jwksMaxAgeMs: 10 * 60_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -66,6 +69,11 @@ describe('loadConfig', () => {
     ['TRUST_PROXY', 'maybe'],
     ['CLOCK_SKEW', '2m'],
     ['JWT_SECRET', 'short'],
+    ['JWT_ALGORITHM', 'RS256'],
+    ['JWT_ALGORITHM', 'none'],
+    ['JWKS_MAX_AGE', '0'],
+    ['JWKS_MAX_AGE', 'often'],
+    ['JWT_KEY_ROTATION', '15m'],
   ])('stops the start on %s=%j, naming the variable', (name, value) => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dataDir(), [name]: value })).toThrow(name);

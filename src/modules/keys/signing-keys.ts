@@ -24,7 +24,7 @@ import { createHash, createPublicKey, createPrivateKey, createSecretKey, generat
 import type { Logger } from 'pino';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client';
 import type { Config } from '../../config';
-import type { Clock } from '../../lib/clock';
+import { systemClock, type Clock } from '../../lib/clock';
 import { openWithToken, sealWithToken } from '../../lib/seal';
 import { deriveKey } from '../../lib/tokens';
 
@@ -122,13 +122,17 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
-/** The key store the configuration asks for: opened (keys made, re-sealed, loaded) with ES256, null with HS256. */
-export async function openSigningKeys(infra: { config: Config; database: { prisma: PrismaClient }; clock: Clock; logger: Logger }): Promise<SigningKeys | null> {
+/**
+ * The key store the configuration asks for: opened (keys made, re-sealed, loaded) with ES256, null
+ * with HS256. It keeps real time, not the app's clock: key states must agree with the token
+ * expiry checks (wall-clock) and with how long other parties cache the JWKS.
+ */
+export async function openSigningKeys(infra: { config: Config; database: { prisma: PrismaClient }; logger: Logger }): Promise<SigningKeys | null> {
   const { config } = infra;
   if (config.jwtAlgorithm !== 'ES256') return null;
   return SigningKeys.open({
     prisma: infra.database.prisma,
-    clock: infra.clock,
+    clock: systemClock,
     logger: infra.logger,
     secret: config.jwtSecret,
     previousSecret: config.jwtSecretPrevious,
