@@ -382,13 +382,15 @@ export class SigningKeys {
       if (row.algorithm !== 'ES256') continue;
       const jwk = this.publicJwkOf(row);
       if (!jwk) continue;
-      keys.push({
-        ...base,
-        algorithm: 'ES256',
-        jwk,
-        publicKey: createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, format: 'jwk' }),
-        privateKey: this.privateKeyOf(row),
-      });
+      let publicKey: KeyObject;
+      try {
+        publicKey = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, format: 'jwk' });
+      } catch {
+        // A row altered by hand: one bad key must not stop the start or the others.
+        this.options.logger.error({ kid: row.kid }, 'signing key row has an invalid public key; skipped');
+        continue;
+      }
+      keys.push({ ...base, algorithm: 'ES256', jwk, publicKey, privateKey: this.privateKeyOf(row) });
     }
     this.keys = keys;
     const now = this.options.clock.now();
@@ -418,7 +420,13 @@ export class SigningKeys {
     const secret = [this.options.secret, this.options.previousSecret].find((candidate) => candidate && secretFingerprint(candidate) === row.sealedWith);
     if (secret && row.privateSealed) {
       const opened = openWithToken(secret, SEAL_PURPOSE, row.kid, row.privateSealed);
-      if (opened) key = createPrivateKey({ key: opened, format: 'der', type: 'pkcs8' });
+      try {
+        if (opened) key = createPrivateKey({ key: opened, format: 'der', type: 'pkcs8' });
+      } catch {
+        key = null;
+      } finally {
+        opened?.fill(0);
+      }
     }
     // Only the kid is logged: the sealed bytes and the key never are.
     if (!key) this.options.logger.error({ kid: row.kid }, 'signing key cannot be opened with JWT_SECRET or JWT_SECRET_PREVIOUS; it verifies but cannot sign');
