@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: Warden against raw node:http (R0) and a typical Apollo app (P1), measured in
- * the same run so only ratios are quoted. Writes bench/results/latest.{json,md} and the README's
+ * the same run so only ratios are quoted. Writes bench/results/latest.{json,md} and docs/performance.md's
  * Performance table. Servers run pinned to core 0 and the load generator to core 1 (taskset).
  * Scenarios run on the embedded defaults, and again on PostgreSQL + Redis when BENCH_DATABASE_URL
  * and BENCH_REDIS_URL are set (a database the benchmark may fill).
@@ -307,7 +307,7 @@ async function main(): Promise<void> {
   writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), machine, scenarios }, null, 2) + '\n');
   const table = markdown(scenarios, machine);
   writeFileSync(path.join(dir, 'latest.md'), table);
-  const readme = path.join(__dirname, '..', '..', 'README.md');
+  const readme = path.join(__dirname, '..', '..', 'docs', 'performance.md');
   const text = readFileSync(readme, 'utf8');
   const start = '<!-- bench:start -->';
   const end = '<!-- bench:end -->';
