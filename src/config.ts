@@ -1,5 +1,5 @@
 /**
- * The only reader of process.env. Every variable of API.md §2 is parsed and validated here once;
+ * The only reader of process.env. Every variable of docs/api.md §2 is parsed and validated here once;
  * a bad value stops the start with a message naming the variable.
  */
 import { randomBytes } from 'node:crypto';

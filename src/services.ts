@@ -57,7 +57,7 @@ export interface Services {
   tokenDelivery: TokenDelivery;
   posts: PostService;
   follows: FollowService;
-  /** The one lockout every secret check goes through (API.md §6). */
+  /** The one lockout every secret check goes through (docs/api.md §6). */
   gate: SecretGate;
   rateLimits: RateLimitService;
   /** Work after the response (mail, reset lookups); app.close() drains it. */

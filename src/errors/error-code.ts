@@ -1,4 +1,4 @@
-/** The one list of error codes clients switch on (API.md §5); emitted as `enum ErrorCode`. */
+/** The one list of error codes clients switch on (docs/api.md §5); emitted as `enum ErrorCode`. */
 export enum ErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   ACCESS_TOKEN_EXPIRED = 'ACCESS_TOKEN_EXPIRED',

@@ -1,6 +1,6 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Prometheus metrics (API.md §1). One registry per app, so tests can run several apps. */
+/** Prometheus metrics (docs/api.md §1). One registry per app, so tests can run several apps. */
 export class Metrics {
   readonly registry = new Registry();
 

@@ -257,7 +257,7 @@ export class RedisStore implements Store {
 
   limiter(options: LimiterOptions): RateLimiterAbstract {
     // No insuranceLimiter: when Redis fails, the limiter rejects with the error instead of
-    // falling back to a per-process count, and callers fail closed (API.md §6).
+    // falling back to a per-process count, and callers fail closed (docs/api.md §6).
     return new RateLimiterRedis({
       ...limiterOptions(options),
       storeClient: this.client,

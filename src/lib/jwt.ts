@@ -1,5 +1,5 @@
 /**
- * Access tokens (API.md §4): JWTs with `typ: at+jwt` and a `kid` naming the key.
+ * Access tokens (docs/api.md §4): JWTs with `typ: at+jwt` and a `kid` naming the key.
  *
  * - ES256 (the default): signed with the current key of SigningKeys, checked against the keys
  *   it publishes. Only ES256 is accepted, except HS256 tokens from before a switch from HS256,

@@ -43,7 +43,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ids are UUIDs; anything else cannot name a row and is answered without a query. */
 export const isUuid = (text: string): boolean => UUID.test(text);
 
-/** Emails are trimmed, NFKC-normalised and lower-cased before any use (API.md §6). */
+/** Emails are trimmed, NFKC-normalised and lower-cased before any use (docs/api.md §6). */
 export function normalizeEmail(email: string): string {
   return email.trim().normalize('NFKC').toLowerCase();
 }

@@ -1,5 +1,5 @@
 /**
- * Query limits (API.md §6), checked before anything executes:
+ * Query limits (docs/api.md §6), checked before anything executes:
  * - depth, aliases and directives with GraphQL Armor, as validation rules; "Did you mean …"
  *   suggestions are masked in production;
  * - tokens with graphql-js's own `parseOptions.maxTokens` (the parser stops at the limit, where

@@ -1,5 +1,5 @@
 /**
- * The three ways to name the shared store (README "Running in production"): REDIS_URL,
+ * The three ways to name the shared store (docs/operations.md, "Redis topologies"): REDIS_URL,
  * REDIS_CLUSTER_URLS, or REDIS_SENTINEL_URLS with REDIS_SENTINEL_MASTER.
  */
 import { loadConfig } from '../../src/config';

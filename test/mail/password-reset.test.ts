@@ -1,5 +1,5 @@
 /**
- * Password reset (API.md §3, §6) over real HTTP and real SMTP: the token is read from the
+ * Password reset (docs/api.md §3, §6) over real HTTP and real SMTP: the token is read from the
  * delivered mail only. requestPasswordReset always answers true, and neither its answer nor its
  * timing tells a registered address from another; the token is ≥ 128 bits, single-use, valid 30
  * minutes; resetPassword validates like signup, ends every session and is audited.

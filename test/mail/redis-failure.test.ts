@@ -1,5 +1,5 @@
 /**
- * API.md §6: verifyEmail, requestEmailVerification and requestPasswordReset need a counter, so
+ * docs/api.md §6: verifyEmail, requestEmailVerification and requestPasswordReset need a counter, so
  * while Redis is down they fail closed with INTERNAL_SERVER_ERROR within 5 seconds: no guess is
  * checked, nothing is verified, no mail goes out. Against a private redis-server this test stops.
  */

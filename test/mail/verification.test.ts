@@ -1,5 +1,5 @@
 /**
- * Email verification (API.md §3, §6) over real HTTP and real SMTP: the code is read from the
+ * Email verification (docs/api.md §3, §6) over real HTTP and real SMTP: the code is read from the
  * delivered mail only. Codes are 6 digits, single-use, valid 10 minutes, bound to their user, and
  * replaced by a newer one; wrong codes count toward the account lockout shared with login.
  */

@@ -1,5 +1,5 @@
 /**
- * Redis stopped mid-run under two instances (API.md §6): while signed-in users keep reading and
+ * Redis stopped mid-run under two instances (docs/api.md §6): while signed-in users keep reading and
  * writing, the redis-server goes away. Login, signup and refresh fail closed within 5 s on both
  * instances and issue no token; @auth reads and Post mutations keep working, with revocation
  * still checked in the database; /readyz says 503. Redis comes back → both recover by

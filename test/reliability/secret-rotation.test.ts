@@ -1,6 +1,6 @@
 /**
- * Rotating JWT_SECRET across instances that restart one at a time (README "Running in
- * production"): three phases, each a rolling restart, and at every moment of each roll a token
+ * Rotating JWT_SECRET across instances that restart one at a time (docs/operations.md,
+ * "Rotating JWT_SECRET across instances"): three phases, each a rolling restart, and at every moment of each roll a token
  * signed by any instance verifies on every other. Skipping phase 1 is shown to fail, which is why
  * it is there. This is the HS256 procedure; with ES256 the secret only seals the signing keys
  * (test/security/jwt-keys.test.ts).

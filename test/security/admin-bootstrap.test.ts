@@ -1,5 +1,5 @@
 /**
- * ADMIN by proof (API.md §6): an ADMIN_EMAILS address is a USER after signup — whoever signs up
+ * ADMIN by proof (docs/api.md §6): an ADMIN_EMAILS address is a USER after signup — whoever signs up
  * first with a listed address gets nothing from it — and becomes ADMIN only when verifyEmail
  * succeeds for it. Its live session sees the new role at once, on every instance (the session
  * cache is invalidated), and the promotion is audited as role_changed.

@@ -1,5 +1,5 @@
 /**
- * The audit trail of admin and account-ending writes (API.md §6): setUserRole records
+ * The audit trail of admin and account-ending writes (docs/api.md §6): setUserRole records
  * `role_changed` (the role before and after, and who changed it), deleteUser and deleteMe record
  * `user_deleted` (the deleted id, who deleted it). Read straight from the AuthEvent table; a
  * refused call (wrong password, unknown id) records nothing.

@@ -1,5 +1,5 @@
 /**
- * Property-based fuzzing of every argument of every root field, over real HTTP (API.md §3: no
+ * Property-based fuzzing of every argument of every root field, over real HTTP (docs/api.md §3: no
  * input ever answers INTERNAL_SERVER_ERROR). The list of fields and the type of each argument
  * come from the built schema, so a field added later is fuzzed without touching this file.
  *

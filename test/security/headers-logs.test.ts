@@ -1,5 +1,5 @@
 /**
- * HTTP headers, CORS, error masking and log redaction (API.md §1, §5): no X-Powered-By,
+ * HTTP headers, CORS, error masking and log redaction (docs/api.md §1, §5): no X-Powered-By,
  * nosniff, CORS only for CORS_ORIGINS (never an arbitrary Origin or "null"), unexpected errors
  * masked for the client and logged in full, and no password or token in the logs.
  */

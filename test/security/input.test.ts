@@ -1,6 +1,6 @@
 /**
  * Crafted input never reaches PostgreSQL as something it cannot store, and never answers
- * INTERNAL_SERVER_ERROR (API.md §3): NUL characters and lone UTF-16 surrogates in any string
+ * INTERNAL_SERVER_ERROR (docs/api.md §3): NUL characters and lone UTF-16 surrogates in any string
  * argument are BAD_USER_INPUT (INVALID_CREDENTIALS for `login`), cursors this server did not make
  * are ignored, and following oneself is refused whatever the letter case of the id. Text that is
  * accepted comes back exactly as it was sent. Runs in both CI passes.

@@ -1,5 +1,5 @@
 /**
- * The per-IP limit counts a client network, not a literal address (API.md §6, rate-limit.service.ts):
+ * The per-IP limit counts a client network, not a literal address (docs/api.md §6, rate-limit.service.ts):
  * every address of one IPv6 /64 shares one count, so walking the interface half of a prefix
  * (2^64 addresses, all routed to one subscriber) does not reset it; an IPv4-mapped IPv6 address
  * counts as the IPv4 address it carries. Spoken through a trusted proxy (TRUST_PROXY with

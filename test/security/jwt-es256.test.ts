@@ -1,5 +1,5 @@
 /**
- * JWT hardening with ES256, the default (RFC 8725, API.md §4–5): verification pins ES256 and
+ * JWT hardening with ES256, the default (RFC 8725, docs/api.md §4–5): verification pins ES256 and
  * requires the kid of a published key, so HS256 — keyed with JWT_SECRET, or with the public key
  * as PEM or as JWK JSON (algorithm confusion) — `alg: none`, a foreign key under a real kid and
  * embedded or linked keys are all UNAUTHENTICATED. Also the JWKS and discovery documents, and

@@ -1,5 +1,5 @@
 /**
- * The ES256 key lifecycle on instances that share a database (API.md §4): a rotation mid-traffic
+ * The ES256 key lifecycle on instances that share a database (docs/api.md §4): a rotation mid-traffic
  * on two instances loses no request, a new key is published JWKS_MAX_AGE before it signs, the
  * previous key verifies until its tokens have expired and then is refused; scheduled rotation;
  * `keys:revoke` takes a key out of the JWKS and refuses its tokens on the other instance within

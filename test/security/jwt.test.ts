@@ -1,5 +1,5 @@
 /**
- * JWT hardening with JWT_ALGORITHM=HS256 (RFC 8725, API.md §4–5; ES256 in jwt-es256.test.ts): every forged, malformed or mis-issued access token
+ * JWT hardening with JWT_ALGORITHM=HS256 (RFC 8725, docs/api.md §4–5; ES256 in jwt-es256.test.ts): every forged, malformed or mis-issued access token
  * answers UNAUTHENTICATED on an @auth field, with no 5xx and no library text; only a correctly
  * signed token past `exp` answers ACCESS_TOKEN_EXPIRED. Key rotation: JWT_SECRET_PREVIOUS is
  * accepted for verification only, and the `kid` header picks the key.

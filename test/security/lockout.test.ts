@@ -1,5 +1,5 @@
 /**
- * Account lockout (API.md §6): LOGIN_MAX_FAILURES failures for one normalised email within
+ * Account lockout (docs/api.md §6): LOGIN_MAX_FAILURES failures for one normalised email within
  * LOGIN_FAILURE_WINDOW lock it for LOCKOUT_DURATION, registered or not, and no way around the
  * count (aliases, parallel requests, other client IPs) gets more guesses.
  */

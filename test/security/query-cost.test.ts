@@ -1,5 +1,5 @@
 /**
- * Query cost that cannot be talked down (API.md §6, issue "close the attack surface", point 1).
+ * Query cost that cannot be talked down (docs/api.md §6, issue "close the attack surface", point 1).
  *
  * - The estimate counts every list by its `first` — literal, variable or the variable's default —
  *   clamped to 1..100 as execution clamps it: the nested `$n = 100` query is refused before it

@@ -1,5 +1,5 @@
 /**
- * Query and request limits (API.md §6): depth, aliases, directives, tokens and cost are bounded
+ * Query and request limits (docs/api.md §6): depth, aliases, directives, tokens and cost are bounded
  * (GraphQL Armor, graphql-js maxTokens, graphql-query-complexity; query-cost.test.ts covers the
  * cost and the list-item cap in depth); `first` is clamped to 1..100; bodies over
  * MAX_BODY_BYTES get 413; introspection and "Did you mean" suggestions are off in production.

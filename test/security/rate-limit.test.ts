@@ -1,5 +1,5 @@
 /**
- * The per-IP limit (API.md §6): IP_RATE_LIMIT calls a minute per client IP to each of login,
+ * The per-IP limit (docs/api.md §6): IP_RATE_LIMIT calls a minute per client IP to each of login,
  * signup (and, with the mail issue, requestPasswordReset and requestEmailVerification), then
  * RATE_LIMITED with retryAfter. Every aliased field counts; X-Forwarded-For is read only with
  * TRUST_PROXY, and then only the entry the nearest proxy appended.

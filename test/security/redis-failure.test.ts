@@ -1,5 +1,5 @@
 /**
- * Redis failure policy (API.md §6), against a private redis-server this test stops, freezes
+ * Redis failure policy (docs/api.md §6), against a private redis-server this test stops, freezes
  * and restarts: login and signup fail closed with INTERNAL_SERVER_ERROR within 5 seconds and
  * issue no token; @auth reads keep working (revocation is checked in the database); /readyz
  * says Redis is down; Warden reconnects by itself when Redis is back.

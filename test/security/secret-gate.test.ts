@@ -1,5 +1,5 @@
 /**
- * One gate for every secret check (API.md §6), over real HTTP: the password in login,
+ * One gate for every secret check (docs/api.md §6), over real HTTP: the password in login,
  * changePassword and deleteMe, and email-verification codes all count toward one lock per email,
  * and all are refused while it holds. Only failures lock: parallel right answers all pass, while
  * of parallel wrong ones at most LOGIN_MAX_FAILURES are checked (counted by

@@ -1,5 +1,5 @@
 /**
- * Login time must not tell a registered email from an unregistered one (API.md §5
+ * Login time must not tell a registered email from an unregistered one (docs/api.md §5
  * INVALID_CREDENTIALS): an unknown email still costs a bcrypt compare at the same cost.
  * Compared on the median of paired ratios (each unknown-email login timed right after a
  * wrong-password one, so both see the same machine load), at a bcrypt cost where one compare

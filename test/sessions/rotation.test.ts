@@ -169,7 +169,7 @@ describe('reuse and grace', () => {
   });
 });
 
-describe('the four cases of API.md §4', () => {
+describe('the four cases of docs/api.md §4', () => {
   it('valid access + valid refresh: the request is served', async () => {
     const user = await signupUser(server);
     const res = await server.gql(ME, {}, { token: user.accessToken });

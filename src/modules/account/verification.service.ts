@@ -7,11 +7,11 @@
  * million tries; with the key it cannot be tried offline, and the user id in the MAC binds a
  * code to its user (another user's code never matches).
  *
- * Guessing is bounded by the account lockout (API.md §6): each check goes through the secret
+ * Guessing is bounded by the account lockout (docs/api.md §6): each check goes through the secret
  * gate under the viewer's email, so wrong codes and wrong passwords share one lock. A right code
  * clears nothing (it proves the mailbox, not the password).
  *
- * ADMIN_EMAILS (API.md §6): an address on the list becomes ADMIN here, in the same transaction
+ * ADMIN_EMAILS (docs/api.md §6): an address on the list becomes ADMIN here, in the same transaction
  * that marks it verified — a proven mailbox, never signing up alone.
  */
 import type { Logger } from 'pino';

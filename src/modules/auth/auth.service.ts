@@ -104,7 +104,7 @@ export class AuthService {
     const tooLong = Buffer.byteLength(input.password, 'utf8') > 72;
     type Found = UserRow & { passwordHash: string };
     let found: Found | null = null;
-    // The gate holds the check while the email is locked or its budget is in flight (API.md §6).
+    // The gate holds the check while the email is locked or its budget is in flight (docs/api.md §6).
     const ok = await this.deps.gate
       .check(email, 'password', async () => {
         found = email.length <= MAX_EMAIL_LENGTH && !tooLong

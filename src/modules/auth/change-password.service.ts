@@ -34,7 +34,7 @@ export class ChangePasswordService {
    * @throws ValidationError (`newPassword`) for an unacceptable new password; AppError
    * INVALID_CREDENTIALS when the current password is wrong; SESSION_REVOKED when the session
    * ended meanwhile; AccountLockedError while the account is locked (the current password counts
-   * toward the same lock as login, API.md §6). Nothing changes in any of these cases.
+   * toward the same lock as login, docs/api.md §6). Nothing changes in any of these cases.
    */
   async change(
     viewer: { userId: string; sessionId: string },

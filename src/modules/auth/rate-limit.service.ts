@@ -1,5 +1,5 @@
 /**
- * The per-IP limit (API.md §6): each client IP may call each limited operation (`login`,
+ * The per-IP limit (docs/api.md §6): each client IP may call each limited operation (`login`,
  * `signup`, `requestPasswordReset`, `requestEmailVerification`) `perMinute` times a minute;
  * past that the operation answers RATE_LIMITED with `extensions.retryAfter`. Each call counts,
  * so every aliased field of one request counts. `perMinute = 0` disables the limit.
@@ -11,7 +11,7 @@
  *
  * Services call `consumeIp` first thing, before any other work. It fails closed: when the store
  * does not answer it throws StoreUnavailableError, even with the limit disabled, so the
- * operations that need a counter never run without one (API.md §6).
+ * operations that need a counter never run without one (docs/api.md §6).
  */
 import ipaddr from 'ipaddr.js';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';

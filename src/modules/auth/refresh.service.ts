@@ -1,5 +1,5 @@
 /**
- * Refresh-token rotation (API.md §4). Each use spends the presented token and issues a successor
+ * Refresh-token rotation (docs/api.md §4). Each use spends the presented token and issues a successor
  * in the same session.
  *
  * The plain case — the token unspent, its session live — costs two statements and no
@@ -49,7 +49,7 @@ export interface RefreshServiceDeps {
   /** Bounds on the rotation transaction; parallel refreshes of one token queue inside it. */
   transactionTimeoutMs?: number;
   /**
-   * Fails closed while the shared store is down (API.md §6): no token is issued then.
+   * Fails closed while the shared store is down (docs/api.md §6): no token is issued then.
    * @throws StoreUnavailableError
    */
   storeGuard?: { requireStore(): Promise<void> };
@@ -346,7 +346,7 @@ export class RefreshService {
 }
 
 /**
- * What the presented token's row decides (API.md §4), the same with or without its lock: ended or
+ * What the presented token's row decides (docs/api.md §4), the same with or without its lock: ended or
  * past a lifetime → refused; spent → the locked path's grace replay or reuse; else rotate.
  */
 function judge(row: TokenRow, now: number, request: RefreshRequest): Verdict {
@@ -359,7 +359,7 @@ function judge(row: TokenRow, now: number, request: RefreshRequest): Verdict {
   if (new Date(row.absoluteExpiresAt).getTime() <= now) return { kind: 'refused', code: ErrorCode.REFRESH_TOKEN_EXPIRED };
   if (row.spentAt) return { kind: 'spent' };
   if (new Date(row.expiresAt).getTime() <= now) {
-    // Idle-expired. A valid access token of this very session renews it (API.md §4, third case);
+    // Idle-expired. A valid access token of this very session renews it (docs/api.md §4, third case);
     // the absolute lifetime was checked above and caps the renewal.
     const claims = request.accessClaims;
     const ownAccessToken = claims !== null && claims.sid === row.sessionId && claims.sub === row.userId;

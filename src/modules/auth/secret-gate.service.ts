@@ -1,5 +1,5 @@
 /**
- * The secret gate: every check of a secret goes through `SecretGate.check` (API.md §6) — the
+ * The secret gate: every check of a secret goes through `SecretGate.check` (docs/api.md §6) — the
  * password in `login`, `changePassword` and `deleteMe`, an email-verification code, and (for the
  * MFA flows) a TOTP or recovery code. One account, one lock:
  *

@@ -15,7 +15,7 @@ export interface SessionCleanupDeps {
   /**
    * How long an ended or lapsed session is kept: ACCESS_TOKEN_TTL + CLOCK_SKEW. Until then its
    * access tokens still answer SESSION_REVOKED (not UNAUTHENTICATED), and a valid access token
-   * can still renew an idle-expired refresh token (API.md §4).
+   * can still renew an idle-expired refresh token (docs/api.md §4).
    */
   retentionMs: number;
   reuseGraceMs: number;

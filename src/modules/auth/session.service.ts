@@ -125,7 +125,7 @@ export class SessionService {
         revokedAt: null,
         absoluteExpiresAt: { gt: now },
         // The current session is listed even when its refresh token lapsed: its access token
-        // still works and can renew it (API.md §4).
+        // still works and can renew it (docs/api.md §4).
         OR: [{ expiresAt: { gt: now } }, { id: currentSessionId }],
       },
       orderBy: [{ lastUsedAt: 'desc' }, { id: 'asc' }],

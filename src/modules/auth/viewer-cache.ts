@@ -14,7 +14,7 @@
  * - A database read that was in flight when any invalidation happened is not cached: it may
  *   have read the row from before the write (`generation`).
  * - While the channel is down or its lease has lapsed nothing is served from the cache or put
- *   into it: every request checks the database, as API.md §6 asks.
+ *   into it: every request checks the database, as docs/api.md §6 asks.
  * - Entries live at most SESSION_CACHE_TTL (at most 60 s), which bounds what a write made outside
  *   Warden (SQL typed into the database) can leave behind; 0 turns the cache off.
  * - The cleanup job needs no invalidation: it deletes only sessions that ended or lapsed more

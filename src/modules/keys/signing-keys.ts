@@ -1,5 +1,5 @@
 /**
- * ES256 signing keys that Warden makes, keeps and rotates itself (API.md §4), shared by every
+ * ES256 signing keys that Warden makes, keeps and rotates itself (docs/api.md §4), shared by every
  * instance through the database.
  *
  * A key's state follows only from the times in its row, so every instance that has read the rows

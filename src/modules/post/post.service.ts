@@ -98,7 +98,7 @@ export class PostService {
    * bounded by (people followed) × (first + 1) index entries, however many posts they wrote: a
    * LATERAL join takes each followed author's newest posts from the (authorId, createdAt, id)
    * index, then the top of those. (Prisma's relation filter for this joins every User row,
-   * and `authorId IN (…)` walks all published posts newest first; EXPLAIN in the README.)
+   * and `authorId IN (…)` walks all published posts newest first; EXPLAIN in docs/performance.md.)
    */
   async feed(actor: Actor, options: PageArgs): Promise<PostPage> {
     const limit = options.first + 1;

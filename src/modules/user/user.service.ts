@@ -39,7 +39,7 @@ export interface UserServiceDeps {
   gate: Pick<SecretGate, 'check'>;
   /** Told after every change to a user's row, so no instance answers with the old one. */
   viewerCache?: Pick<ViewerCache, 'invalidateUser'>;
-  /** role_changed and user_deleted rows (API.md §6). */
+  /** role_changed and user_deleted rows (docs/api.md §6). */
   audit?: Pick<AuditService, 'record'>;
   /**
    * Uploaded avatars (AvatarLibrary): which avatar URLs a user may set, and the stored files to
@@ -130,7 +130,7 @@ export class UserService {
 
   /**
    * @throws AppError INVALID_CREDENTIALS when the password is wrong; AccountLockedError while the
-   * account is locked (API.md §6). Nothing is deleted then.
+   * account is locked (docs/api.md §6). Nothing is deleted then.
    */
   async deleteSelf(userId: string, password: string, actor?: Actor): Promise<void> {
     const user = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { email: true, passwordHash: true } });
