@@ -1,5 +1,5 @@
 /**
- * Avatar uploads (API.md §3, "Avatars"). `start` records the upload and returns a presigned
+ * Avatar uploads (docs/api.md §3, "Avatars"). `start` records the upload and returns a presigned
  * upload for exactly one key, content type and size, valid for 10 minutes; the client sends the
  * file straight to the storage. `finish` takes an upload this user started (once), reads what
  * was uploaded (bounded in size and time), checks it itself — the store may not have enforced

@@ -81,7 +81,7 @@ export class UserService {
 
   /**
    * `avatarUrl`: null goes back to the generated default; any other value must be an avatar
-   * Warden issued to this user (API.md §3).
+   * Warden issued to this user (docs/api.md §3).
    * @throws ValidationError for a blank name or an avatar URL Warden did not issue to this user; nothing changes then.
    */
   async updateProfile(userId: string, changes: { name?: string | null; bio?: string | null; avatarUrl?: string | null }): Promise<UserRow> {
