@@ -243,6 +243,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** Every variable Warden reads; docs/configuration.md lists each one (a test checks both ways). */
+export const ENVIRONMENT_VARIABLES: readonly string[] = Object.freeze(Object.keys(schema.shape));
+
 /** The longest SESSION_CACHE_TTL accepted (docs/session-cache.md). */
 export const MAX_SESSION_CACHE_TTL_MS = 60_000;
 
