@@ -138,7 +138,7 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
   const cookieJar = (request: FastifyRequest, reply: FastifyReply): CookieJar => ({
     get: (name) => request.cookies[name],
     set: (name, value, options) => {
-      reply.setCookie(name, value, { ...cookieOptions, expires: options.expires, maxAge: options.maxAgeSeconds });
+      reply.setCookie(name, value, { ...cookieOptions, sameSite: options.sameSite ?? cookieOptions.sameSite, expires: options.expires, maxAge: options.maxAgeSeconds });
     },
     clear: (name) => {
       reply.clearCookie(name, cookieOptions);

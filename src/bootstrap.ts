@@ -16,7 +16,7 @@ import { systemClock, type Clock } from './lib/clock';
 import { buildApp, type App } from './app';
 import { getSchema } from './schema/build-schema';
 import { openSigningKeys } from './modules/keys/signing-keys';
-import type { Infrastructure, Services } from './services';
+import type { Infrastructure, OAuthTransport, Services } from './services';
 
 /**
  * An application's additions (`resolvers`) and what a caller may supply instead of what
@@ -47,6 +47,8 @@ export interface WardenOptions {
   store?: Store;
   /** Avatar storage to use instead of opening config.storage (STORAGE_URL). Warden closes it on close(). */
   storage?: ObjectStorage;
+  /** How OAuth providers are called: a fetch of the caller's (e.g. one trusting a private CA) and the per-call bound. */
+  oauth?: OAuthTransport;
 }
 
 export interface ListenOptions {
@@ -109,6 +111,7 @@ export async function createWarden(config: Config, overrides: WardenOptions = {}
       metrics: overrides.metrics ?? new Metrics(),
       logger,
       clock: overrides.clock ?? systemClock,
+      oauth: overrides.oauth,
     };
     // ES256: the signing keys every instance shares (made on the first start, re-sealed after a
     // JWT_SECRET rotation); buildApp publishes them and rotates them on schedule.

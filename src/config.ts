@@ -36,6 +36,18 @@ export type StorageTarget =
       /** From the URL's user info; unset: the AWS SDK's default chain (environment, profile, instance role). */
       credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
     };
+/** One OpenID Connect provider, from OAUTH_<ID>_* (API.md §3). */
+export interface OAuthProviderConfig {
+  /** The id clients pass as `provider`: OAUTH_PROVIDERS' entry, lower-cased. */
+  id: string;
+  name: string;
+  /** OAUTH_<ID>_ISSUER: the https issuer whose /.well-known/openid-configuration is read. */
+  issuer: string;
+  clientId: string;
+  /** Unset: a public client (PKCE only, no client authentication). */
+  clientSecret: string | undefined;
+  scopes: string;
+}
 
 export interface Config {
   nodeEnv: string;
@@ -95,6 +107,10 @@ export interface Config {
   avatarMaxBytes: number;
   /** AVATAR_UPLOADS_PER_HOUR: startAvatarUpload calls per user per hour. */
   avatarUploadsPerHour: number;
+  /** OAUTH_PROVIDERS with their OAUTH_<ID>_* settings, in the listed order. */
+  oauthProviders: readonly OAuthProviderConfig[];
+  /** OAUTH_REDIRECT_URIS: the only redirect URIs start… accepts, compared exactly. */
+  oauthRedirectUris: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -240,6 +256,8 @@ const schema = z.object({
   STORAGE_PUBLIC_URL: optionalUrl(['http:', 'https:']),
   AVATAR_MAX_BYTES: integer(5_242_880, 1024, 100 * 1_048_576),
   AVATAR_UPLOADS_PER_HOUR: integer(5, 1, 10_000),
+  OAUTH_PROVIDERS: list,
+  OAUTH_REDIRECT_URIS: list,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -298,6 +316,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     publicUrl = publicUrl.replace(/\/+$/, '');
   }
+  const oauthProviders = oauthProvidersFrom(e.OAUTH_PROVIDERS, env, problems);
+  for (const uri of e.OAUTH_REDIRECT_URIS) {
+    if (!URL.canParse(uri) || !/^https?:$/.test(new URL(uri).protocol)) problems.push(`OAUTH_REDIRECT_URIS: "${uri}" is not an http(s) URL`);
+  }
+  if (oauthProviders.length > 0 && e.OAUTH_REDIRECT_URIS.length === 0) problems.push('OAUTH_REDIRECT_URIS: required with OAUTH_PROVIDERS (the exact redirect URIs allowed)');
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
@@ -348,6 +371,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     storagePublicUrlSet: publicUrl !== undefined,
     avatarMaxBytes: e.AVATAR_MAX_BYTES,
     avatarUploadsPerHour: e.AVATAR_UPLOADS_PER_HOUR,
+    oauthProviders: Object.freeze(oauthProviders),
+    oauthRedirectUris: Object.freeze(e.OAUTH_REDIRECT_URIS),
   });
 }
 
@@ -406,6 +431,39 @@ function defaultPublicUrl(storage: StorageTarget, port: number): string {
   if (storage.kind === 'file') return `http://localhost:${port}`;
   if (storage.endpoint) return storage.forcePathStyle ? `${storage.endpoint}/${storage.bucket}` : storage.endpoint.replace('://', `://${storage.bucket}.`);
   return `https://${storage.bucket}.s3.${storage.region}.amazonaws.com`;
+}
+
+/**
+ * The providers OAUTH_PROVIDERS lists, each from its OAUTH_<ID>_* variables (`<ID>` upper-cased,
+ * `-` as `_`). Problems are added to `problems`, one per bad variable.
+ */
+function oauthProvidersFrom(ids: string[], env: NodeJS.ProcessEnv, problems: string[]): OAuthProviderConfig[] {
+  const providers: OAuthProviderConfig[] = [];
+  const seen = new Set<string>();
+  for (const raw of ids) {
+    const id = raw.toLowerCase();
+    if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(id)) {
+      problems.push(`OAUTH_PROVIDERS: "${raw}" must be letters, digits, - or _ (at most 32)`);
+      continue;
+    }
+    if (seen.has(id)) {
+      problems.push(`OAUTH_PROVIDERS: "${raw}" is listed twice`);
+      continue;
+    }
+    seen.add(id);
+    const prefix = `OAUTH_${id.toUpperCase().replace(/-/g, '_')}_`;
+    const read = (name: string) => env[prefix + name]?.trim() || undefined;
+    const issuer = read('ISSUER');
+    const clientId = read('CLIENT_ID');
+    if (!issuer) problems.push(`${prefix}ISSUER: required for provider "${id}"`);
+    else if (!URL.canParse(issuer) || new URL(issuer).protocol !== 'https:') problems.push(`${prefix}ISSUER: must be an https:// URL`);
+    if (!clientId) problems.push(`${prefix}CLIENT_ID: required for provider "${id}"`);
+    const scopes = read('SCOPES') ?? 'openid email profile';
+    if (!scopes.split(/\s+/).includes('openid')) problems.push(`${prefix}SCOPES: must include openid`);
+    if (!issuer || !clientId) continue;
+    providers.push({ id, name: read('NAME') ?? id, issuer, clientId, clientSecret: read('CLIENT_SECRET'), scopes });
+  }
+  return providers;
 }
 
 function redisTarget(url: string | undefined, clusterUrls: string[], sentinelUrls: string[], masterName: string | undefined): RedisTarget | undefined {

@@ -30,6 +30,7 @@ import { PasswordResetService } from './modules/account/password-reset.service';
 import { deriveKey } from './lib/tokens';
 import { AvatarLibrary } from './modules/avatar/avatar-library';
 import { AvatarService } from './modules/avatar/avatar.service';
+import { OAuthService } from './modules/oauth/oauth.service';
 
 export interface Infrastructure {
   config: Config;
@@ -41,6 +42,15 @@ export interface Infrastructure {
   clock: Clock;
   /** Where avatars are stored (STORAGE_URL). */
   storage: ObjectStorage;
+  /** How Warden calls OAuth providers: a fetch of the caller's (a private CA, a proxy) and the per-call bound. */
+  oauth?: OAuthTransport;
+}
+
+export interface OAuthTransport {
+  /** Used for every provider call (discovery, token, JWKS, userinfo); the platform's fetch by default. */
+  fetch?: typeof fetch;
+  /** The bound on each provider call; default 5 s. */
+  timeoutMs?: number;
 }
 
 export interface Services {
@@ -66,6 +76,8 @@ export interface Services {
   verification: VerificationService;
   passwordReset: PasswordResetService;
   avatars: AvatarService;
+  /** OpenID Connect sign-in and identity linking (API.md §3). */
+  oauth: OAuthService;
 }
 
 /**
@@ -184,6 +196,20 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     logger,
     onSignup: (user) => verification.afterSignup(user),
   });
+  const oauth = new OAuthService({
+    prisma,
+    store,
+    clock,
+    auth,
+    audit,
+    rateLimits,
+    logger,
+    providers: config.oauthProviders,
+    redirectUris: config.oauthRedirectUris,
+    onSignup: (user) => verification.afterSignup(user),
+    fetch: infra.oauth?.fetch,
+    timeoutMs: infra.oauth?.timeoutMs,
+  });
   const posts = new PostService({ prisma });
   const follows = new FollowService({ prisma, users });
   return {
@@ -205,5 +231,6 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     verification,
     passwordReset,
     avatars,
+    oauth,
   };
 }

@@ -43,6 +43,8 @@ export interface RequestMeta {
 export interface CookieOptions {
   maxAgeSeconds?: number;
   expires?: Date;
+  /** Default `strict`; `lax` for a cookie that must survive the provider's redirect back (OAuth). */
+  sameSite?: 'strict' | 'lax';
 }
 
 /** Cookies of this request and response, without tying services to Fastify. */

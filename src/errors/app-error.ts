@@ -16,6 +16,8 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   [ErrorCode.EMAIL_TAKEN]: 'That email is already registered.',
   [ErrorCode.BAD_USER_INPUT]: 'Some input is not valid.',
   [ErrorCode.NOT_FOUND]: 'Not found.',
+  [ErrorCode.OAUTH_FAILED]: 'Signing in with the provider failed; start again.',
+  [ErrorCode.ACCOUNT_EXISTS]: 'An account with this email exists; sign in to it, then link the provider.',
   [ErrorCode.INTERNAL_SERVER_ERROR]: 'Something went wrong; try again later.',
 };
 

@@ -18,9 +18,10 @@ import { FollowResolver } from '../modules/follow/follow.resolver';
 import { SessionResolver } from '../modules/auth/session.resolver';
 import { AccountResolver } from '../modules/account/account.resolver';
 import { AvatarResolver } from '../modules/avatar/avatar.resolver';
+import { OAuthResolver } from '../modules/oauth/oauth.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver, SessionResolver, AccountResolver, AvatarResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver, SessionResolver, AccountResolver, AvatarResolver, OAuthResolver];
 
 const ErrorCodeEnum = new GraphQLEnumType({
   name: 'ErrorCode',

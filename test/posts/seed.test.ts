@@ -33,6 +33,6 @@ describe('npm run db:seed', () => {
     expect(await counts()).toEqual(before);
 
     const ada = await database.prisma.user.findFirstOrThrow({ where: { email: { startsWith: 'ada@' } }, select: { passwordHash: true } });
-    expect(await hasher.verify(SEED_PASSWORD, ada.passwordHash)).toBe(true);
+    expect(await hasher.verify(SEED_PASSWORD, ada.passwordHash!)).toBe(true);
   });
 });

@@ -50,6 +50,8 @@ export interface StartOptions {
   onQuery?: OpenDatabaseOptions['onQuery'];
   /** An application's own resolvers, as createWarden() takes them. */
   resolvers?: WardenOptions['resolvers'];
+  /** How OAuth providers are called (a fetch trusting a test CA), as createWarden() takes it. */
+  oauth?: WardenOptions['oauth'];
 }
 
 /** Servers started here and not yet closed (signWithServerKey looks the signing key up among them). */
@@ -93,6 +95,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     clock: options.clock,
     mailer: options.mailer,
     resolvers: options.resolvers,
+    oauth: options.oauth,
     ...(shared
       ? { database: { ...shared.database, close: async () => undefined }, store: config.redis ? undefined : shared.store }
       : {

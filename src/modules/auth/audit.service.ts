@@ -17,7 +17,11 @@ export type AuthEventType =
   | 'email_verified'
   | 'email_verification_failed'
   | 'user_deleted'
-  | 'role_changed';
+  | 'role_changed'
+  | 'oauth_signup'
+  | 'oauth_login'
+  | 'oauth_linked'
+  | 'oauth_unlinked';
 
 export interface AuthEventInput {
   userId?: string | null;

@@ -102,7 +102,7 @@ export class AuthService {
     // A password over 72 bytes can never match (signup refuses them); it still costs a dummy
     // compare so the answer takes the usual time.
     const tooLong = Buffer.byteLength(input.password, 'utf8') > 72;
-    type Found = UserRow & { passwordHash: string };
+    type Found = UserRow & { passwordHash: string | null };
     let found: Found | null = null;
     // The gate holds the check while the email is locked or its budget is in flight (docs/api.md §6).
     const ok = await this.deps.gate
@@ -110,7 +110,9 @@ export class AuthService {
         found = email.length <= MAX_EMAIL_LENGTH && !tooLong
           ? ((await this.deps.prisma.user.findUnique({ where: { email }, select: { ...USER_SELECT, passwordHash: true } })) as Found | null)
           : null;
-        return found ? this.deps.hasher.verify(input.password, found.passwordHash) : this.deps.hasher.verifyDummy(input.password);
+        // A user without a password (OAuth sign-up) fails like an unknown email, after the same work.
+        if (found && found.passwordHash !== null) return this.deps.hasher.verify(input.password, found.passwordHash);
+        return this.deps.hasher.verifyDummy(input.password).then(() => false);
       })
       .catch(async (error: unknown) => {
         if (error instanceof AccountLockedError) await this.recordLocked(email, meta);
@@ -134,10 +136,13 @@ export class AuthService {
     await this.deps.audit.record('login_locked', { userId: user?.id ?? null, meta });
   }
 
-  /** Opens a session and signs its first token pair. */
-  async startSession(user: UserRow, meta: RequestMeta): Promise<IssuedTokens> {
+  /**
+   * Opens a session and signs its first token pair. `amr` says how the user signed in (RFC 8176
+   * values; `["oauth"]` for a provider sign-in); a password by default.
+   */
+  async startSession(user: UserRow, meta: RequestMeta, amr?: string[]): Promise<IssuedTokens> {
     const session = await this.deps.sessions.create(user.id, meta);
-    const access = this.deps.accessTokens.sign({ userId: user.id, sessionId: session.sessionId, role: user.role });
+    const access = this.deps.accessTokens.sign({ userId: user.id, sessionId: session.sessionId, role: user.role, amr });
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,

@@ -46,7 +46,11 @@ export class ChangePasswordService {
     const found = await this.deps.prisma.user.findUnique({ where: { id: viewer.userId }, select: { email: true, passwordHash: true } });
     if (!found) throw new AppError(ErrorCode.UNAUTHENTICATED);
     const tooLong = Buffer.byteLength(input.currentPassword, 'utf8') > 72;
-    const ok = await this.deps.gate.check(found.email, 'password', async () => !tooLong && (await this.deps.hasher.verify(input.currentPassword, found.passwordHash)));
+    const ok = await this.deps.gate.check(found.email, 'password', async () => {
+      // A user who has only ever signed in through a provider has no password: nothing matches.
+      if (found.passwordHash === null) return this.deps.hasher.verifyDummy(input.currentPassword).then(() => false);
+      return !tooLong && (await this.deps.hasher.verify(input.currentPassword, found.passwordHash));
+    });
     if (!ok) throw new AppError(ErrorCode.INVALID_CREDENTIALS);
     const passwordHash = await this.deps.hasher.hash(input.newPassword);
 

@@ -19,7 +19,7 @@ import { RetryLaterError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import { runLimiter, runStore, type Store } from '../../infra/store';
 
-export type RateLimitedOperation = 'login' | 'signup' | 'requestPasswordReset' | 'requestEmailVerification';
+export type RateLimitedOperation = 'login' | 'signup' | 'requestPasswordReset' | 'requestEmailVerification' | 'startOAuthLogin' | 'finishOAuthLogin';
 
 export interface RateLimitServiceDeps {
   store: Store;

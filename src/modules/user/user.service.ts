@@ -136,7 +136,11 @@ export class UserService {
     const user = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { email: true, passwordHash: true } });
     if (!user) throw new AppError(ErrorCode.UNAUTHENTICATED);
     const tooLong = Buffer.byteLength(password, 'utf8') > 72;
-    const ok = await this.deps.gate.check(user.email, 'password', async () => !tooLong && (await this.deps.hasher.verify(password, user.passwordHash)));
+    const ok = await this.deps.gate.check(user.email, 'password', async () => {
+      // No password (an OAuth-only user): nothing matches; a reset gives them one.
+      if (user.passwordHash === null) return this.deps.hasher.verifyDummy(password).then(() => false);
+      return !tooLong && (await this.deps.hasher.verify(password, user.passwordHash));
+    });
     if (!ok) throw new AppError(ErrorCode.INVALID_CREDENTIALS);
     await this.remove(userId, actor);
   }
