@@ -1,7 +1,8 @@
-import { Arg, Ctx, Directive, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, Directive, Mutation, Query, Resolver } from 'type-graphql';
 import type { ResolverContext } from '../../context';
 import { AuthPayload } from '../auth/auth.types';
 import { IdentityType, OAuthProviderType, OAuthStartType } from './oauth.types';
+import { OAuthFinishArgs, OAuthStartArgs } from './oauth.inputs';
 
 /** The services this resolver uses. */
 type OAuthContext = ResolverContext<'oauth' | 'tokenDelivery'>;
@@ -23,8 +24,7 @@ export class OAuthResolver {
   @Mutation(() => OAuthStartType)
   @Directive('@public')
   startOAuthLogin(
-    @Arg('provider', () => String) provider: string,
-    @Arg('redirectUri', () => String) redirectUri: string,
+    @Args(() => OAuthStartArgs) { provider, redirectUri }: OAuthStartArgs,
     @Ctx() ctx: OAuthContext,
   ): Promise<OAuthStartType> {
     return ctx.services.oauth.start({ provider, redirectUri }, 'login', null, ctx.cookies, ctx.request);
@@ -33,9 +33,7 @@ export class OAuthResolver {
   @Mutation(() => AuthPayload)
   @Directive('@public')
   async finishOAuthLogin(
-    @Arg('provider', () => String) provider: string,
-    @Arg('code', () => String) code: string,
-    @Arg('state', () => String) state: string,
+    @Args(() => OAuthFinishArgs) { provider, code, state }: OAuthFinishArgs,
     @Ctx() ctx: OAuthContext,
   ): Promise<AuthPayload> {
     const issued = await ctx.services.oauth.finishLogin({ provider, code, state }, ctx.cookies, ctx.request);
@@ -45,8 +43,7 @@ export class OAuthResolver {
   @Mutation(() => OAuthStartType)
   @Directive('@auth')
   startOAuthLink(
-    @Arg('provider', () => String) provider: string,
-    @Arg('redirectUri', () => String) redirectUri: string,
+    @Args(() => OAuthStartArgs) { provider, redirectUri }: OAuthStartArgs,
     @Ctx() ctx: OAuthContext,
   ): Promise<OAuthStartType> {
     return ctx.services.oauth.start({ provider, redirectUri }, 'link', ctx.viewer!.userId, ctx.cookies, ctx.request);
@@ -55,9 +52,7 @@ export class OAuthResolver {
   @Mutation(() => IdentityType)
   @Directive('@auth')
   finishOAuthLink(
-    @Arg('provider', () => String) provider: string,
-    @Arg('code', () => String) code: string,
-    @Arg('state', () => String) state: string,
+    @Args(() => OAuthFinishArgs) { provider, code, state }: OAuthFinishArgs,
     @Ctx() ctx: OAuthContext,
   ): Promise<IdentityType> {
     return ctx.services.oauth.finishLink({ provider, code, state }, ctx.viewer!.userId, ctx.cookies, ctx.request);

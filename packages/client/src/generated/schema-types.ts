@@ -44,6 +44,7 @@ export type CreatePostInput = {
 /** The codes in `extensions.code` of every error Warden returns. */
 export enum ErrorCode {
   ACCESS_TOKEN_EXPIRED = 'ACCESS_TOKEN_EXPIRED',
+  ACCOUNT_EXISTS = 'ACCOUNT_EXISTS',
   ACCOUNT_LOCKED = 'ACCOUNT_LOCKED',
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   EMAIL_TAKEN = 'EMAIL_TAKEN',
@@ -52,6 +53,7 @@ export enum ErrorCode {
   INVALID_CODE = 'INVALID_CODE',
   INVALID_CREDENTIALS = 'INVALID_CREDENTIALS',
   NOT_FOUND = 'NOT_FOUND',
+  OAUTH_FAILED = 'OAUTH_FAILED',
   RATE_LIMITED = 'RATE_LIMITED',
   REFRESH_TOKEN_EXPIRED = 'REFRESH_TOKEN_EXPIRED',
   REFRESH_TOKEN_INVALID = 'REFRESH_TOKEN_INVALID',
@@ -59,6 +61,14 @@ export enum ErrorCode {
   SESSION_REVOKED = 'SESSION_REVOKED',
   UNAUTHENTICATED = 'UNAUTHENTICATED'
 }
+
+export type Identity = {
+  __typename?: 'Identity';
+  createdAt: Scalars['DateTime']['output'];
+  email?: Maybe<Scalars['String']['output']>;
+  provider: Scalars['String']['output'];
+  subject: Scalars['String']['output'];
+};
 
 export type LoginInput = {
   email: Scalars['String']['input'];
@@ -83,6 +93,8 @@ export type Mutation = {
   deletePost: Scalars['Boolean']['output'];
   deleteUser: Scalars['Boolean']['output'];
   finishAvatarUpload: User;
+  finishOAuthLink: Identity;
+  finishOAuthLogin: AuthPayload;
   follow: User;
   login: AuthPayload;
   logout: Scalars['Boolean']['output'];
@@ -94,7 +106,10 @@ export type Mutation = {
   setUserRole: User;
   signup: AuthPayload;
   startAvatarUpload: AvatarUpload;
+  startOAuthLink: OAuthStart;
+  startOAuthLogin: OAuthStart;
   unfollow: User;
+  unlinkOAuthIdentity: Scalars['Boolean']['output'];
   updateMe: User;
   updatePost: Post;
   verifyEmail: User;
@@ -129,6 +144,20 @@ export type MutationDeleteUserArgs = {
 
 export type MutationFinishAvatarUploadArgs = {
   key: Scalars['String']['input'];
+};
+
+
+export type MutationFinishOAuthLinkArgs = {
+  code: Scalars['String']['input'];
+  provider: Scalars['String']['input'];
+  state: Scalars['String']['input'];
+};
+
+
+export type MutationFinishOAuthLoginArgs = {
+  code: Scalars['String']['input'];
+  provider: Scalars['String']['input'];
+  state: Scalars['String']['input'];
 };
 
 
@@ -186,8 +215,25 @@ export type MutationStartAvatarUploadArgs = {
 };
 
 
+export type MutationStartOAuthLinkArgs = {
+  provider: Scalars['String']['input'];
+  redirectUri: Scalars['String']['input'];
+};
+
+
+export type MutationStartOAuthLoginArgs = {
+  provider: Scalars['String']['input'];
+  redirectUri: Scalars['String']['input'];
+};
+
+
 export type MutationUnfollowArgs = {
   userId: Scalars['ID']['input'];
+};
+
+
+export type MutationUnlinkOAuthIdentityArgs = {
+  provider: Scalars['String']['input'];
 };
 
 
@@ -204,6 +250,19 @@ export type MutationUpdatePostArgs = {
 
 export type MutationVerifyEmailArgs = {
   code: Scalars['String']['input'];
+};
+
+export type OAuthProvider = {
+  __typename?: 'OAuthProvider';
+  id: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+};
+
+export type OAuthStart = {
+  __typename?: 'OAuthStart';
+  /** The provider's authorization URL to send the browser to */
+  authorizationUrl: Scalars['String']['output'];
+  state: Scalars['String']['output'];
 };
 
 export type PageInfo = {
@@ -239,7 +298,9 @@ export type Query = {
   __typename?: 'Query';
   feed: PostConnection;
   me: User;
+  myIdentities: Array<Identity>;
   mySessions: Array<Session>;
+  oauthProviders: Array<OAuthProvider>;
   post?: Maybe<Post>;
   posts: PostConnection;
   user?: Maybe<User>;
