@@ -6,6 +6,7 @@
  * Runs only in the PostgreSQL + Redis CI pass (DATABASE_URL set): it starts an extra server and
  * walks real HTTP flows, so it runs once rather than twice.
  */
+import { randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { startTestServer, signupUser, errorCode, uniqueEmail, type TestServer, type GqlResponse } from '../support/harness';
 import { CLIENT_ID, CLIENT_SECRET, IdpBrowser, REDIRECT_URI, startIdp, type TestIdp } from './idp';
@@ -131,6 +132,12 @@ suite('OpenID Connect sign-in', () => {
     // No password: any password answers like a wrong one.
     const login = await server.gql(LOGIN, { input: { email, password: 'correct horse battery' } });
     expect(errorCode(login)).toBe('INVALID_CREDENTIALS');
+    // Nor does any password confirm a change or a deletion: the account stays as it is.
+    const change = await server.gql('mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { accessToken } }', { c: '', n: 'a brand new password' }, { token: payload.accessToken });
+    expect(errorCode(change)).toBe('INVALID_CREDENTIALS');
+    const del = await server.gql('mutation($p: String!) { deleteMe(password: $p) }', { p: 'anything at all' }, { token: payload.accessToken });
+    expect(errorCode(del)).toBe('INVALID_CREDENTIALS');
+    expect(await server.app.infra.database.prisma.user.findUnique({ where: { id: payload.user.id }, select: { passwordHash: true } })).toEqual({ passwordHash: null });
     const ids = await server.gql(IDENTITIES, {}, { token: payload.accessToken });
     expect(ids.body.data!.myIdentities).toEqual([{ provider: 'test', subject: `sub-new-${email}`, email }]);
     const events = await server.app.infra.database.prisma.authEvent.findMany({ where: { userId: payload.user.id }, select: { type: true } });
@@ -279,13 +286,15 @@ suite('OpenID Connect sign-in', () => {
   });
 
   test('start and finish count toward the per-IP limit', async () => {
-    const limited = await startTestServer({ env: { ...oauthEnv(idp), IP_RATE_LIMIT: '2' }, oauth: { fetch: idp.fetch }, shareWith: server });
+    // A client address of its own (through a trusted proxy), so counts left in a shared Redis by other runs do not matter.
+    const limited = await startTestServer({ env: { ...oauthEnv(idp), IP_RATE_LIMIT: '2', TRUST_PROXY: 'true' }, oauth: { fetch: idp.fetch }, shareWith: server });
+    const headers = { 'x-forwarded-for': `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}` };
     try {
       const codes = [];
-      for (let i = 0; i < 3; i++) codes.push(errorCode(await limited.gql(START, { provider: 'test', redirectUri: REDIRECT_URI })));
+      for (let i = 0; i < 3; i++) codes.push(errorCode(await limited.gql(START, { provider: 'test', redirectUri: REDIRECT_URI }, { headers })));
       expect(codes).toEqual([undefined, undefined, 'RATE_LIMITED']);
       const finishes = [];
-      for (let i = 0; i < 3; i++) finishes.push(errorCode(await limited.gql(FINISH, { provider: 'test', code: 'c', state: `s${i}-${Date.now()}` })));
+      for (let i = 0; i < 3; i++) finishes.push(errorCode(await limited.gql(FINISH, { provider: 'test', code: 'c', state: `s${i}-${Date.now()}` }, { headers })));
       expect(finishes).toEqual(['OAUTH_FAILED', 'OAUTH_FAILED', 'RATE_LIMITED']);
     } finally {
       await limited.close();
