@@ -36,7 +36,7 @@ export type StorageTarget =
       /** From the URL's user info; unset: the AWS SDK's default chain (environment, profile, instance role). */
       credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
     };
-/** One OpenID Connect provider, from OAUTH_<ID>_* (API.md §3). */
+/** One OpenID Connect provider, from OAUTH_<ID>_* (docs/api.md §3). */
 export interface OAuthProviderConfig {
   /** The id clients pass as `provider`: OAUTH_PROVIDERS' entry, lower-cased. */
   id: string;

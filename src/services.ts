@@ -76,7 +76,7 @@ export interface Services {
   verification: VerificationService;
   passwordReset: PasswordResetService;
   avatars: AvatarService;
-  /** OpenID Connect sign-in and identity linking (API.md §3). */
+  /** OpenID Connect sign-in and identity linking (docs/api.md §3). */
   oauth: OAuthService;
 }
 

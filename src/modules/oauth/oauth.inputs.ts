@@ -1,6 +1,6 @@
 import { ArgsType, Field } from 'type-graphql';
 
-/** startOAuthLogin / startOAuthLink, in API.md's argument order. */
+/** startOAuthLogin / startOAuthLink, in docs/api.md's argument order. */
 @ArgsType()
 export class OAuthStartArgs {
   @Field(() => String)

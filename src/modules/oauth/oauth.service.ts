@@ -1,5 +1,5 @@
 /**
- * Sign-in and account linking with OpenID Connect providers (API.md §3), through openid-client.
+ * Sign-in and account linking with OpenID Connect providers (docs/api.md §3), through openid-client.
  * Knows nothing of GraphQL: the resolver hands it the request's meta and cookies.
  *
  * start… makes a PKCE verifier, a state and a nonce (CSPRNG), remembers them server-side under
