@@ -9,6 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { startTestServer, signupUser, errorCode, uniqueEmail, type TestServer, type GqlResponse } from '../support/harness';
+import type { MailMessage } from '../../src/infra/mailer';
 import { CLIENT_ID, CLIENT_SECRET, IdpBrowser, REDIRECT_URI, startIdp, type TestIdp } from './idp';
 
 const suite = process.env.DATABASE_URL ? describe : describe.skip;
@@ -74,10 +75,11 @@ class AppBrowser {
 suite('OpenID Connect sign-in', () => {
   let idp: TestIdp;
   let server: TestServer;
+  const mails: MailMessage[] = [];
 
   beforeAll(async () => {
     idp = await startIdp();
-    server = await startTestServer({ env: oauthEnv(idp), oauth: { fetch: idp.fetch, timeoutMs: 3_000 } });
+    server = await startTestServer({ env: oauthEnv(idp), oauth: { fetch: idp.fetch, timeoutMs: 3_000 }, mailer: { send: async (mail) => void mails.push(mail), close: async () => undefined } });
   });
   afterAll(async () => {
     await server?.close();
@@ -283,6 +285,26 @@ suite('OpenID Connect sign-in', () => {
     } finally {
       await second.close();
     }
+  });
+
+  test('a password reset gives a provider-only user a password: password login works, and unlinking is then allowed', async () => {
+    const email = uniqueEmail('reset');
+    const { result } = await signIn(`sub-reset-${email}`, { email, emailVerified: true });
+    const token = result.body.data!.finishOAuthLogin.accessToken;
+    expect((await server.gql('mutation($e: String!) { requestPasswordReset(email: $e) }', { e: email })).body.data).toEqual({ requestPasswordReset: true });
+    let mail: MailMessage | undefined;
+    for (let i = 0; i < 100 && !mail; i++) {
+      mail = mails.find((m) => m.to === email && /password/i.test(m.subject));
+      if (!mail) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const resetToken = /^\s+([A-Za-z0-9_-]{43})\s*$/m.exec(mail!.text)![1];
+    const reset = await server.gql('mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }', { t: resetToken, p: 'a brand new password' });
+    expect(reset.body.data).toEqual({ resetPassword: true });
+    const login = await server.gql(LOGIN, { input: { email, password: 'a brand new password' } });
+    expect(login.body.errors).toBeUndefined();
+    const fresh = login.body.data!.login.accessToken;
+    expect(token).not.toBe(fresh);
+    expect((await server.gql(UNLINK, { provider: 'test' }, { token: fresh })).body.data).toEqual({ unlinkOAuthIdentity: true });
   });
 
   test('start and finish count toward the per-IP limit', async () => {
