@@ -74,7 +74,7 @@ describeNeeding({ redis: true, postgres: true }, 'Redis stopped mid-run under tw
       expect(performance.now() - started).toBeLessThan(FAIL_CLOSED_MS);
       expect(errorCode(login)).toBe(ErrorCode.INTERNAL_SERVER_ERROR);
       await expectFailsClosed(server, users[1]);
-      expect(await readyz(server)).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down' } } });
+      expect(await readyz(server)).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down', signingKey: 'ok' } } });
     }
 
     // Revocation still holds: a logout on A (no Redis needed) ends the session on B at once.

@@ -58,7 +58,7 @@ afterAll(async () => {
 
 /** What the counters must do on any topology. */
 async function expectCountersWork(server: TestServer, maxFailures: number, ipLimit: number) {
-  expect(await readyz(server)).toEqual({ status: 200, body: { status: 'ok', checks: { database: 'ok', redis: 'ok' } } });
+  expect(await readyz(server)).toEqual({ status: 200, body: { status: 'ok', checks: { database: 'ok', redis: 'ok', signingKey: 'ok' } } });
   const user = await signupUser(server);
   const login = (password: string) => server.gql(LOGIN, { input: { email: user.email, password } });
   expect((await login(user.password)).body.data?.login.accessToken).toEqual(expect.any(String));

@@ -83,7 +83,7 @@ describeWithRedis('when Redis is unavailable', () => {
       await sleep(200);
       ready = await readyz();
     }
-    expect(ready).toEqual({ status: 200, body: { status: 'ok', checks: { database: 'ok', redis: 'ok' } } });
+    expect(ready).toEqual({ status: 200, body: { status: 'ok', checks: { database: 'ok', redis: 'ok', signingKey: 'ok' } } });
     const signin = await login(server, user.email, user.password);
     expect(signin.body.errors).toBeUndefined();
     expect(signin.body.data?.login.accessToken).toEqual(expect.any(String));
@@ -101,7 +101,7 @@ describeWithRedis('when Redis is unavailable', () => {
 
     await expectFailClosed();
     await expectAuthReadsWork();
-    expect(await readyz()).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down' } } });
+    expect(await readyz()).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down', signingKey: 'ok' } } });
 
     // Revocation is still enforced without Redis: an ended session's token stops working.
     const otherSession = String((jwt.decode(otherToken) as { sid: string }).sid);
@@ -118,7 +118,7 @@ describeWithRedis('when Redis is unavailable', () => {
       await expectFailClosed();
       await expectAuthReadsWork();
       const ready = await timed(() => readyz());
-      expect(ready.value).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down' } } });
+      expect(ready.value).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down', signingKey: 'ok' } } });
       expect(ready.ms).toBeLessThan(FAIL_CLOSED_MS);
     } finally {
       redis.resume();
