@@ -3,10 +3,13 @@
  * The CLI entry (`warden`, `npm start`): config from the environment → createWarden() → listen;
  * SIGTERM/SIGINT drain and exit 0. Importing Warden as a library goes through index.ts instead.
  */
+// First: tracing's instrumentations must be in place before the modules they patch are loaded.
+import './infra/start-tracing';
 import { ConfigError, loadConfig, type Config } from './config';
 import { DatabaseStartError } from './infra/database';
 import { createLogger, type Logger } from './infra/logger';
 import { describeRedisTarget, redactUrl } from './infra/store';
+import { stopTracing } from './infra/tracing';
 import { lowerThreadPoolPriority } from './lib/thread-pool-priority';
 import { createWarden, type Warden } from './bootstrap';
 
@@ -63,6 +66,8 @@ function installShutdown(warden: Warden, config: Config, logger: Logger): void {
     force.unref();
     warden
       .close()
+      // The last spans (this shutdown's requests among them) are flushed before the process ends.
+      .then(() => stopTracing().catch((error) => logger.warn({ err: error }, 'could not flush the last traces')))
       .then(() => {
         clearTimeout(force);
         logger.info('stopped');

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type Logger } from 'pino';
+import { traceLogFields } from './tracing';
 
 /** Paths pino blanks out wherever they appear, so secrets never reach the logs. */
 export const REDACT_PATHS = [
@@ -62,12 +63,16 @@ export function runInRequestScope<T>(reqId: string, fn: () => T): T {
 
 const CHINDINGS = pino.symbols.chindingsSym as unknown as string;
 
-/** Adds the current request's id, unless the logger is a child that already binds one. */
+/**
+ * Adds the current request's id, unless the logger is a child that already binds one, and, with
+ * tracing on, the current trace and span ids (so a line leads to its trace).
+ */
 function requestIdMixin(_object: object, _level: number, logger: Logger): object {
+  const trace = traceLogFields();
   const scope = requestScope.getStore();
-  if (!scope) return {};
+  if (!scope) return trace;
   const bindings = (logger as unknown as Record<string, string | undefined>)[CHINDINGS];
-  return bindings?.includes('"reqId":') ? {} : { reqId: scope.reqId };
+  return bindings?.includes('"reqId":') ? trace : { ...trace, reqId: scope.reqId };
 }
 
 export function createLogger(options: { level: string; destination?: pino.DestinationStream }): Logger {

@@ -13,6 +13,7 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { Logger } from 'pino';
 import { pause, type BackgroundTasks } from '../lib/background';
 import type { Metrics } from './metrics';
+import { inSpan } from './tracing';
 
 export interface MailMessage {
   to: string;
@@ -94,10 +95,20 @@ export interface SendOptions {
  * Sends with a few retries; failures are logged, never thrown. Resolves to whether the message
  * was delivered (to the SMTP server, or to the outbox).
  */
-export async function sendLater(mailer: Mailer, message: MailMessage, logger: Logger, options: SendOptions = {}): Promise<boolean> {
+export function sendLater(mailer: Mailer, message: MailMessage, logger: Logger, options: SendOptions = {}): Promise<boolean> {
+  // The span names neither the recipient nor the subject: only the transport, the attempts and the outcome.
+  return inSpan('mail.send', { 'warden.mail.transport': mailer instanceof SmtpMailer ? 'smtp' : 'outbox' }, async (span) => {
+    const delivered = await sendWithRetries(mailer, message, logger, options, (attempt) => span.set('warden.mail.attempts', attempt));
+    span.set('warden.mail.delivered', delivered);
+    return delivered;
+  }, 'client');
+}
+
+async function sendWithRetries(mailer: Mailer, message: MailMessage, logger: Logger, options: SendOptions, onAttempt: (attempt: number) => void): Promise<boolean> {
   const attempts = options.attempts ?? 4;
   const baseDelay = options.retryDelayMs ?? 500;
   for (let attempt = 1; attempt <= attempts; attempt++) {
+    onAttempt(attempt);
     try {
       await mailer.send(message);
       options.metrics?.mail.inc({ result: 'sent' });

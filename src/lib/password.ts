@@ -1,4 +1,5 @@
 import bcrypt from 'bcrypt';
+import { inSpan } from '../infra/tracing';
 
 export const PASSWORD_MIN_BYTES = 8;
 /** bcrypt reads at most 72 bytes; longer passwords are refused, never silently truncated. */
@@ -33,19 +34,31 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.limited(() => bcrypt.hash(password, this.cost));
+    return this.traced('bcrypt.hash', () => bcrypt.hash(password, this.cost));
   }
 
   verify(password: string, hash: string): Promise<boolean> {
-    return this.limited(() => bcrypt.compare(password, hash));
+    return this.traced('bcrypt.compare', () => bcrypt.compare(password, hash));
   }
 
   /** Spends the same bcrypt time as a real check, so an unknown email is not told apart by timing. */
   async verifyDummy(password: string): Promise<false> {
-    this.dummyHash ??= this.limited(() => bcrypt.hash('warden-dummy-password', this.cost));
+    this.dummyHash ??= this.traced('bcrypt.hash', () => bcrypt.hash('warden-dummy-password', this.cost));
     const dummy = await this.dummyHash;
-    await this.limited(() => bcrypt.compare(password, dummy));
+    // Traced like a real check: a trace does not tell an unknown email apart either.
+    await this.traced('bcrypt.compare', () => bcrypt.compare(password, dummy));
     return false;
+  }
+
+  /** A bcrypt job in a span (with tracing on): its cost, and how long it waited for a slot. */
+  private traced<T>(name: string, job: () => Promise<T>): Promise<T> {
+    return inSpan(name, { 'bcrypt.cost': this.cost }, (span) => {
+      const queuedAt = performance.now();
+      return this.limited(() => {
+        span.set('warden.bcrypt.wait_ms', Math.round(performance.now() - queuedAt));
+        return job();
+      });
+    });
   }
 
   private async limited<T>(job: () => Promise<T>): Promise<T> {
