@@ -145,7 +145,6 @@ function isUnder(trace: ExportedSpan[], descendant: ExportedSpan, ancestor: Expo
 
 /** The tree's shape: root HTTP span from the caller, the GraphQL operation under it, and that operation's span. */
 function checkTree(trace: ExportedSpan[], caller: { spanId: string }, operation: { name: string; type: string }) {
-  if (process.env.TRACE_DEBUG) console.log(JSON.stringify(trace.map((s) => [s.name, s.spanId, s.parentSpanId, Object.fromEntries(s.attributes.map((a) => [a.key, JSON.stringify(a.value)]))])));
   const roots = trace.filter((span) => span.parentSpanId === caller.spanId);
   expect(roots.map((span) => span.name)).toEqual(['POST /graphql']);
   const root = roots[0];
