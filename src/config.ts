@@ -75,6 +75,8 @@ export interface Config {
   refreshTokenTtlMs: number;
   sessionMaxAgeMs: number;
   refreshReuseGraceMs: number;
+  /** AUDIT_REFRESH: write an audit row for every plain rotation too (off: rotations are only counted in /metrics). */
+  auditRefresh: boolean;
   clockSkewMs: number;
   loginMaxFailures: number;
   loginFailureWindowMs: number;
@@ -232,6 +234,7 @@ const schema = z.object({
   REFRESH_TOKEN_TTL: duration('14d'),
   SESSION_MAX_AGE: duration('30d'),
   REFRESH_REUSE_GRACE: duration('10s'),
+  AUDIT_REFRESH: boolean(false),
   CLOCK_SKEW: duration('5s'),
   LOGIN_MAX_FAILURES: integer(5, 1, 1000),
   LOGIN_FAILURE_WINDOW: duration('5m'),
@@ -346,6 +349,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
     sessionMaxAgeMs: e.SESSION_MAX_AGE,
     refreshReuseGraceMs: e.REFRESH_REUSE_GRACE,
+    auditRefresh: e.AUDIT_REFRESH ?? false,
     clockSkewMs: e.CLOCK_SKEW,
     loginMaxFailures: e.LOGIN_MAX_FAILURES,
     loginFailureWindowMs: e.LOGIN_FAILURE_WINDOW,

@@ -31,6 +31,7 @@ import { deriveKey } from './lib/tokens';
 import { AvatarLibrary } from './modules/avatar/avatar-library';
 import { AvatarService } from './modules/avatar/avatar.service';
 import { OAuthService } from './modules/oauth/oauth.service';
+import { RefreshTokenCodec } from './lib/refresh-token';
 
 export interface Infrastructure {
   config: Config;
@@ -97,6 +98,8 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     clockSkewMs: config.clockSkewMs,
     keys: signingKeys ?? undefined,
   });
+  // Refresh tokens made under JWT_SECRET; those made under JWT_SECRET_PREVIOUS still verify.
+  const refreshTokens = new RefreshTokenCodec([config.jwtSecret, config.jwtSecretPrevious].filter((secret): secret is string => Boolean(secret)));
   const audit = new AuditService({ prisma, logger });
   const gate = new SecretGate({
     store,
@@ -110,6 +113,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
   const sessions = new SessionService({
     prisma,
     clock,
+    refreshTokens,
     refreshTokenTtlMs: config.refreshTokenTtlMs,
     sessionMaxAgeMs: config.sessionMaxAgeMs,
     reuseGraceMs: config.refreshReuseGraceMs,
@@ -121,12 +125,14 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     prisma,
     clock,
     accessTokens,
+    refreshTokens,
     sessions,
     audit,
     metrics,
     logger,
     refreshTokenTtlMs: config.refreshTokenTtlMs,
     reuseGraceMs: config.refreshReuseGraceMs,
+    auditRefresh: config.auditRefresh,
     storeGuard: rateLimits,
   });
   const changePassword = new ChangePasswordService({

@@ -6,7 +6,8 @@
  * (test/security/jwt-keys.test.ts).
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { errorCode, signupUser } from '../support/harness';
+import { createTestDatabase } from '../support/db-template';
+import { errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
 import { ME, REFRESH, describeNeeding, pairOf, startPair, type Pair } from './support';
 
 const OLD = 'the-old-secret-that-is-at-least-32-bytes!';
@@ -19,9 +20,16 @@ async function crossCheck(pair: Pair): Promise<unknown[]> {
   return [
     (await pair.b.gql(ME, {}, { token: onA.accessToken })).body.data?.me.id === onA.user.id || errorCode(await pair.b.gql(ME, {}, { token: onA.accessToken })),
     (await pair.a.gql(ME, {}, { token: onB.accessToken })).body.data?.me.id === onB.user.id || errorCode(await pair.a.gql(ME, {}, { token: onB.accessToken })),
-    // Refresh tokens are opaque: unaffected by the key, on either instance.
-    Boolean(pairOf(await pair.b.gql(REFRESH, { refreshToken: onA.refreshToken }))),
+    // Refresh tokens are keyed by the secret too: A's on B and B's on A.
+    await refreshes(pair.b, onA.refreshToken),
+    await refreshes(pair.a, onB.refreshToken),
   ];
+}
+
+/** true when `token` rotates on `on`, else the error code. */
+async function refreshes(on: Pair['a'], token: string): Promise<unknown> {
+  const answer = await on.gql(REFRESH, { refreshToken: token });
+  return Boolean(pairOf(answer)) || errorCode(answer);
 }
 
 describeNeeding({ redis: true, postgres: true }, 'rotating JWT_SECRET with a rolling restart', () => {
@@ -35,7 +43,7 @@ describeNeeding({ redis: true, postgres: true }, 'rotating JWT_SECRET with a rol
   it.each(phases)('phase %s: tokens from either instance verify on both during the roll', async (_phase, a, b) => {
     const pair = await startPair({ JWT_ALGORITHM: 'HS256', ...a }, { envB: b });
     try {
-      expect(await crossCheck(pair)).toEqual([true, true, true]);
+      expect(await crossCheck(pair)).toEqual([true, true, true, true]);
     } finally {
       await pair.close();
     }
@@ -44,9 +52,37 @@ describeNeeding({ redis: true, postgres: true }, 'rotating JWT_SECRET with a rol
   it('without phase 1, a token the restarted instance signs is refused by the others', async () => {
     const pair = await startPair({ JWT_ALGORITHM: 'HS256', JWT_SECRET: NEW, JWT_SECRET_PREVIOUS: OLD }, { envB: { JWT_SECRET: OLD } });
     try {
-      expect(await crossCheck(pair)).toEqual([ErrorCode.UNAUTHENTICATED, true, true]);
+      expect(await crossCheck(pair)).toEqual([ErrorCode.UNAUTHENTICATED, true, ErrorCode.REFRESH_TOKEN_INVALID, true]);
     } finally {
       await pair.close();
+    }
+  });
+
+  it('a session opened before the roll keeps refreshing through all three phases and after: nobody is signed out', async () => {
+    const database = await createTestDatabase();
+    const servers: TestServer[] = [];
+    const start = async (env: Record<string, string>) => {
+      const server = await startTestServer({ env: { DATABASE_URL: database.url, ...env } });
+      servers.push(server);
+      return server;
+    };
+    try {
+      const user = await signupUser(await start({ JWT_SECRET: OLD }));
+      let token = user.refreshToken;
+      const settings = [...phases.flatMap(([, a, b]) => [a, b]), { JWT_SECRET: NEW }];
+      // Its token (made under whatever signed last) rotates on every instance of every phase.
+      for (const env of settings) {
+        const answer = await (await start(env)).gql(REFRESH, { refreshToken: token });
+        const next = pairOf(answer);
+        if (!next) throw new Error(`refresh failed under ${JSON.stringify(env)}: ${JSON.stringify(answer.body.errors)}`);
+        token = next.refreshToken;
+      }
+      // A token made under a secret no instance knows any more is refused, not honoured.
+      const old = await signupUser(servers[0]);
+      expect(errorCode(await servers[servers.length - 1].gql(REFRESH, { refreshToken: old.refreshToken }))).toBe(ErrorCode.REFRESH_TOKEN_INVALID);
+    } finally {
+      await Promise.allSettled(servers.map((server) => server.close()));
+      await database.drop();
     }
   });
 });

@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { unverifiedFields } from '../../src/lib/refresh-token';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/db-template';
 import { TEST_JWT_SECRET, startTestServer, type GqlOptions, type GqlResponse, type TestServer } from '../support/harness';
 import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';
@@ -260,24 +261,26 @@ export function pairOf(response: GqlResponse): { accessToken: string; refreshTok
 }
 
 /**
- * Sessions (of `userIds`) that do not have exactly one live refresh token — unspent and
- * unexpired — or that have a spent token with no successor row. Empty when every chain is whole.
+ * Clients whose refresh token is not their session's current one: its session must be live, of
+ * that client, and at the token's generation; and no legacy token row may exist for it. Empty
+ * when every client holds the one usable refresh token of its session.
  */
-export async function brokenChains(pair: Pick<Pair, 'sql'>, userIds: string[]): Promise<Array<{ sessionId: string; live: number; orphans: number }>> {
-  const rows = await pair.sql<{ sessionId: string; live: string; orphans: string }>(
-    `SELECT s.id AS "sessionId",
-            count(t.id) FILTER (WHERE t."spentAt" IS NULL AND t."expiresAt" > now()) AS live,
-            count(t.id) FILTER (WHERE t."spentAt" IS NOT NULL
-                                  AND NOT EXISTS (SELECT 1 FROM "RefreshToken" n WHERE n.id = t."successorId")) AS orphans
-       FROM "Session" s
-       LEFT JOIN "RefreshToken" t ON t."sessionId" = s.id
-      WHERE s."userId" = ANY($1::uuid[]) AND s."revokedAt" IS NULL
-      GROUP BY s.id`,
-    [userIds],
+export async function outOfStep(pair: Pick<Pair, 'sql'>, clients: Array<{ userId: string; refreshToken: string }>): Promise<string[]> {
+  const rows = await pair.sql<{ id: string; userId: string; generation: number; legacy: string }>(
+    `SELECT s.id, s."userId", s.generation, (SELECT count(*) FROM "RefreshToken" t WHERE t."sessionId" = s.id) AS legacy
+       FROM "Session" s WHERE s."userId" = ANY($1::uuid[]) AND s."revokedAt" IS NULL`,
+    [clients.map((client) => client.userId)],
   );
-  return rows
-    .map((row) => ({ sessionId: row.sessionId, live: Number(row.live), orphans: Number(row.orphans) }))
-    .filter((row) => row.live !== 1 || row.orphans !== 0);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const problems: string[] = [];
+  for (const client of clients) {
+    const claimed = unverifiedFields(client.refreshToken);
+    const row = claimed && byId.get(claimed.sessionId);
+    if (!claimed || !row || row.userId !== client.userId) problems.push(`${client.userId}: its token names no live session of its own`);
+    else if (row.generation !== claimed.generation) problems.push(`${client.userId}: holds generation ${claimed.generation}, the session is at ${row.generation}`);
+    else if (Number(row.legacy) !== 0) problems.push(`${client.userId}: ${row.legacy} legacy token rows`);
+  }
+  return problems;
 }
 
 export { freePort };

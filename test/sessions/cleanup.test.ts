@@ -1,11 +1,11 @@
 /**
- * The cleanup job deletes sessions and refresh tokens past their lifetimes. Each server here has
- * a database of its own (the job deletes whatever has lapsed, whoever made it).
+ * The cleanup job deletes sessions past their lifetimes (and legacy refresh-token rows). Each
+ * server here has a database of its own (the job deletes whatever has lapsed, whoever made it).
  */
 import { ManualClock } from '../../src/lib/clock';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
 import { errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
-import { pairOf, prismaOf, refresh, sessionIdOf, sessionRow, tokenRow, tokenRows } from './support';
+import { pairOf, refresh, sessionIdOf, sessionRow, tokenState } from './support';
 
 const MINUTE = 60_000;
 const ENV = { REFRESH_TOKEN_TTL: '1h', SESSION_MAX_AGE: '1d', ACCESS_TOKEN_TTL: '15m', CLOCK_SKEW: '5s', REFRESH_REUSE_GRACE: '10s' };
@@ -27,7 +27,7 @@ describe.each(backends)('session cleanup on %s', (_name, postgres) => {
     await database?.drop();
   });
 
-  it('runOnce() deletes ended and lapsed sessions and old tokens, and erases sealed pairs after the grace window', async () => {
+  it('runOnce() deletes ended and lapsed sessions, and keeps a rotated session to one row', async () => {
     const t0 = clock.now();
     const live = await signupUser(server);
     const revoked = await signupUser(server);
@@ -35,12 +35,11 @@ describe.each(backends)('session cleanup on %s', (_name, postgres) => {
     const rotated = await signupUser(server);
     await server.gql('mutation { logout }', {}, { token: revoked.accessToken });
     const rotatedNext = pairOf(await refresh(server, rotated.refreshToken));
-    expect((await tokenRow(server, rotated.refreshToken))!.successorSealed).not.toBeNull();
+    expect((await tokenState(server, sessionIdOf(rotated.accessToken)))!.generation).toBe(1);
 
-    // Just past the grace window: only the sealed pair goes; the spent row stays for reuse detection.
+    // Just past the grace window: nothing to erase (no successor is kept), nothing lapsed yet.
     clock.advance(11_000);
-    expect(await server.app.sessionCleanup.runOnce()).toMatchObject({ sessions: 0, refreshTokens: 0, sealedErased: 1 });
-    expect(await tokenRow(server, rotated.refreshToken)).toMatchObject({ successorSealed: null, spentAt: expect.any(Date) });
+    expect(await server.app.sessionCleanup.runOnce()).toMatchObject({ sessions: 0, refreshTokens: 0, sealedErased: 0 });
 
     // An ended session is kept while its access tokens could still be presented (15m + 5s).
     clock.advance(14 * MINUTE);
@@ -49,7 +48,7 @@ describe.each(backends)('session cleanup on %s', (_name, postgres) => {
     expect((await server.app.sessionCleanup.runOnce()).sessions).toBe(1);
     expect(await sessionRow(server, sessionIdOf(revoked.accessToken))).toBeNull();
 
-    // The live session rotates at t0+50m; its first token (idle expiry t0+1h) becomes a spent link.
+    // The live session rotates at t0+50m; its first token (idle expiry t0+1h) is spent.
     clock.advance(t0 + 50 * MINUTE - clock.now());
     const liveNext = pairOf(await refresh(server, live.refreshToken));
 
@@ -57,15 +56,18 @@ describe.each(backends)('session cleanup on %s', (_name, postgres) => {
     clock.advance(t0 + 76 * MINUTE - clock.now());
     const result = await server.app.sessionCleanup.runOnce();
     expect(result.sessions).toBe(2);
-    expect(result.refreshTokens).toBe(1); // the live session's spent first token
+    expect(result.refreshTokens).toBe(0); // no per-rotation rows to delete
     expect(await sessionRow(server, sessionIdOf(idle.accessToken))).toBeNull();
     expect(await sessionRow(server, sessionIdOf(rotatedNext.accessToken))).toBeNull();
-    expect(await tokenRows(server, sessionIdOf(live.accessToken))).toHaveLength(1);
+    expect((await tokenState(server, sessionIdOf(live.accessToken)))!.generation).toBe(1);
 
-    // The live session is untouched and goes on rotating; a deleted one's token is simply unknown.
+    // The live session is untouched and goes on rotating; a deleted session's token is simply unknown.
     pairOf(await refresh(server, liveNext.refreshToken));
     expect(errorCode(await refresh(server, idle.refreshToken))).toBe('REFRESH_TOKEN_INVALID');
     expect(await server.app.sessionCleanup.runOnce()).toMatchObject({ sessions: 0, refreshTokens: 0, sealedErased: 0 });
+
+    // Its first token, past its own idle lifetime (t0+1h) and its row never kept, is still reuse.
+    expect(errorCode(await refresh(server, live.refreshToken))).toBe('REFRESH_TOKEN_REUSED');
   });
 });
 
@@ -86,6 +88,5 @@ describe('the cleanup timer', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(await sessionRow(server, sid)).toBeNull();
-    expect(await prismaOf(server).refreshToken.count({ where: { sessionId: sid } })).toBe(0);
   });
 });

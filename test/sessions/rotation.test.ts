@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ManualClock } from '../../src/lib/clock';
-import { sha256 } from '../../src/lib/tokens';
+import { RefreshTokenCodec } from '../../src/lib/refresh-token';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
-import { LOGIN, errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
+import { LOGIN, TEST_JWT_SECRET, errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
 import {
   ME,
   auditEvents,
@@ -10,11 +10,12 @@ import {
   metricValue,
   pairOf,
   prismaOf,
+  decodeRefreshToken,
   refresh,
+  rowCounts,
   sessionIdOf,
   sessionRow,
-  tokenRow,
-  tokenRows,
+  tokenState,
 } from './support';
 
 const HOUR = 3600_000;
@@ -35,7 +36,8 @@ describe('rotation', () => {
     const user = await signupUser(server);
     const sid = sessionIdOf(user.accessToken);
     const next = pairOf(await refresh(server, user.refreshToken));
-    expect(next.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(next.refreshToken).toMatch(/^[A-Za-z0-9_-]{60}$/);
+    expect(decodeRefreshToken(next.refreshToken)).toMatchObject({ version: 1, sessionId: sid, generation: 1 });
     expect(next.refreshToken).not.toBe(user.refreshToken);
     expect(sessionIdOf(next.accessToken)).toBe(sid);
     const me = await server.gql(ME, {}, { token: next.accessToken });
@@ -45,26 +47,38 @@ describe('rotation', () => {
     expect(errorCode(await refresh(server, user.refreshToken))).toBe('REFRESH_TOKEN_REUSED');
   });
 
-  it('keeps only hashes: no column holds a refresh token in plaintext', async () => {
+  it('keeps no token: the session row holds a salt and a counter, which make no token without the secret', async () => {
     const user = await signupUser(server);
     const next = pairOf(await refresh(server, user.refreshToken));
-    const rows = await tokenRows(server, sessionIdOf(user.accessToken));
-    expect(rows).toHaveLength(2);
-    expect(Buffer.from(rows[0].tokenHash)).toEqual(Buffer.from(sha256(user.refreshToken)));
-    expect(Buffer.from(rows[1].tokenHash)).toEqual(Buffer.from(sha256(next.refreshToken)));
-    expect(rows[0].spentAt).not.toBeNull();
-    expect(rows[0].successorId).toBe(rows[1].id);
-    for (const row of rows) {
-      for (const bytes of [row.tokenHash, row.successorSealed]) {
-        if (!bytes) continue;
-        const text = Buffer.from(bytes).toString('latin1');
-        for (const secret of [user.refreshToken, next.refreshToken, next.accessToken]) {
-          expect(text.includes(secret)).toBe(false);
-          expect(text.includes(Buffer.from(secret, 'base64url').toString('latin1'))).toBe(false);
-        }
-      }
+    const sid = sessionIdOf(user.accessToken);
+    const row = (await sessionRow(server, sid))!;
+    expect(row.generation).toBe(1);
+    expect(row.tokenSalt).toHaveLength(16);
+    const text = Buffer.from(JSON.stringify(row)).toString('latin1') + Buffer.from(row.tokenSalt).toString('latin1');
+    for (const secret of [user.refreshToken, next.refreshToken, next.accessToken]) {
+      expect(text.includes(secret)).toBe(false);
+      // Nor the token's authenticator (bytes 21..37), in any encoding.
+      const tag = decodeRefreshToken(secret.length === 60 ? secret : next.refreshToken).bytes.subarray(21, 37);
+      expect(text.includes(tag.toString('latin1'))).toBe(false);
+      expect(text.includes(tag.toString('base64url'))).toBe(false);
     }
+    // With the row's salt but another secret the token cannot be made; with the secret and
+    // another salt neither. Only both together make it.
+    expect(new RefreshTokenCodec(['x'.repeat(32)]).mint(sid, row.tokenSalt, 1)).not.toBe(next.refreshToken);
+    expect(new RefreshTokenCodec([TEST_JWT_SECRET]).mint(sid, new Uint8Array(16), 1)).not.toBe(next.refreshToken);
+    expect(new RefreshTokenCodec([TEST_JWT_SECRET]).mint(sid, row.tokenSalt, 1)).toBe(next.refreshToken);
   });
+
+  it('storage per session is constant: 500 rotations add no row anywhere', async () => {
+    const user = await signupUser(server);
+    const sid = sessionIdOf(user.accessToken);
+    let token = pairOf(await refresh(server, user.refreshToken)).refreshToken;
+    const after1 = await rowCounts(server);
+    for (let i = 0; i < 499; i += 1) token = pairOf(await refresh(server, token)).refreshToken;
+    expect(await rowCounts(server)).toEqual(after1);
+    expect((await tokenState(server, sid))!.generation).toBe(500);
+    expect(decodeRefreshToken(token).generation).toBe(500);
+  }, 120_000);
 
   it('renews the idle lifetime at each rotation, never past SESSION_MAX_AGE', async () => {
     const t0 = clock.now();
@@ -91,19 +105,39 @@ describe('rotation', () => {
     clock.advance(HOUR + 1000);
     const res = await refresh(server, user.refreshToken);
     expect(errorCode(res)).toBe('REFRESH_TOKEN_EXPIRED');
-    expect((await tokenRow(server, user.refreshToken))!.spentAt).toBeNull();
+    const state = (await tokenState(server, sessionIdOf(user.accessToken)))!;
+    expect(state).toMatchObject({ generation: 0, rotatedAt: null, revokedAt: null });
   });
 
-  it('records a refresh audit event with user, session, IP and user agent', async () => {
+  it('writes no audit row for a plain rotation by default, but counts it in /metrics', async () => {
+    const okBefore = await metricValue(server, 'warden_refresh_total', 'result="ok"');
     const user = await signupUser(server);
-    await server.gql(
-      `mutation($t: String) { refreshToken(refreshToken: $t) { accessToken } }`,
-      { t: user.refreshToken },
-      { headers: { 'user-agent': 'rotation-test/1.0' } },
-    );
-    const event = (await auditEvents(server, user.user.id)).find((e) => e.type === 'refresh');
-    expect(event).toMatchObject({ sessionId: sessionIdOf(user.accessToken), ip: '127.0.0.1', userAgent: 'rotation-test/1.0' });
-    expect(event!.createdAt).toBeInstanceOf(Date);
+    pairOf(await refresh(server, user.refreshToken));
+    expect((await auditEvents(server, user.user.id)).filter((e) => e.type === 'refresh')).toHaveLength(0);
+    expect(await metricValue(server, 'warden_refresh_total', 'result="ok"')).toBe(okBefore + 1);
+  });
+
+  it('AUDIT_REFRESH=true: records a refresh audit event with user, session, IP and user agent', async () => {
+    const audited = await startTestServer({ env: { AUDIT_REFRESH: 'true', DATABASE_URL: '' } });
+    try {
+      const user = await signupUser(audited);
+      const next = pairOf(
+        await audited.gql(
+          `mutation($t: String) { refreshToken(refreshToken: $t) { accessToken refreshToken refreshTokenExpiresAt } }`,
+          { t: user.refreshToken },
+          { headers: { 'user-agent': 'rotation-test/1.0' } },
+        ),
+      );
+      pairOf(await refresh(audited, user.refreshToken)); // a grace replay
+      const events = (await auditEvents(audited, user.user.id)).filter((e) => e.type === 'refresh');
+      expect(events).toHaveLength(2);
+      expect(events[0]).toMatchObject({ sessionId: sessionIdOf(user.accessToken), ip: '127.0.0.1', userAgent: 'rotation-test/1.0', detail: null });
+      expect(events[1]).toMatchObject({ detail: { grace: true } });
+      expect(events[0].createdAt).toBeInstanceOf(Date);
+      expect(next.refreshToken).toBeTruthy();
+    } finally {
+      await audited.close();
+    }
   });
 
   it('counts refreshes by result in warden_refresh_total', async () => {
@@ -118,16 +152,17 @@ describe('rotation', () => {
 });
 
 describe('reuse and grace', () => {
-  it('within the grace window, the previous token returns the same successor pair', async () => {
+  it('within the grace window, the previous token returns the same successor and a valid access token of the session', async () => {
     const graceBefore = await metricValue(server, 'warden_refresh_total', 'result="grace"');
     const user = await signupUser(server);
     const first = pairOf(await refresh(server, user.refreshToken));
     clock.advance(5_000);
     const again = pairOf(await refresh(server, user.refreshToken));
     expect(again.refreshToken).toBe(first.refreshToken);
-    expect(again.accessToken).toBe(first.accessToken);
+    expect(sessionIdOf(again.accessToken)).toBe(sessionIdOf(user.accessToken));
+    expect((await server.gql(ME, {}, { token: again.accessToken })).body.data!.me.id).toBe(user.user.id);
     expect(again.refreshTokenExpiresAt).toBe(first.refreshTokenExpiresAt);
-    expect(await tokenRows(server, sessionIdOf(user.accessToken))).toHaveLength(2); // one successor, not a fork
+    expect((await tokenState(server, sessionIdOf(user.accessToken)))!.generation).toBe(1); // one successor, not a fork
     expect(await metricValue(server, 'warden_refresh_total', 'result="grace"')).toBe(graceBefore + 1);
     // The shared successor goes on working.
     pairOf(await refresh(server, first.refreshToken));
@@ -258,24 +293,24 @@ describe('bad input', () => {
     }
   });
 
-  it('an unknown token of the right shape → REFRESH_TOKEN_INVALID and writes nothing', async () => {
-    const prisma = prismaOf(quiet);
-    const before = await Promise.all([prisma.authEvent.count(), prisma.refreshToken.count(), prisma.session.count()]);
-    expect(before.every((n) => n > 0)).toBe(true);
-    const res = await refresh(quiet, randomBytes(32).toString('base64url'));
-    expect(errorCode(res)).toBe('REFRESH_TOKEN_INVALID');
-    const after = await Promise.all([prisma.authEvent.count(), prisma.refreshToken.count(), prisma.session.count()]);
-    expect(after).toEqual(before);
+  it('an unknown token of the right shape (either format) → REFRESH_TOKEN_INVALID and writes nothing', async () => {
+    const before = await rowCounts(quiet);
+    expect(before.sessions > 0 && before.authEvents > 0).toBe(true);
+    for (const token of [randomBytes(32).toString('base64url'), randomBytes(45).toString('base64url')]) {
+      const res = await refresh(quiet, token);
+      expect(errorCode(res)).toBe('REFRESH_TOKEN_INVALID');
+    }
+    expect(await rowCounts(quiet)).toEqual(before);
   });
 });
 
 describe('a database error mid-rotation', () => {
-  it('rolls back: the presented token stays unspent, no successor exists, and it works once the database does', async () => {
+  it('changes nothing: the presented token stays current, and it works once the database does', async () => {
     const user = await signupUser(server);
     const sid = sessionIdOf(user.accessToken);
     const fn = `warden_test_fail_${randomUUID().replace(/-/g, '')}`;
     const prisma = prismaOf(server);
-    // Fails the rotation's last statement (the session update) for this one session only.
+    // Fails the rotation's one write (the session update) for this one session only.
     await prisma.$executeRawUnsafe(
       `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`,
     );
@@ -287,9 +322,7 @@ describe('a database error mid-rotation', () => {
       expect(res.status).toBe(200);
       expect(errorCode(res)).toBe('INTERNAL_SERVER_ERROR');
       expect(JSON.stringify(res.body)).not.toContain('injected failure');
-      const rows = await tokenRows(server, sid);
-      expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ spentAt: null, successorId: null, successorSealed: null });
+      expect(await tokenState(server, sid)).toMatchObject({ generation: 0, rotatedAt: null, revokedAt: null });
     } finally {
       await prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS ${fn} ON "Session"`);
       await prisma.$executeRawUnsafe(`DROP FUNCTION IF EXISTS ${fn}()`);

@@ -1,6 +1,5 @@
-/** Shared pieces of the session tests: operations, token helpers, and reads of the chain's rows. */
+/** Shared pieces of the session tests: operations, token helpers, and reads of the session rows. */
 import jwt from 'jsonwebtoken';
-import { sha256 } from '../../src/lib/tokens';
 import { signWithServerKey, type GqlResponse, type TestServer } from '../support/harness';
 
 export const REFRESH = /* GraphQL */ `
@@ -54,33 +53,31 @@ export function expiredCopy(accessToken: string): string {
 
 export const prismaOf = (server: TestServer) => server.app.infra.database.prisma;
 
-/** Every refresh-token row of a session, oldest first. */
-/**
- * A session's refresh tokens in chain order (each row's successor after it). Creation time alone
- * cannot order them: tests freeze the clock, so a token and its successor share a timestamp.
- */
-export async function tokenRows(server: TestServer, sessionId: string) {
-  const rows = await prismaOf(server).refreshToken.findMany({
-    where: { sessionId },
-    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    select: { id: true, tokenHash: true, spentAt: true, successorId: true, successorSealed: true, expiresAt: true },
+/** A session's refresh-token state: its key's salt, the current generation and when it last moved. */
+export function tokenState(server: TestServer, sessionId: string) {
+  return prismaOf(server).session.findUnique({
+    where: { id: sessionId },
+    select: { generation: true, rotatedAt: true, tokenSalt: true, expiresAt: true, revokedAt: true, revokedReason: true },
   });
-  const successors = new Set(rows.map((row) => row.successorId).filter(Boolean));
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  const ordered: typeof rows = [];
-  for (const head of rows.filter((row) => !successors.has(row.id))) {
-    for (let row: (typeof rows)[number] | undefined = head; row && !ordered.includes(row); row = row.successorId ? byId.get(row.successorId) : undefined) {
-      ordered.push(row);
-    }
-  }
-  return ordered.length === rows.length ? ordered : rows;
 }
 
-export function tokenRow(server: TestServer, token: string) {
-  return prismaOf(server).refreshToken.findUnique({
-    where: { tokenHash: sha256(token) },
-    select: { id: true, sessionId: true, spentAt: true, successorId: true, successorSealed: true },
-  });
+/** Row counts of every table a session or its refresh tokens live in, and of the audit trail. */
+export async function rowCounts(server: TestServer): Promise<{ sessions: number; refreshTokens: number; authEvents: number }> {
+  const prisma = prismaOf(server);
+  const [sessions, refreshTokens, authEvents] = await Promise.all([prisma.session.count(), prisma.refreshToken.count(), prisma.authEvent.count()]);
+  return { sessions, refreshTokens, authEvents };
+}
+
+/** The fields of a counter refresh token, read the way a client could (no key needed). */
+export function decodeRefreshToken(token: string): { version: number; sessionId: string; generation: number; bytes: Buffer } {
+  const bytes = Buffer.from(token, 'base64url');
+  const hex = bytes.subarray(1, 17).toString('hex');
+  return {
+    version: bytes[0],
+    sessionId: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+    generation: bytes.readUInt32BE(17),
+    bytes,
+  };
 }
 
 export function sessionRow(server: TestServer, sessionId: string) {
@@ -106,8 +103,8 @@ export function refreshCookie(response: GqlResponse): string | undefined {
 export const cookieValue = (setCookie: string): string => decodeURIComponent(setCookie.split(';')[0].slice('refresh_token='.length));
 
 /**
- * Runs `fn` while inserting a refresh token into this session takes `ms` longer (a trigger in
- * the database), so parallel rotations surely overlap: without the row lock they would fork.
+ * Runs `fn` while every update of this session's row takes `ms` longer (a trigger in the
+ * database), so parallel rotations surely overlap: without the conditional write they would fork.
  */
 export async function withSlowRotation<T>(server: TestServer, sessionId: string, ms: number, fn: () => Promise<T>): Promise<T> {
   const prisma = prismaOf(server);
@@ -116,12 +113,12 @@ export async function withSlowRotation<T>(server: TestServer, sessionId: string,
     `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(${ms / 1000}); RETURN NEW; END $$`,
   );
   await prisma.$executeRawUnsafe(
-    `CREATE TRIGGER ${name} BEFORE INSERT ON "RefreshToken" FOR EACH ROW WHEN (NEW."sessionId" = '${sessionId}'::uuid) EXECUTE FUNCTION ${name}()`,
+    `CREATE TRIGGER ${name} BEFORE UPDATE ON "Session" FOR EACH ROW WHEN (OLD.id = '${sessionId}'::uuid) EXECUTE FUNCTION ${name}()`,
   );
   try {
     return await fn();
   } finally {
-    await prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS ${name} ON "RefreshToken"`);
+    await prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS ${name} ON "Session"`);
     await prisma.$executeRawUnsafe(`DROP FUNCTION IF EXISTS ${name}()`);
   }
 }

@@ -8,7 +8,6 @@ import { ErrorCode } from '../../errors/error-code';
 import type { Clock } from '../../lib/clock';
 import type { AccessTokens } from '../../lib/jwt';
 import { passwordProblem, type PasswordHasher } from '../../lib/password';
-import { newOpaqueToken, sha256 } from '../../lib/tokens';
 import type { RequestMeta } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { AuditService } from './audit.service';
@@ -54,8 +53,6 @@ export class ChangePasswordService {
     if (!ok) throw new AppError(ErrorCode.INVALID_CREDENTIALS);
     const passwordHash = await this.deps.hasher.hash(input.newPassword);
 
-    const now = this.deps.clock.now();
-    const refreshToken = newOpaqueToken();
     const result = await this.deps.prisma.$transaction(async (tx) => {
       const session = await tx.session.findUnique({
         where: { id: viewer.sessionId },
@@ -64,15 +61,13 @@ export class ChangePasswordService {
       if (!session || session.userId !== viewer.userId || session.revokedAt) return null;
       const user = (await tx.user.update({ where: { id: viewer.userId }, data: { passwordHash }, select: USER_SELECT })) as UserRow;
       const ended = await this.deps.sessions.revoke(tx, { userId: viewer.userId, id: { not: viewer.sessionId } }, 'password_changed');
-      // The session's earlier refresh tokens stop working: the unspent one is deleted (its holder
-      // gets REFRESH_TOKEN_INVALID), so a copy taken before the change cannot refresh.
-      await tx.refreshToken.deleteMany({ where: { sessionId: viewer.sessionId, spentAt: null } });
-      const expiresAt = new Date(Math.min(now + this.deps.refreshTokenTtlMs, session.absoluteExpiresAt.getTime()));
-      await tx.refreshToken.create({
-        data: { sessionId: viewer.sessionId, tokenHash: sha256(refreshToken), createdAt: new Date(now), expiresAt },
-      });
-      await tx.session.update({ where: { id: viewer.sessionId }, data: { lastUsedAt: new Date(now), expiresAt, ip: meta.ip } });
-      return { user, ended, expiresAt };
+      // The session's earlier refresh tokens stop working: it gets a new key (SessionService.rekey),
+      // so a copy taken before the change — or a successor a racing rotation committed just
+      // before — answers REFRESH_TOKEN_INVALID, and a rotation that read the old key fails.
+      const rekeyed = await this.deps.sessions.rekey(tx, viewer.sessionId, viewer.userId, meta);
+      // Ended (or lapsed) since the check above: roll the password change back with it.
+      if (!rekeyed) throw new AppError(ErrorCode.SESSION_REVOKED);
+      return { user, ended, ...rekeyed };
     });
     if (!result) throw new AppError(ErrorCode.SESSION_REVOKED);
     await this.deps.sessions.ended(viewer.userId, 'password_changed', result.ended);
@@ -87,8 +82,8 @@ export class ChangePasswordService {
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
-      refreshToken,
-      refreshTokenExpiresAt: result.expiresAt,
+      refreshToken: result.refreshToken,
+      refreshTokenExpiresAt: result.refreshTokenExpiresAt,
       sessionId: viewer.sessionId,
       user: result.user,
     };

@@ -1,12 +1,14 @@
 /**
- * Sessions: one per signed-in device. A session row carries the idle and absolute lifetimes;
- * its refresh tokens are kept as SHA-256 hashes only. Here: opening, checking, listing and
+ * Sessions: one per signed-in device. A session row carries the idle and absolute lifetimes and
+ * its refresh-token state (the key's salt and the current generation, src/lib/refresh-token.ts);
+ * nothing in it makes a token without JWT_SECRET. Here: opening, checking, listing, re-keying and
  * ending sessions. Rotating their refresh tokens is refresh.service.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client';
 import type { Clock } from '../../lib/clock';
-import { isUuid, looksLikeOpaqueToken, newOpaqueToken, sha256 } from '../../lib/tokens';
+import { isUuid, looksLikeOpaqueToken, sha256 } from '../../lib/tokens';
+import { newSessionSalt, REFRESH_TOKEN_LENGTH, type RefreshTokenCodec } from '../../lib/refresh-token';
 import { AppError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import type { Metrics } from '../../infra/metrics';
@@ -18,6 +20,7 @@ import type { ViewerCache } from './viewer-cache';
 export interface SessionServiceDeps {
   prisma: PrismaClient;
   clock: Clock;
+  refreshTokens: RefreshTokenCodec;
   refreshTokenTtlMs: number;
   sessionMaxAgeMs: number;
   /** REFRESH_REUSE_GRACE: within it the immediately previous refresh token still names its session. */
@@ -65,25 +68,42 @@ type Db = PrismaClient | Prisma.TransactionClient;
 export class SessionService {
   constructor(private readonly deps: SessionServiceDeps) {}
 
-  /**
-   * Opens a session with its first refresh token, in one statement (a login or sign-up pays one
-   * round trip for it, not a transaction's four).
-   */
+  /** Opens a session with its first refresh token (generation 0 under a new salt): one INSERT. */
   async create(userId: string, meta: RequestMeta): Promise<NewSession> {
     const now = new Date(this.deps.clock.now());
     const absoluteExpiresAt = new Date(now.getTime() + this.deps.sessionMaxAgeMs);
     const expiresAt = new Date(Math.min(now.getTime() + this.deps.refreshTokenTtlMs, absoluteExpiresAt.getTime()));
-    const refreshToken = newOpaqueToken();
     const sessionId = randomUUID();
+    const salt = newSessionSalt();
     await this.deps.prisma.$executeRaw`
-      WITH session AS (
-        INSERT INTO "Session" (id, "userId", "createdAt", "lastUsedAt", "expiresAt", "absoluteExpiresAt", "userAgent", ip)
-        VALUES (${sessionId}::uuid, ${userId}::uuid, ${now}, ${now}, ${expiresAt}, ${absoluteExpiresAt},
-                ${meta.userAgent?.slice(0, MAX_USER_AGENT) ?? null}, ${meta.ip})
-        RETURNING id)
-      INSERT INTO "RefreshToken" (id, "sessionId", "tokenHash", "createdAt", "expiresAt")
-      SELECT ${randomUUID()}::uuid, id, ${sha256(refreshToken)}, ${now}, ${expiresAt} FROM session`;
-    return { sessionId, refreshToken, refreshTokenExpiresAt: expiresAt };
+      INSERT INTO "Session" (id, "userId", "createdAt", "lastUsedAt", "expiresAt", "absoluteExpiresAt", "tokenSalt", generation, "userAgent", ip)
+      VALUES (${sessionId}::uuid, ${userId}::uuid, ${now}, ${now}, ${expiresAt}, ${absoluteExpiresAt}, ${salt}, 0,
+              ${meta.userAgent?.slice(0, MAX_USER_AGENT) ?? null}, ${meta.ip})`;
+    return { sessionId, refreshToken: this.deps.refreshTokens.mint(sessionId, salt, 0), refreshTokenExpiresAt: expiresAt };
+  }
+
+  /**
+   * Gives a live session a new key (a new salt and the next generation, no grace replay), in `db`:
+   * every refresh token issued before it stops verifying (REFRESH_TOKEN_INVALID), whether it was
+   * the current one or a rotation's successor that committed just before — and a rotation that
+   * read the row before this commits fails its WHERE clause (generation and salt). Its legacy
+   * tokens, if any, go too. Used by changePassword for the session that changed it.
+   * @returns the session's new refresh token, or null when it is not a live session of `userId`.
+   */
+  async rekey(db: Db, sessionId: string, userId: string, meta: RequestMeta): Promise<{ refreshToken: string; refreshTokenExpiresAt: Date } | null> {
+    const now = this.deps.clock.now();
+    const at = new Date(now);
+    const salt = newSessionSalt();
+    await db.refreshToken.deleteMany({ where: { sessionId } });
+    const rows = await db.$queryRaw<Array<{ generation: number; expiresAt: Date }>>`
+      UPDATE "Session"
+         SET "tokenSalt" = ${salt}, generation = generation + 1, "rotatedAt" = NULL, "lastUsedAt" = ${at}, ip = ${meta.ip},
+             "expiresAt" = LEAST(${new Date(now + this.deps.refreshTokenTtlMs)}::timestamptz, "absoluteExpiresAt")
+       WHERE id = ${sessionId}::uuid AND "userId" = ${userId}::uuid AND "revokedAt" IS NULL AND "absoluteExpiresAt" > ${at}
+      RETURNING generation, "expiresAt"`;
+    const row = rows[0];
+    if (!row) return null;
+    return { refreshToken: this.deps.refreshTokens.mint(sessionId, salt, row.generation), refreshTokenExpiresAt: new Date(row.expiresAt) };
   }
 
   /**
@@ -207,29 +227,37 @@ export class SessionService {
 
   /**
    * The session a refresh token names, for logout: its current token, or — within the grace
-   * window — the immediately previous one. Shape-checked before any query.
+   * window — the immediately previous one (a legacy token: its unspent one). Checked without the
+   * database first (src/lib/refresh-token.ts).
    */
   private async findByRefreshToken(token: string | undefined): Promise<{ userId: string; sessionId: string; live: boolean } | null> {
-    if (token === undefined || !looksLikeOpaqueToken(token)) return null;
+    if (token === undefined) return null;
+    const now = this.deps.clock.now();
+    if (token.length !== REFRESH_TOKEN_LENGTH) return this.findByLegacyToken(token, now);
+    const parsed = this.deps.refreshTokens.parse(token);
+    if (!parsed) return null;
+    const session = await this.deps.prisma.session.findUnique({
+      where: { id: parsed.sessionId },
+      select: { id: true, userId: true, tokenSalt: true, generation: true, rotatedAt: true, expiresAt: true, absoluteExpiresAt: true, revokedAt: true },
+    });
+    if (!session || session.revokedAt || !this.deps.refreshTokens.verifyTag(parsed, session.tokenSalt)) return null;
+    const graceMs = this.deps.reuseGraceMs ?? 0;
+    const current = parsed.generation === session.generation;
+    const previousInGrace =
+      parsed.generation === session.generation - 1 && session.rotatedAt !== null && now - session.rotatedAt.getTime() < graceMs;
+    if (!current && !previousInGrace) return null;
+    const live = session.expiresAt.getTime() > now && session.absoluteExpiresAt.getTime() > now;
+    return { userId: session.userId, sessionId: session.id, live };
+  }
+
+  private async findByLegacyToken(token: string, now: number): Promise<{ userId: string; sessionId: string; live: boolean } | null> {
+    if (!looksLikeOpaqueToken(token)) return null;
     const row = await this.deps.prisma.refreshToken.findUnique({
       where: { tokenHash: sha256(token) },
-      select: {
-        expiresAt: true,
-        spentAt: true,
-        successorId: true,
-        session: { select: { id: true, userId: true, revokedAt: true, absoluteExpiresAt: true } },
-      },
+      select: { expiresAt: true, spentAt: true, session: { select: { id: true, userId: true, revokedAt: true, absoluteExpiresAt: true } } },
     });
-    if (!row || row.session.revokedAt) return null;
-    const now = this.deps.clock.now();
-    const target = { userId: row.session.userId, sessionId: row.session.id };
-    if (row.spentAt) {
-      const graceMs = this.deps.reuseGraceMs ?? 0;
-      if (now - row.spentAt.getTime() >= graceMs || !row.successorId) return null;
-      const successor = await this.deps.prisma.refreshToken.findUnique({ where: { id: row.successorId }, select: { spentAt: true } });
-      if (!successor || successor.spentAt) return null;
-    }
+    if (!row || row.spentAt || row.session.revokedAt) return null;
     const live = row.expiresAt.getTime() > now && row.session.absoluteExpiresAt.getTime() > now;
-    return { ...target, live };
+    return { userId: row.session.userId, sessionId: row.session.id, live };
   }
 }
