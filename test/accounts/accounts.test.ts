@@ -22,7 +22,7 @@ describe('signup', () => {
     const payload = res.body.data!.signup;
     expect(payload.user).toMatchObject({ email, name: 'Grace', role: 'USER', emailVerified: false, bio: "Hi, I'm Grace!" });
     expect(payload.user.avatarUrl).toMatch(/^https:\/\//);
-    expect(payload.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(payload.refreshToken).toMatch(/^[A-Za-z0-9_-]{60}$/);
     expect(new Date(payload.refreshTokenExpiresAt).getTime()).toBeGreaterThan(Date.now());
     const me = await server.gql(ME, {}, { token: payload.accessToken });
     expect(me.body.data!.me).toMatchObject({ id: payload.user.id, email });

@@ -69,7 +69,8 @@ describeNeeding({ redis: true, postgres: true }, 'rotating JWT_SECRET with a rol
     try {
       const user = await signupUser(await start({ JWT_SECRET: OLD }));
       let token = user.refreshToken;
-      const settings = [...phases.flatMap(([, a, b]) => [a, b]), { JWT_SECRET: NEW }];
+      // In the order the roll reaches them: in each phase B still has the settings before, A the new ones.
+      const settings = [...phases.flatMap(([, a, b]) => [b, a]), { JWT_SECRET: NEW }];
       // Its token (made under whatever signed last) rotates on every instance of every phase.
       for (const env of settings) {
         const answer = await (await start(env)).gql(REFRESH, { refreshToken: token });
@@ -77,7 +78,8 @@ describeNeeding({ redis: true, postgres: true }, 'rotating JWT_SECRET with a rol
         if (!next) throw new Error(`refresh failed under ${JSON.stringify(env)}: ${JSON.stringify(answer.body.errors)}`);
         token = next.refreshToken;
       }
-      // A token made under a secret no instance knows any more is refused, not honoured.
+      // A token last made under a secret no instance knows any more is refused, not honoured: a
+      // session idle through the whole roll signs in again (docs/refresh-tokens.md).
       const old = await signupUser(servers[0]);
       expect(errorCode(await servers[servers.length - 1].gql(REFRESH, { refreshToken: old.refreshToken }))).toBe(ErrorCode.REFRESH_TOKEN_INVALID);
     } finally {

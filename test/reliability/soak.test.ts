@@ -24,7 +24,9 @@ interface Client {
 describeNeeding({ redis: true, postgres: true }, 'soak: 200 clients × 20 refresh cycles over two instances', () => {
   let pair: Pair<WardenProcess>;
   beforeAll(async () => {
-    pair = await startProcessPair({ REFRESH_REUSE_GRACE: '10s' });
+    // A generous grace window: on a loaded machine the second tab's request can reach the server
+    // seconds after the first one rotated; what is tested here is that nobody is signed out.
+    pair = await startProcessPair({ REFRESH_REUSE_GRACE: '60s' });
   });
   afterAll(() => pair?.close());
 

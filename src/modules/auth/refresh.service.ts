@@ -114,6 +114,9 @@ export class RefreshService {
     // The store check (a round trip to Redis) runs beside the read; nothing is written, let alone
     // issued, until it has answered, and when it fails that failure is what the caller sees.
     const storeReady = this.deps.storeGuard?.requireStore();
+    // The grace window is judged by when the request came in, not by when its read got through a
+    // busy pool: a duplicate sent together with the winning rotation is a parallel duplicate.
+    const receivedAt = this.deps.clock.now();
     // Checked without the database: length, alphabet, version and the secret-keyed check.
     const parsed = token !== undefined && token.length === REFRESH_TOKEN_LENGTH ? this.deps.refreshTokens.parse(token) : null;
     const legacy = !parsed && token !== undefined && looksLikeOpaqueToken(token);
@@ -121,14 +124,14 @@ export class RefreshService {
       await storeReady;
       return this.refuse(ErrorCode.REFRESH_TOKEN_INVALID);
     }
-    const work = parsed ? this.rotateCounter(parsed, request) : this.exchangeLegacy(token!, request);
+    const work = parsed ? this.rotateCounter(parsed, request, receivedAt) : this.exchangeLegacy(token!, request, receivedAt);
     const [store, result] = await Promise.allSettled([storeReady, work]);
     if (store.status === 'rejected') throw store.reason;
     if (result.status === 'rejected') throw result.reason;
     return result.value;
   }
 
-  private async rotateCounter(parsed: ParsedRefreshToken, request: RefreshRequest): Promise<IssuedTokens> {
+  private async rotateCounter(parsed: ParsedRefreshToken, request: RefreshRequest, receivedAt: number): Promise<IssuedTokens> {
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const row = await this.readSession(parsed.sessionId);
       // An unknown session and a tag that does not verify under its salt answer alike.
@@ -143,7 +146,7 @@ export class RefreshService {
       if (row.absoluteExpiresAt.getTime() <= now) return this.refuse(ErrorCode.REFRESH_TOKEN_EXPIRED);
       if (n > row.generation) return this.refuse(ErrorCode.REFRESH_TOKEN_INVALID); // never issued under this salt
       if (n < row.generation) {
-        if (n === row.generation - 1 && this.withinGrace(row, now)) return this.replay(row, request.meta);
+        if (n === row.generation - 1 && this.withinGrace(row, receivedAt)) return this.replay(row, request.meta);
         return this.reused(row, request.meta);
       }
       if (row.expiresAt.getTime() <= now && !this.ownAccessToken(row, request)) return this.refuse(ErrorCode.REFRESH_TOKEN_EXPIRED);
@@ -194,7 +197,7 @@ export class RefreshService {
    * so a credential change racing it wins); the answer is a counter token. A spent one is replayed
    * within grace of that exchange, else it is reuse.
    */
-  private async exchangeLegacy(token: string, request: RefreshRequest): Promise<IssuedTokens> {
+  private async exchangeLegacy(token: string, request: RefreshRequest, receivedAt: number): Promise<IssuedTokens> {
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const rows = await this.deps.prisma.$queryRaw<LegacyRow[]>`
         SELECT t.id AS "tokenId", t."expiresAt" AS "tokenExpiresAt", t."spentAt", ${SESSION_COLUMNS}
@@ -210,7 +213,7 @@ export class RefreshService {
       if (row.spentAt) {
         // Replayed only while the session's last move is this very exchange (same statement, same time).
         const exchangedLast = row.rotatedAt !== null && row.rotatedAt.getTime() === row.spentAt.getTime();
-        if (exchangedLast && this.withinGrace(row, now)) return this.replay(row, request.meta);
+        if (exchangedLast && this.withinGrace(row, receivedAt)) return this.replay(row, request.meta);
         return this.reused(row, request.meta);
       }
       if (row.tokenExpiresAt.getTime() <= now && !this.ownAccessToken(row, request)) return this.refuse(ErrorCode.REFRESH_TOKEN_EXPIRED);
@@ -241,8 +244,11 @@ export class RefreshService {
        WHERE s.id = ${sessionId}::uuid`.then((rows) => (rows[0] ? normalized(rows[0]) : undefined));
   }
 
-  private withinGrace(row: SessionRow, now: number): boolean {
-    return row.rotatedAt !== null && now - row.rotatedAt.getTime() < this.deps.reuseGraceMs;
+  /** Did the request come in within REFRESH_REUSE_GRACE after the last rotation (or before it)? */
+  private withinGrace(row: SessionRow, receivedAt: number): boolean {
+    // Grace 0: every repeat is reuse, a parallel duplicate that came in before the rotation included.
+    if (this.deps.reuseGraceMs <= 0) return false;
+    return row.rotatedAt !== null && receivedAt - row.rotatedAt.getTime() < this.deps.reuseGraceMs;
   }
 
   /** Idle-expired, but a valid access token of this very session renews it (docs/api.md §4, third case). */
