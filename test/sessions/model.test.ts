@@ -321,14 +321,18 @@ async function outboxFiles(server: TestServer): Promise<Set<string>> {
 /** The token of the first reset mail to `email` that was not in the outbox before. */
 async function resetTokenFor(server: TestServer, email: string, before: Set<string>): Promise<string> {
   const dir = path.join(server.config.dataDir, 'outbox');
-  const deadline = Date.now() + 10_000;
+  // The mail is sent after the answer, in the background: on a loaded machine that can take a while.
+  const deadline = Date.now() + 30_000;
   for (;;) {
     for (const file of (await readdir(dir).catch(() => [] as string[])).filter((f) => !before.has(f))) {
       const mail = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { to: string; subject: string; text: string };
       const token = mail.to === email && mail.subject === 'Reset your Warden password' ? /\b([A-Za-z0-9_-]{43})\b/.exec(mail.text)?.[1] : undefined;
       if (token) return token;
     }
-    if (Date.now() > deadline) throw new Error(`no reset mail to ${email}`);
+    if (Date.now() > deadline) {
+      const seen = await readdir(dir).catch(() => [] as string[]);
+      throw new Error(`no reset mail to ${email} in ${seen.length} outbox files (${seen.length - before.size} new): ${seen.filter((f) => !before.has(f)).join(", ")}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }

@@ -1,7 +1,8 @@
 /**
- * The periodic cleanup (every CLEANUP_INTERVAL): deletes sessions and refresh tokens past their
- * lifetimes and expired verification codes and reset tokens, and erases sealed successor pairs
- * once their grace window has passed. Every
+ * The periodic cleanup (every CLEANUP_INTERVAL): deletes sessions past their lifetimes and expired
+ * verification codes and reset tokens. A session's refresh-token state lives in its own row, so
+ * nothing else grows with rotations; the `RefreshToken` statements only drain rows left by the
+ * version before counter tokens (docs/refresh-tokens.md) until that table is dropped. Every
  * instance may run it; each statement is idempotent.
  */
 import type { Logger } from 'pino';
@@ -58,10 +59,9 @@ export class SessionCleanup {
     // the revocation time (SessionService.revoke), so this one range finds ended sessions too.
     // Their refresh tokens go with them (ON DELETE CASCADE).
     const sessions = await prisma.session.deleteMany({ where: { expiresAt: { lt: cutoff } } });
-    // Tokens of live sessions past their own idle lifetime: spent links of a long chain, and
-    // current tokens that lapsed beyond renewal.
+    // Legacy tokens (from before counter tokens) past their own idle lifetime.
     const refreshTokens = await prisma.refreshToken.deleteMany({ where: { expiresAt: { lt: cutoff } } });
-    // A sealed successor pair is only ever opened within the grace window; erase it afterwards.
+    // Legacy sealed successor pairs, never opened any more: erased once their grace window passed.
     const sealedErased = await prisma.refreshToken.updateMany({
       where: { successorSealed: { not: null }, spentAt: { lt: new Date(now - this.deps.reuseGraceMs) } },
       data: { successorSealed: null },
