@@ -10,14 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { loadConfig } from '../../src/config';
-import { openDatabase } from '../../src/infra/database';
-import { createLogger } from '../../src/infra/logger';
-import { createMailer } from '../../src/infra/mailer';
-import { Metrics } from '../../src/infra/metrics';
 import { applyMigrations, defaultMigrationsDir, type MigrationTarget } from '../../src/infra/migrate';
-import { openStore } from '../../src/infra/store';
-import { systemClock } from '../../src/lib/clock';
-import { buildApp } from '../../src/app';
+import { createWarden } from '../../src/bootstrap';
 import { withClient, withDatabase } from '../support/db-template';
 import { TEST_JWT_SECRET, errorCode, startTestServer, type TestServer } from '../support/harness';
 import { ME, LOGOUT, decodeRefreshToken, pairOf, refresh, sessionIdOf, tokenState } from './support';
@@ -133,20 +127,10 @@ describe.each(backends)('upgrading a %s database with live sessions', (_name, po
       // The harness always makes a fresh database; this one is the upgraded one.
       const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, BCRYPT_COST: '4', LOG_LEVEL: 'silent', IP_RATE_LIMIT: '0', REFRESH_REUSE_GRACE: '10s', DATA_DIR: mkdtempSync(path.join(tmpdir(), 'warden-upgrade-')) });
       tempDirs.push(config.dataDir);
-      const logger = createLogger({ level: 'silent' });
-      const database = await openDatabase({ pglite: client, logger, migrate: false, ownsPGlite: true });
-      const app = await buildApp({
-        config,
-        database,
-        store: await openStore(undefined, logger),
-        mailer: createMailer({ smtpUrl: undefined, from: config.mailFrom, dataDir: config.dataDir, logger }),
-        metrics: new Metrics(),
-        logger,
-        clock: systemClock,
-      });
-      await app.fastify.listen({ port: 0, host: '127.0.0.1' });
-      const address = app.fastify.server.address();
-      const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      const warden = await createWarden(config, { databaseOptions: { pglite: client, ownsPGlite: true, migrate: false } });
+      const app = warden.app;
+      const { port } = await warden.listen({ port: 0, host: '127.0.0.1' });
+      const url = `http://127.0.0.1:${port}`;
       server = {
         url,
         graphqlUrl: `${url}/graphql`,
