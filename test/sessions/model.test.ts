@@ -326,7 +326,7 @@ async function resetTokenFor(server: TestServer, email: string, before: Set<stri
   for (;;) {
     for (const file of (await readdir(dir).catch(() => [] as string[])).filter((f) => !before.has(f))) {
       const mail = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { to: string; subject: string; text: string };
-      const token = mail.to === email && mail.subject === 'Reset your Warden password' ? /\b([A-Za-z0-9_-]{43})\b/.exec(mail.text)?.[1] : undefined;
+      const token = mail.to === email && mail.subject === 'Reset your Warden password' ? /^\s*([A-Za-z0-9_-]{43})\s*$/m.exec(mail.text)?.[1] : undefined;
       if (token) return token;
     }
     if (Date.now() > deadline) {
