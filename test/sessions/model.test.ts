@@ -1,5 +1,5 @@
 /**
- * Model-based test of the refresh-token protocol (API.md §4) against a real server: fast-check
+ * Model-based test of the refresh-token protocol (docs/api.md §4) against a real server: fast-check
  * commands drive random sequences of login, rotate, replay inside and after the grace window,
  * reuse of an ancestor, logout in each scope, revokeSession, changePassword, resetPassword, and
  * races (parallel rotations with or without a logout or changePassword, their start order chosen

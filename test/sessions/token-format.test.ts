@@ -1,5 +1,5 @@
 /**
- * Bad refresh tokens (API.md §4): garbage, truncated, oversized, wrong version, another session's
+ * Bad refresh tokens (docs/api.md §4): garbage, truncated, oversized, wrong version, another session's
  * id, an edited counter, any single bit flipped → REFRESH_TOKEN_INVALID, with no database access at
  * all (so nothing written, and nothing to time), and a token that passes the secret-keyed check
  * but not its session's tag (someone with JWT_SECRET but not the database) → REFRESH_TOKEN_INVALID
