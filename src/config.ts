@@ -113,6 +113,8 @@ export interface Config {
   oauthProviders: readonly OAuthProviderConfig[];
   /** OAUTH_REDIRECT_URIS: the only redirect URIs start… accepts, compared exactly. */
   oauthRedirectUris: readonly string[];
+  /** MFA_REQUIRED_FOR_ADMIN: every `@auth(requires: ADMIN)` field needs AAL2 (off by default). */
+  mfaRequiredForAdmin: boolean;
 }
 
 export class ConfigError extends Error {
@@ -261,6 +263,7 @@ const schema = z.object({
   AVATAR_UPLOADS_PER_HOUR: integer(5, 1, 10_000),
   OAUTH_PROVIDERS: list,
   OAUTH_REDIRECT_URIS: list,
+  MFA_REQUIRED_FOR_ADMIN: boolean(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -377,6 +380,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     avatarUploadsPerHour: e.AVATAR_UPLOADS_PER_HOUR,
     oauthProviders: Object.freeze(oauthProviders),
     oauthRedirectUris: Object.freeze(e.OAUTH_REDIRECT_URIS),
+    mfaRequiredForAdmin: e.MFA_REQUIRED_FOR_ADMIN ?? false,
   });
 }
 

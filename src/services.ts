@@ -32,6 +32,7 @@ import { AvatarLibrary } from './modules/avatar/avatar-library';
 import { AvatarService } from './modules/avatar/avatar.service';
 import { OAuthService } from './modules/oauth/oauth.service';
 import { RefreshTokenCodec } from './lib/refresh-token';
+import { MfaService } from './modules/mfa/mfa.service';
 
 export interface Infrastructure {
   config: Config;
@@ -79,6 +80,8 @@ export interface Services {
   avatars: AvatarService;
   /** OpenID Connect sign-in and identity linking (docs/api.md §3). */
   oauth: OAuthService;
+  /** TOTP factors, recovery codes, step-up to AAL2; its `adminRequiresAal2` is read by @auth. */
+  mfa: MfaService;
 }
 
 /**
@@ -216,6 +219,18 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     fetch: infra.oauth?.fetch,
     timeoutMs: infra.oauth?.timeoutMs,
   });
+  const mfa = new MfaService({
+    prisma,
+    clock,
+    accessTokens,
+    sessions,
+    audit,
+    gate,
+    metrics,
+    secret: config.jwtSecret,
+    previousSecret: config.jwtSecretPrevious,
+    adminRequiresAal2: config.mfaRequiredForAdmin,
+  });
   const posts = new PostService({ prisma });
   const follows = new FollowService({ prisma, users });
   return {
@@ -238,5 +253,6 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     passwordReset,
     avatars,
     oauth,
+    mfa,
   };
 }

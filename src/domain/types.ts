@@ -19,7 +19,11 @@ export interface UserRow {
   createdAt: Date;
 }
 
-export type ViewerUser = UserRow;
+/** The viewer's row: what any response may show, plus whether they have a verified MFA factor. */
+export type ViewerUser = UserRow & { mfaEnabled: boolean };
+
+/** A session's assurance level (the access token's `aal`). */
+export type Assurance = 'aal1' | 'aal2';
 
 /** The signed-in user of a request, from a verified access token of a live session. */
 export interface Viewer {
@@ -28,6 +32,10 @@ export interface Viewer {
   role: Role;
   /** The user's row, read together with the session check, so `me` costs no extra query. */
   user: ViewerUser;
+  /** The session's assurance level, from the verified access token (signed from the session row). */
+  aal: Assurance;
+  /** The token's `amr`. */
+  amr: string[];
 }
 
 /** Why a request has no viewer: no token, a bad one, an expired one, an ended session, a deleted user. */

@@ -18,6 +18,7 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   [ErrorCode.NOT_FOUND]: 'Not found.',
   [ErrorCode.OAUTH_FAILED]: 'Signing in with the provider failed; start again.',
   [ErrorCode.ACCOUNT_EXISTS]: 'An account with this email exists; sign in to it, then link the provider.',
+  [ErrorCode.MFA_REQUIRED]: 'This needs a second factor: call verifyMfa.',
   [ErrorCode.INTERNAL_SERVER_ERROR]: 'Something went wrong; try again later.',
 };
 

@@ -53,6 +53,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly mfa = new Counter({
+    name: 'warden_mfa_events_total',
+    help: 'MFA events: enrolled, activated, verify_ok, verify_failed, recovery_code_used, removed, reset',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
   readonly listItemCapAborts = new Counter({
     name: 'warden_list_item_cap_aborts_total',
     help: 'Operations aborted for resolving more list items than MAX_LIST_ITEMS',
@@ -69,6 +76,7 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const result of ['ok', 'failed', 'locked']) this.logins.inc({ result }, 0);
+    for (const event of ['enrolled', 'activated', 'verify_ok', 'verify_failed', 'recovery_code_used', 'removed', 'reset']) this.mfa.inc({ event }, 0);
     for (const kind of ['password', 'email_code']) {
       for (const result of ['ok', 'failed', 'locked', 'busy']) this.secretChecks.inc({ kind, result }, 0);
     }

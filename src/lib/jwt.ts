@@ -60,7 +60,7 @@ export interface SignSubject {
   userId: string;
   sessionId: string;
   role: Role;
-  /** Until MFA exists every session is a password sign-in at AAL1. */
+  /** The session's level and methods (Session.aal/amr); unset: a password sign-in at AAL1. */
   aal?: Assurance;
   amr?: string[];
 }

@@ -19,9 +19,10 @@ import { SessionResolver } from '../modules/auth/session.resolver';
 import { AccountResolver } from '../modules/account/account.resolver';
 import { AvatarResolver } from '../modules/avatar/avatar.resolver';
 import { OAuthResolver } from '../modules/oauth/oauth.resolver';
+import { MfaResolver } from '../modules/mfa/mfa.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver, SessionResolver, AccountResolver, AvatarResolver, OAuthResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver, SessionResolver, AccountResolver, AvatarResolver, OAuthResolver, MfaResolver];
 
 const ErrorCodeEnum = new GraphQLEnumType({
   name: 'ErrorCode',

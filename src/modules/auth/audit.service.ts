@@ -21,7 +21,15 @@ export type AuthEventType =
   | 'oauth_signup'
   | 'oauth_login'
   | 'oauth_linked'
-  | 'oauth_unlinked';
+  | 'oauth_unlinked'
+  | 'mfa_enrolled'
+  | 'mfa_activated'
+  | 'mfa_verified'
+  | 'mfa_verify_failed'
+  | 'mfa_recovery_code_used'
+  | 'mfa_recovery_codes_regenerated'
+  | 'mfa_factor_removed'
+  | 'mfa_reset';
 
 export interface AuthEventInput {
   userId?: string | null;

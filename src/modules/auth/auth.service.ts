@@ -11,7 +11,7 @@ import { passwordProblem, type PasswordHasher } from '../../lib/password';
 import { normalizeEmail } from '../../lib/tokens';
 import { MAX_EMAIL_LENGTH, emailProblem } from '../../lib/validation';
 import type { Metrics } from '../../infra/metrics';
-import type { NoViewerReason, RequestMeta, Viewer } from '../../domain/types';
+import type { Assurance, NoViewerReason, RequestMeta, Viewer } from '../../domain/types';
 import { Role } from '../user/role';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import { defaultAvatarUrl } from '../user/default-avatar';
@@ -27,6 +27,10 @@ export interface IssuedTokens {
   refreshTokenExpiresAt: Date;
   sessionId: string;
   user: UserRow;
+  /** The session's assurance level. */
+  aal: Assurance;
+  /** The user has a verified factor and the session is still AAL1: verifyMfa is next. */
+  mfaRequired: boolean;
 }
 
 export interface AuthServiceDeps {
@@ -84,7 +88,7 @@ export class AuthService {
       }
       throw error;
     }
-    const tokens = await this.startSession(user, meta);
+    const tokens = await this.startSession(user, meta, ['pwd'], { mfaEnabled: false });
     await this.deps.audit.record('signup', { userId: user.id, sessionId: tokens.sessionId, meta });
     await this.deps.onSignup?.(user);
     return tokens;
@@ -102,13 +106,13 @@ export class AuthService {
     // A password over 72 bytes can never match (signup refuses them); it still costs a dummy
     // compare so the answer takes the usual time.
     const tooLong = Buffer.byteLength(input.password, 'utf8') > 72;
-    type Found = UserRow & { passwordHash: string | null };
+    type Found = UserRow & { passwordHash: string | null; mfaEnabled: boolean };
     let found: Found | null = null;
     // The gate holds the check while the email is locked or its budget is in flight (docs/api.md §6).
     const ok = await this.deps.gate
       .check(email, 'password', async () => {
         found = email.length <= MAX_EMAIL_LENGTH && !tooLong
-          ? ((await this.deps.prisma.user.findUnique({ where: { email }, select: { ...USER_SELECT, passwordHash: true } })) as Found | null)
+          ? ((await this.deps.prisma.user.findUnique({ where: { email }, select: { ...USER_SELECT, passwordHash: true, mfaEnabled: true } })) as Found | null)
           : null;
         // A user without a password (OAuth sign-up) fails like an unknown email, after the same work.
         if (found && found.passwordHash !== null) return this.deps.hasher.verify(input.password, found.passwordHash);
@@ -123,8 +127,8 @@ export class AuthService {
       await this.deps.audit.record('login_failed', { userId: (found as Found | null)?.id ?? null, meta });
       throw new AppError(ErrorCode.INVALID_CREDENTIALS);
     }
-    const { passwordHash: _hash, ...user } = found as Found;
-    const tokens = await this.startSession(user as UserRow, meta);
+    const { passwordHash: _hash, mfaEnabled, ...user } = found as Found;
+    const tokens = await this.startSession(user as UserRow, meta, ['pwd'], { mfaEnabled });
     this.deps.metrics.logins.inc({ result: 'ok' });
     await this.deps.audit.record('login_ok', { userId: user.id, sessionId: tokens.sessionId, meta });
     return tokens;
@@ -138,11 +142,12 @@ export class AuthService {
 
   /**
    * Opens a session and signs its first token pair. `amr` says how the user signed in (RFC 8176
-   * values; `["oauth"]` for a provider sign-in); a password by default.
+   * values; `["oauth"]` for a provider sign-in); a password by default. `mfaEnabled`: the user has
+   * a verified factor, so this AAL1 session is told to call verifyMfa.
    */
-  async startSession(user: UserRow, meta: RequestMeta, amr?: string[]): Promise<IssuedTokens> {
-    const session = await this.deps.sessions.create(user.id, meta);
-    const access = this.deps.accessTokens.sign({ userId: user.id, sessionId: session.sessionId, role: user.role, amr });
+  async startSession(user: UserRow, meta: RequestMeta, amr: string[] = ['pwd'], options: { mfaEnabled?: boolean } = {}): Promise<IssuedTokens> {
+    const session = await this.deps.sessions.create(user.id, meta, amr);
+    const access = this.deps.accessTokens.sign({ userId: user.id, sessionId: session.sessionId, role: user.role, aal: 'aal1', amr });
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
@@ -150,7 +155,14 @@ export class AuthService {
       refreshTokenExpiresAt: session.refreshTokenExpiresAt,
       sessionId: session.sessionId,
       user,
+      aal: 'aal1',
+      mfaRequired: options.mfaEnabled ?? (await this.hasVerifiedFactor(user.id)),
     };
+  }
+
+  private async hasVerifiedFactor(userId: string): Promise<boolean> {
+    const row = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { mfaEnabled: true } });
+    return row?.mfaEnabled === true;
   }
 
   /**
@@ -167,6 +179,7 @@ export class AuthService {
     const claims = { sub, sid };
     const check = await this.deps.sessions.check(sid, sub);
     if (!check.ok) return { viewer: null, reason: check.reason, claims };
-    return { viewer: { userId: sub, sessionId: sid, role: check.user.role, user: check.user }, reason: null, claims };
+    const viewer = { userId: sub, sessionId: sid, role: check.user.role, user: check.user, aal: verified.claims.aal, amr: verified.claims.amr };
+    return { viewer, reason: null, claims };
   }
 }

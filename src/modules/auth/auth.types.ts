@@ -1,4 +1,4 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ObjectType, registerEnumType } from 'type-graphql';
 import { UserType } from '../user/user.type';
 
 @ObjectType('AuthPayload')
@@ -17,4 +17,17 @@ export class AuthPayload {
 
   @Field(() => UserType)
   user!: UserType;
+
+  @Field(() => AssuranceLevel)
+  assurance!: AssuranceLevel;
+
+  @Field(() => Boolean, { description: 'the user has a verified factor and this session is still AAL1: call verifyMfa' })
+  mfaRequired!: boolean;
 }
+
+/** How strongly a session was authenticated (NIST SP 800-63B): AAL1 one factor, AAL2 two. */
+export enum AssuranceLevel {
+  AAL1 = 'AAL1',
+  AAL2 = 'AAL2',
+}
+registerEnumType(AssuranceLevel, { name: 'AssuranceLevel' });

@@ -8,7 +8,7 @@ import { ErrorCode } from '../../errors/error-code';
 import type { Clock } from '../../lib/clock';
 import type { AccessTokens } from '../../lib/jwt';
 import { passwordProblem, type PasswordHasher } from '../../lib/password';
-import type { RequestMeta } from '../../domain/types';
+import type { RequestMeta, Viewer } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { AuditService } from './audit.service';
 import type { IssuedTokens } from './auth.service';
@@ -36,7 +36,7 @@ export class ChangePasswordService {
    * toward the same lock as login, docs/api.md §6). Nothing changes in any of these cases.
    */
   async change(
-    viewer: { userId: string; sessionId: string },
+    viewer: Pick<Viewer, 'userId' | 'sessionId' | 'aal' | 'amr' | 'user'>,
     input: { currentPassword: string; newPassword: string },
     meta: RequestMeta,
   ): Promise<IssuedTokens> {
@@ -78,7 +78,8 @@ export class ChangePasswordService {
       meta,
       detail: { sessionsEnded: result.ended },
     });
-    const access = this.deps.accessTokens.sign({ userId: viewer.userId, sessionId: viewer.sessionId, role: result.user.role });
+    // The session keeps its assurance: the new token carries what the old one did.
+    const access = this.deps.accessTokens.sign({ userId: viewer.userId, sessionId: viewer.sessionId, role: result.user.role, aal: viewer.aal, amr: viewer.amr });
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
@@ -86,6 +87,8 @@ export class ChangePasswordService {
       refreshTokenExpiresAt: result.refreshTokenExpiresAt,
       sessionId: viewer.sessionId,
       user: result.user,
+      aal: viewer.aal,
+      mfaRequired: viewer.user.mfaEnabled && viewer.aal !== 'aal2',
     };
   }
 }

@@ -79,6 +79,10 @@ interface SessionRow {
   absoluteExpiresAt: Date;
   revokedAt: Date | null;
   revokedReason: string | null;
+  /** The session's assurance and methods: a refresh keeps them. */
+  aal: string;
+  amr: string[] | null;
+  mfaEnabled: boolean;
   name: string;
   email: string;
   emailVerified: boolean;
@@ -263,7 +267,8 @@ export class RefreshService {
 
   private issue(row: SessionRow, generation: number, refreshTokenExpiresAt: Date): IssuedTokens {
     const user = userOf(row);
-    const access = this.deps.accessTokens.sign({ userId: row.userId, sessionId: row.id, role: user.role });
+    const aal = row.aal === 'aal2' ? 'aal2' : 'aal1';
+    const access = this.deps.accessTokens.sign({ userId: row.userId, sessionId: row.id, role: user.role, aal, amr: row.amr ?? ['pwd'] });
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
@@ -271,6 +276,8 @@ export class RefreshService {
       refreshTokenExpiresAt,
       sessionId: row.id,
       user,
+      aal,
+      mfaRequired: row.mfaEnabled && aal !== 'aal2',
     };
   }
 
@@ -287,7 +294,7 @@ export class RefreshService {
 }
 
 const SESSION_COLUMNS = Prisma.sql`s.id, s."userId", s."tokenSalt", s.generation, s."rotatedAt", s."expiresAt", s."absoluteExpiresAt",
-       s."revokedAt", s."revokedReason",
+       s."revokedAt", s."revokedReason", s.aal, s.amr, u."mfaEnabled",
        u.name, u.email, u."emailVerified", u.role::text AS role, u."avatarUrl", u.bio, u."createdAt" AS "userCreatedAt"`;
 
 /** Timestamps as Dates and the salt as bytes, whatever the driver adapter returned. */

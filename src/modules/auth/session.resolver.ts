@@ -2,7 +2,7 @@ import { Arg, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql
 import type { ResolverContext } from '../../context';
 import { isAppError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
-import { AuthPayload } from './auth.types';
+import { AssuranceLevel, AuthPayload } from './auth.types';
 import type { SessionInfo } from './session.service';
 import { LogoutScope, SessionType } from './session.type';
 
@@ -59,8 +59,13 @@ export class SessionResolver {
 
   @Query(() => [SessionType])
   @Directive('@auth')
-  mySessions(@Ctx() ctx: SessionContext): Promise<SessionInfo[]> {
-    return ctx.services.sessions.list(ctx.viewer!.userId, ctx.viewer!.sessionId);
+  async mySessions(@Ctx() ctx: SessionContext): Promise<SessionType[]> {
+    const sessions: SessionInfo[] = await ctx.services.sessions.list(ctx.viewer!.userId, ctx.viewer!.sessionId);
+    return sessions.map(({ aal, amr, ...session }) => ({
+      ...session,
+      assurance: aal === 'aal2' ? AssuranceLevel.AAL2 : AssuranceLevel.AAL1,
+      methods: amr,
+    }));
   }
 
   @Mutation(() => Boolean)

@@ -13,7 +13,7 @@ import { AppError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import type { Metrics } from '../../infra/metrics';
 import { USER_SELECT, type UserRow } from '../user/user.service';
-import type { RequestMeta } from '../../domain/types';
+import type { Assurance, RequestMeta, ViewerUser } from '../../domain/types';
 import type { AuditService } from './audit.service';
 import type { ViewerCache } from './viewer-cache';
 
@@ -38,7 +38,7 @@ export interface NewSession {
 }
 
 export type SessionCheck =
-  | { ok: true; user: UserRow }
+  | { ok: true; user: ViewerUser }
   | { ok: false; reason: 'revoked' | 'gone' };
 
 /** Why a session ended (`Session.revokedReason`, and the `reason` label of warden_sessions_revoked_total). */
@@ -58,6 +58,8 @@ export interface SessionInfo {
   userAgent: string | null;
   ip: string | null;
   current: boolean;
+  aal: Assurance;
+  amr: string[];
 }
 
 const MAX_USER_AGENT = 512;
@@ -69,16 +71,16 @@ export class SessionService {
   constructor(private readonly deps: SessionServiceDeps) {}
 
   /** Opens a session with its first refresh token (generation 0 under a new salt): one INSERT. */
-  async create(userId: string, meta: RequestMeta): Promise<NewSession> {
+  async create(userId: string, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<NewSession> {
     const now = new Date(this.deps.clock.now());
     const absoluteExpiresAt = new Date(now.getTime() + this.deps.sessionMaxAgeMs);
     const expiresAt = new Date(Math.min(now.getTime() + this.deps.refreshTokenTtlMs, absoluteExpiresAt.getTime()));
     const sessionId = randomUUID();
     const salt = newSessionSalt();
     await this.deps.prisma.$executeRaw`
-      INSERT INTO "Session" (id, "userId", "createdAt", "lastUsedAt", "expiresAt", "absoluteExpiresAt", "tokenSalt", generation, "userAgent", ip)
+      INSERT INTO "Session" (id, "userId", "createdAt", "lastUsedAt", "expiresAt", "absoluteExpiresAt", "tokenSalt", generation, "userAgent", ip, amr)
       VALUES (${sessionId}::uuid, ${userId}::uuid, ${now}, ${now}, ${expiresAt}, ${absoluteExpiresAt}, ${salt}, 0,
-              ${meta.userAgent?.slice(0, MAX_USER_AGENT) ?? null}, ${meta.ip})`;
+              ${meta.userAgent?.slice(0, MAX_USER_AGENT) ?? null}, ${meta.ip}, ${[...amr]}::text[])`;
     return { sessionId, refreshToken: this.deps.refreshTokens.mint(sessionId, salt, 0), refreshTokenExpiresAt: expiresAt };
   }
 
@@ -114,16 +116,17 @@ export class SessionService {
   async check(sessionId: string, userId: string): Promise<SessionCheck> {
     const cache = this.deps.viewerCache;
     const cached = cache?.lookup(sessionId, userId);
-    if (cached) return { ok: true, user: cached };
+    // What check() put there: the row with its mfaEnabled flag.
+    if (cached) return { ok: true, user: cached as ViewerUser };
     const ticket = cache?.ticket() ?? 0;
     // The hot path is one statement: the user, if this session of theirs is live.
     const user = await this.deps.prisma.user.findFirst({
       where: { id: userId, sessions: { some: { id: sessionId, revokedAt: null } } },
-      select: USER_SELECT,
+      select: { ...USER_SELECT, mfaEnabled: true },
     });
     if (user) {
       // Frozen: the same object serves later requests, so nothing may change it in place.
-      const row = Object.freeze(user as UserRow);
+      const row = Object.freeze(user as ViewerUser);
       cache?.remember(ticket, sessionId, row);
       return { ok: true, user: row };
     }
@@ -149,9 +152,9 @@ export class SessionService {
         OR: [{ expiresAt: { gt: now } }, { id: currentSessionId }],
       },
       orderBy: [{ lastUsedAt: 'desc' }, { id: 'asc' }],
-      select: { id: true, createdAt: true, lastUsedAt: true, expiresAt: true, userAgent: true, ip: true },
+      select: { id: true, createdAt: true, lastUsedAt: true, expiresAt: true, userAgent: true, ip: true, aal: true, amr: true },
     });
-    return rows.map((row) => ({ ...row, current: row.id === currentSessionId }));
+    return rows.map((row) => ({ ...row, aal: row.aal === 'aal2' ? 'aal2' : 'aal1', current: row.id === currentSessionId }));
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { LogoutScope } from './session.service';
+import { AssuranceLevel } from './auth.types';
 
 registerEnumType(LogoutScope, {
   name: 'LogoutScope',
@@ -36,4 +37,10 @@ export class SessionType {
 
   @Field(() => Boolean, { description: 'true for the session of the access token sent' })
   current!: boolean;
+
+  @Field(() => AssuranceLevel)
+  assurance!: AssuranceLevel;
+
+  @Field(() => [String], { description: 'the session\'s amr values, e.g. ["pwd"], ["pwd", "otp", "mfa"]' })
+  methods!: string[];
 }

@@ -1,6 +1,6 @@
 import type { CookieJar } from '../../domain/types';
 import type { RefreshTokenTransport } from '../../config';
-import type { AuthPayload } from './auth.types';
+import { AssuranceLevel, type AuthPayload } from './auth.types';
 import type { IssuedTokens } from './auth.service';
 import { ownRows } from '../user/user.type';
 
@@ -24,6 +24,8 @@ export class TokenDelivery {
       refreshToken: this.transport === 'cookie' ? null : issued.refreshToken,
       refreshTokenExpiresAt: issued.refreshTokenExpiresAt,
       user: issued.user,
+      assurance: issued.aal === 'aal2' ? AssuranceLevel.AAL2 : AssuranceLevel.AAL1,
+      mfaRequired: issued.mfaRequired,
     };
   }
 

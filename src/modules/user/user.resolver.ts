@@ -15,7 +15,7 @@ const actorOf = (ctx: UserContext): Actor => ({ userId: ctx.viewer!.userId, sess
 @Resolver(() => UserType)
 export class UserResolver {
   @Query(() => UserType)
-  @Directive('@auth')
+  @Directive('@auth(assurance: AAL1)')
   me(@Ctx() ctx: UserContext): UserRow {
     return ctx.viewer!.user;
   }

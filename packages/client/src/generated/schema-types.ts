@@ -14,10 +14,18 @@ export type Scalars = {
   JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
 
+export enum AssuranceLevel {
+  AAL1 = 'AAL1',
+  AAL2 = 'AAL2'
+}
+
 export type AuthPayload = {
   __typename?: 'AuthPayload';
   accessToken: Scalars['String']['output'];
   accessTokenExpiresAt: Scalars['DateTime']['output'];
+  assurance: AssuranceLevel;
+  /** the user has a verified factor and this session is still AAL1: call verifyMfa */
+  mfaRequired: Scalars['Boolean']['output'];
   /** null when REFRESH_TOKEN_TRANSPORT=cookie */
   refreshToken?: Maybe<Scalars['String']['output']>;
   refreshTokenExpiresAt: Scalars['DateTime']['output'];
@@ -52,6 +60,7 @@ export enum ErrorCode {
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
   INVALID_CODE = 'INVALID_CODE',
   INVALID_CREDENTIALS = 'INVALID_CREDENTIALS',
+  MFA_REQUIRED = 'MFA_REQUIRED',
   NOT_FOUND = 'NOT_FOUND',
   OAUTH_FAILED = 'OAUTH_FAILED',
   RATE_LIMITED = 'RATE_LIMITED',
@@ -85,13 +94,36 @@ export enum LogoutScope {
   OTHERS = 'OTHERS'
 }
 
+export type MfaActivation = {
+  __typename?: 'MfaActivation';
+  auth: AuthPayload;
+  /** ten single-use recovery codes, shown only now */
+  recoveryCodes: Array<Scalars['String']['output']>;
+};
+
+export type MfaFactor = {
+  __typename?: 'MfaFactor';
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  name?: Maybe<Scalars['String']['output']>;
+  type: MfaFactorType;
+  verified: Scalars['Boolean']['output'];
+};
+
+export enum MfaFactorType {
+  TOTP = 'TOTP'
+}
+
 export type Mutation = {
   __typename?: 'Mutation';
+  activateTotp: MfaActivation;
   changePassword: AuthPayload;
   createPost: Post;
   deleteMe: Scalars['Boolean']['output'];
   deletePost: Scalars['Boolean']['output'];
   deleteUser: Scalars['Boolean']['output'];
+  enrollTotp: TotpEnrollment;
   finishAvatarUpload: User;
   finishOAuthLink: Identity;
   finishOAuthLogin: AuthPayload;
@@ -99,9 +131,12 @@ export type Mutation = {
   login: AuthPayload;
   logout: Scalars['Boolean']['output'];
   refreshToken: AuthPayload;
+  regenerateRecoveryCodes: Array<Scalars['String']['output']>;
+  removeMfaFactor: Scalars['Boolean']['output'];
   requestEmailVerification: Scalars['Boolean']['output'];
   requestPasswordReset: Scalars['Boolean']['output'];
   resetPassword: Scalars['Boolean']['output'];
+  resetUserMfa: Scalars['Boolean']['output'];
   revokeSession: Scalars['Boolean']['output'];
   setUserRole: User;
   signup: AuthPayload;
@@ -113,6 +148,13 @@ export type Mutation = {
   updateMe: User;
   updatePost: Post;
   verifyEmail: User;
+  verifyMfa: AuthPayload;
+};
+
+
+export type MutationActivateTotpArgs = {
+  code: Scalars['String']['input'];
+  factorId: Scalars['ID']['input'];
 };
 
 
@@ -139,6 +181,11 @@ export type MutationDeletePostArgs = {
 
 export type MutationDeleteUserArgs = {
   userId: Scalars['ID']['input'];
+};
+
+
+export type MutationEnrollTotpArgs = {
+  name?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -182,6 +229,11 @@ export type MutationRefreshTokenArgs = {
 };
 
 
+export type MutationRemoveMfaFactorArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationRequestPasswordResetArgs = {
   email: Scalars['String']['input'];
 };
@@ -190,6 +242,11 @@ export type MutationRequestPasswordResetArgs = {
 export type MutationResetPasswordArgs = {
   newPassword: Scalars['String']['input'];
   token: Scalars['String']['input'];
+};
+
+
+export type MutationResetUserMfaArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -252,6 +309,11 @@ export type MutationVerifyEmailArgs = {
   code: Scalars['String']['input'];
 };
 
+
+export type MutationVerifyMfaArgs = {
+  code: Scalars['String']['input'];
+};
+
 export type OAuthProvider = {
   __typename?: 'OAuthProvider';
   id: Scalars['String']['output'];
@@ -299,6 +361,7 @@ export type Query = {
   feed: PostConnection;
   me: User;
   myIdentities: Array<Identity>;
+  myMfaFactors: Array<MfaFactor>;
   mySessions: Array<Session>;
   oauthProviders: Array<OAuthProvider>;
   post?: Maybe<Post>;
@@ -343,6 +406,7 @@ export enum Role {
 
 export type Session = {
   __typename?: 'Session';
+  assurance: AssuranceLevel;
   createdAt: Scalars['DateTime']['output'];
   /** true for the session of the access token sent */
   current: Scalars['Boolean']['output'];
@@ -353,6 +417,8 @@ export type Session = {
   ip?: Maybe<Scalars['String']['output']>;
   /** the last sign-in or refresh (not every request) */
   lastUsedAt: Scalars['DateTime']['output'];
+  /** the session's amr values, e.g. ["pwd"], ["pwd", "otp", "mfa"] */
+  methods: Array<Scalars['String']['output']>;
   userAgent?: Maybe<Scalars['String']['output']>;
 };
 
@@ -360,6 +426,15 @@ export type SignupInput = {
   email: Scalars['String']['input'];
   name: Scalars['String']['input'];
   password: Scalars['String']['input'];
+};
+
+export type TotpEnrollment = {
+  __typename?: 'TotpEnrollment';
+  factorId: Scalars['ID']['output'];
+  /** otpauth://totp/Warden:<email>?secret=…&issuer=Warden, for a QR code */
+  otpauthUri: Scalars['String']['output'];
+  /** the base32 secret, shown once, for manual entry */
+  secret: Scalars['String']['output'];
 };
 
 export type UpdateMeInput = {
