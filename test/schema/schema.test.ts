@@ -12,7 +12,7 @@ describe('schema.graphql', () => {
 
   it('declares @auth and @public and the ErrorCode enum', async () => {
     const sdl = printSchema(await getSchema());
-    expect(sdl).toContain('directive @auth(requires: Role = USER) on OBJECT | FIELD_DEFINITION');
+    expect(sdl).toContain('directive @auth(requires: Role = USER, assurance: AssuranceLevel) on OBJECT | FIELD_DEFINITION');
     expect(sdl).toContain('directive @public on FIELD_DEFINITION');
     expect(sdl).toMatch(/enum ErrorCode \{[^}]*ACCESS_TOKEN_EXPIRED[^}]*\}/);
   });
