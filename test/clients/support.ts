@@ -6,7 +6,7 @@
 import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCache } from '@apollo/client';
 import { Client, CombinedError, cacheExchange, fetchExchange } from '@urql/core';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { createWardenAuth, ErrorCode, errorCodeOf, memoryTokenStore, type SignedOutEvent, type TokenStore, type WardenAuth } from '@warden/client';
+import { createWardenAuth, ErrorCode, errorCodeOf, memoryTokenStore, type MfaRequiredEvent, type SignedOutEvent, type TokenStore, type WardenAuth } from '@warden/client';
 import { createWardenApolloLink } from '@warden/client/apollo';
 import { wardenAuthExchange } from '@warden/client/urql';
 import type { TestServer } from '../support/harness';
@@ -93,6 +93,8 @@ export interface ClientDriver {
   name: 'apollo' | 'urql';
   auth: WardenAuth;
   signedOut: SignedOutEvent[];
+  /** What onMfaRequired was called with. */
+  mfaRequired: MfaRequiredEvent[];
   query<TData, TVariables extends Record<string, unknown>>(document: TypedDocumentNode<TData, TVariables>, variables?: TVariables): Promise<RunResult<TData>>;
   mutate<TData, TVariables extends Record<string, unknown>>(document: TypedDocumentNode<TData, TVariables>, variables?: TVariables): Promise<RunResult<TData>>;
 }
@@ -106,11 +108,13 @@ export interface DriverOptions {
 /** Apollo Client 4: our link before HttpLink, errors as Apollo reports them (CombinedGraphQLErrors). */
 export function apolloDriver(options: DriverOptions): ClientDriver {
   const signedOut: SignedOutEvent[] = [];
+  const mfaRequired: MfaRequiredEvent[] = [];
   const auth = createWardenAuth({
     url: options.server.graphqlUrl,
     fetch: options.fetch,
     tokenStore: options.tokenStore ?? memoryTokenStore(),
     onSignedOut: (event) => signedOut.push(event),
+    onMfaRequired: (event) => mfaRequired.push(event),
   });
   const client = new ApolloClient({
     link: ApolloLink.from([createWardenApolloLink({ auth }), new HttpLink({ uri: options.server.graphqlUrl, fetch: options.fetch })]),
@@ -127,6 +131,7 @@ export function apolloDriver(options: DriverOptions): ClientDriver {
     name: 'apollo',
     auth,
     signedOut,
+    mfaRequired,
     query: async (query, variables) =>
       read(await client.query({ query: query as unknown as TypedDocumentNode, variables: variables ?? {}, fetchPolicy: 'network-only', errorPolicy: 'all' })),
     mutate: async (mutation, variables) => read(await client.mutate({ mutation: mutation as unknown as TypedDocumentNode, variables: variables ?? {}, errorPolicy: 'all' })),
@@ -136,11 +141,13 @@ export function apolloDriver(options: DriverOptions): ClientDriver {
 /** urql: our exchange (over @urql/exchange-auth) before fetchExchange; queries go as GET. */
 export function urqlDriver(options: DriverOptions): ClientDriver {
   const signedOut: SignedOutEvent[] = [];
+  const mfaRequired: MfaRequiredEvent[] = [];
   const auth = createWardenAuth({
     url: options.server.graphqlUrl,
     fetch: options.fetch,
     tokenStore: options.tokenStore ?? memoryTokenStore(),
     onSignedOut: (event) => signedOut.push(event),
+    onMfaRequired: (event) => mfaRequired.push(event),
   });
   const client = new Client({
     url: options.server.graphqlUrl,
@@ -158,6 +165,7 @@ export function urqlDriver(options: DriverOptions): ClientDriver {
     name: 'urql',
     auth,
     signedOut,
+    mfaRequired,
     query: async <TData, TVariables extends Record<string, unknown>>(query: TypedDocumentNode<TData, TVariables>, variables?: TVariables) =>
       read<TData>(await client.query(query, (variables ?? {}) as TVariables, { requestPolicy: 'network-only' }).toPromise()),
     mutate: async <TData, TVariables extends Record<string, unknown>>(mutation: TypedDocumentNode<TData, TVariables>, variables?: TVariables) =>

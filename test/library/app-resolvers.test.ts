@@ -118,6 +118,6 @@ describe("an application's resolvers on top of Warden", () => {
     expect(sdl).toMatch(/greeting: Greeting! @auth\n/);
     expect(sdl).toMatch(/appStatus: String! @public\n/);
     expect(sdl).toMatch(/resetGreetings\(confirm: Boolean!\): Boolean! @auth\(requires: ADMIN\)\n/);
-    expect(sdl).toMatch(/me: User! @auth\n/);
+    expect(sdl).toMatch(/me: User! @auth\(assurance: AAL1\)\n/);
   });
 });

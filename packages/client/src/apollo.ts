@@ -46,6 +46,9 @@ export function createWardenApolloLink(options: WardenApolloLinkOptions): Warden
       if (isSignOutCode(code)) {
         return from(auth.signOut({ code, error: errors?.[0] }, sent)).pipe(map(() => result));
       }
+      if (code === ErrorCode.MFA_REQUIRED) {
+        auth.mfaRequired({ reason: 'MFA_REQUIRED', operationName: operation.operationName || undefined, error: errors?.find((e) => e.extensions?.code === code) });
+      }
       if (operation.operationType === 'mutation' && 'data' in result && result.data) {
         return from(auth.capture(result.data)).pipe(map(() => result));
       }

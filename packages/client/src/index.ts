@@ -11,4 +11,4 @@ export type { SignOutCode, WardenGraphQLError } from './errors';
 export { memoryTokenStore, webStorageTokenStore } from './token-store';
 export type { KeyValueStorage, TokenStore, WardenTokens } from './token-store';
 export { createWardenAuth, REFRESH_TOKEN_MUTATION, WardenAuth } from './warden-auth';
-export type { SignedOutEvent, WardenAuthOptions, WardenTokenPayload } from './warden-auth';
+export type { MfaRequiredEvent, SignedOutEvent, WardenAuthOptions, WardenTokenPayload } from './warden-auth';

@@ -8,7 +8,7 @@
  * (`authAttempt`); WardenAuth makes the refresh itself single-flight and skips it when the
  * failed operations carried a token that has already been replaced.
  */
-import { CombinedError, composeExchanges, makeOperation, mapExchange, type Exchange, type Operation, type OperationResult } from '@urql/core';
+import { CombinedError, composeExchanges, getOperationName, makeOperation, mapExchange, type Exchange, type Operation, type OperationResult } from '@urql/core';
 import { authExchange } from '@urql/exchange-auth';
 import { ErrorCode } from './generated/schema-types';
 import { firstErrorCode, isSignOutCode, WardenAuthError, type WardenGraphQLError } from './errors';
@@ -56,6 +56,10 @@ export function wardenAuthExchange(options: WardenAuthExchangeOptions): WardenAu
       const code = firstErrorCode(errors);
       if (isSignOutCode(code)) {
         return auth.signOut({ code, error: errors?.[0] }, sentAccessToken(result.operation)).then(() => result);
+      }
+      if (code === ErrorCode.MFA_REQUIRED) {
+        const operationName = getOperationName(result.operation.query) ?? undefined;
+        auth.mfaRequired({ reason: 'MFA_REQUIRED', operationName, error: errors?.find((e) => e.extensions?.code === code) });
       }
       if (result.operation.kind === 'mutation' && result.data) {
         return auth.capture(result.data).then(() => result);

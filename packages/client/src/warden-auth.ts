@@ -26,11 +26,25 @@ export interface WardenTokenPayload {
   /** null when the server sends the refresh token only as a cookie */
   refreshToken?: string | null;
   refreshTokenExpiresAt?: string;
+  /** The user has a verified factor and this session is still AAL1 (when the selection asks for it). */
+  mfaRequired?: boolean;
 }
 
 export interface SignedOutEvent {
   /** why: a refresh answered REFRESH_TOKEN_EXPIRED / _REUSED / _INVALID or SESSION_REVOKED, or an operation answered SESSION_REVOKED or UNAUTHENTICATED */
   code: SignOutCode;
+  error?: WardenGraphQLError;
+}
+
+/**
+ * The session needs a second factor: an operation answered MFA_REQUIRED (`reason: 'MFA_REQUIRED'`,
+ * with the error and the operation's name), or a sign-in returned `mfaRequired: true`
+ * (`reason: 'SIGN_IN'`). Ask the user for a code and send `verifyMfa(code)`; the client keeps the
+ * AAL2 tokens it returns, then retry.
+ */
+export interface MfaRequiredEvent {
+  reason: 'MFA_REQUIRED' | 'SIGN_IN';
+  operationName?: string;
   error?: WardenGraphQLError;
 }
 
@@ -41,6 +55,8 @@ export interface WardenAuthOptions {
   tokenStore?: TokenStore;
   /** Called once when the session is over and the user must sign in again; the store is already cleared. */
   onSignedOut?: (event: SignedOutEvent) => void;
+  /** Called when the session must be raised to AAL2 with `verifyMfa` (see MfaRequiredEvent). */
+  onMfaRequired?: (event: MfaRequiredEvent) => void;
   /** Called after every successful refresh with the new payload (to schedule, log, or sync tabs). */
   onRefreshed?: (payload: WardenTokenPayload) => void;
   /** The fetch used for the refresh call; the global one by default. */
@@ -62,7 +78,7 @@ export interface WardenAuthOptions {
 }
 
 /** Mutations whose payload is an AuthPayload (by response key; an alias hides it). */
-const TOKEN_ISSUING_FIELDS = ['signup', 'login', 'changePassword', 'refreshToken'] as const;
+const TOKEN_ISSUING_FIELDS = ['signup', 'login', 'changePassword', 'refreshToken', 'verifyMfa'] as const;
 
 const EMPTY: WardenTokens = { accessToken: null, refreshToken: null };
 
@@ -114,14 +130,28 @@ export class WardenAuth {
    */
   async capture(data: unknown): Promise<boolean> {
     if (this.options.captureTokens === false || !data || typeof data !== 'object') return false;
-    for (const field of TOKEN_ISSUING_FIELDS) {
-      const payload = (data as Record<string, unknown>)[field] as Partial<WardenTokenPayload> | null | undefined;
+    const record = data as Record<string, unknown>;
+    // activateTotp returns its AuthPayload under `auth`.
+    const activated = (record.activateTotp as { auth?: unknown } | null | undefined)?.auth;
+    const payloads = [...TOKEN_ISSUING_FIELDS.map((field) => record[field]), activated];
+    for (const candidate of payloads) {
+      const payload = candidate as Partial<WardenTokenPayload> | null | undefined;
       if (typeof payload?.accessToken === 'string') {
         await this.signIn(payload as WardenTokenPayload);
+        if (payload.mfaRequired === true) this.mfaRequired({ reason: 'SIGN_IN' });
         return true;
       }
     }
     return false;
+  }
+
+  /** Tells the app the session needs a second factor (onMfaRequired); a throwing callback is ignored. */
+  mfaRequired(event: MfaRequiredEvent): void {
+    try {
+      this.options.onMfaRequired?.(event);
+    } catch {
+      // The app's callback must not break the operation's result.
+    }
   }
 
   /** Forget the tokens without calling onSignedOut (after your own `logout` mutation). */
