@@ -114,7 +114,7 @@ describe('docs/api.md', () => {
   });
 
   it('notices a field that differs from the page (the check can fail)', () => {
-    const changed = buildSchema(documentedSdl().replace('me: User! @auth', 'me: User @public'));
+    const changed = buildSchema(documentedSdl().replace('me: User! @auth(assurance: AAL1)', 'me: User @public'));
     expect(differences(changed, actual)).toEqual(expect.arrayContaining([expect.stringMatching(/^Query\.me is User!, documented as User$/)]));
   });
 });
