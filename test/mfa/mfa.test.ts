@@ -8,7 +8,7 @@ import jwt from 'jsonwebtoken';
 import { TOTP } from 'otpauth';
 import { ErrorCode } from '../../src/errors/error-code';
 import { ManualClock } from '../../src/lib/clock';
-import { LOGIN, errorCode, signupUser, startTestServer, type SignedUp, type TestServer } from '../support/harness';
+import { LOGIN, errorCode, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
 import { signupAdmin } from '../support/admin';
 
 const ENROLL = 'mutation ($name: String) { enrollTotp(name: $name) { factorId secret otpauthUri } }';
@@ -25,6 +25,8 @@ const REFRESH = 'mutation ($t: String) { refreshToken(refreshToken: $t) { access
 const LOGIN_MFA = 'mutation ($input: LoginInput!) { login(input: $input) { accessToken refreshToken assurance mfaRequired } }';
 
 const code = (secret: string, clock: ManualClock, offsetSteps = 0) => new TOTP({ secret }).generate({ timestamp: clock.now() + offsetSteps * 30_000 });
+// Unique per run: the PostgreSQL pass may reuse a database.
+const ADMIN_EMAIL = uniqueEmail('mfa-admin');
 const claims = (token: string) => jwt.decode(token) as { aal: string; amr: string[]; sid: string };
 
 describe('multi-factor authentication', () => {
@@ -33,7 +35,7 @@ describe('multi-factor authentication', () => {
   const clock = new ManualClock(Math.floor(Date.UTC(2026, 11, 1, 12) / 30_000) * 30_000 + 1_000);
 
   beforeAll(async () => {
-    server = await startTestServer({ clock, env: { LOGIN_MAX_FAILURES: '5', ADMIN_EMAILS: 'mfa-admin@example.test' } });
+    server = await startTestServer({ clock, env: { LOGIN_MAX_FAILURES: '5', ADMIN_EMAILS: ADMIN_EMAIL } });
   });
   afterAll(() => server.close());
 
@@ -216,7 +218,7 @@ describe('multi-factor authentication', () => {
     const { user, aal2Token } = await withFactor();
     const other = await signupUser(server);
     expect(errorCode(await server.gql(RESET, { userId: user.user.id }, { token: other.accessToken }))).toBe(ErrorCode.FORBIDDEN);
-    const admin = await signupAdmin(server, 'mfa-admin@example.test');
+    const admin = await signupAdmin(server, ADMIN_EMAIL);
     const adminLogin = (await login(admin)).body.data!.login.accessToken;
     expect(errorCode(await server.gql(RESET, { userId: '00000000-0000-4000-8000-000000000000' }, { token: adminLogin }))).toBe(ErrorCode.NOT_FOUND);
     expect((await server.gql(RESET, { userId: user.user.id }, { token: adminLogin })).body.data).toEqual({ resetUserMfa: true });
