@@ -131,6 +131,10 @@ suite('OpenID Connect sign-in', () => {
     expect(payloadOf(payload.accessToken)).toMatchObject({ amr: ['oauth'], aal: 'aal1', sub: payload.user.id });
     const me = await server.gql('{ me { id } }', {}, { token: payload.accessToken });
     expect(me.body.data!.me.id).toBe(payload.user.id);
+    // A refresh keeps how the session was opened: the session row carries its amr.
+    const refreshed = await server.gql('mutation($t: String) { refreshToken(refreshToken: $t) { accessToken } }', { t: payload.refreshToken });
+    expect(refreshed.body.errors).toBeUndefined();
+    expect(payloadOf(refreshed.body.data!.refreshToken.accessToken)).toMatchObject({ amr: ['oauth'], aal: 'aal1', sub: payload.user.id });
     // No password: any password answers like a wrong one.
     const login = await server.gql(LOGIN, { input: { email, password: 'correct horse battery' } });
     expect(errorCode(login)).toBe('INVALID_CREDENTIALS');
