@@ -8,7 +8,7 @@
 import { ErrorCode } from '../../src/errors/error-code';
 import { createTestDatabase } from '../support/db-template';
 import { errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
-import { ME, REFRESH, describeNeeding, pairOf, startPair, type Pair } from './support';
+import { ME, REFRESH, describeNeeding, pairOf, postgresServerUrl, startPair, type Pair } from './support';
 
 const OLD = 'the-old-secret-that-is-at-least-32-bytes!';
 const NEW = 'the-new-secret-that-is-at-least-32-bytes!';
@@ -59,7 +59,7 @@ describeNeeding({ redis: true, postgres: true }, 'rotating JWT_SECRET with a rol
   });
 
   it('a session opened before the roll keeps refreshing through all three phases and after: nobody is signed out', async () => {
-    const database = await createTestDatabase();
+    const database = await createTestDatabase(postgresServerUrl());
     const servers: TestServer[] = [];
     const start = async (env: Record<string, string>) => {
       const server = await startTestServer({ env: { DATABASE_URL: database.url, ...env } });
