@@ -84,8 +84,7 @@ export class RefreshTokenCodec {
     if (secretIndex < 0) return null;
     const header = bytes.subarray(0, HEADER_BYTES);
     if (header.readUInt8(0) !== REFRESH_TOKEN_VERSION) return null;
-    const hex = header.subarray(1, 17).toString('hex');
-    const sessionId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    const sessionId = sessionIdOf(header);
     const generation = header.readUInt32BE(17);
     if (generation > MAX_GENERATION) return null;
     return { sessionId, generation, secretIndex, header: Buffer.from(header), tag: Buffer.from(bytes.subarray(HEADER_BYTES, HEADER_BYTES + TAG_BYTES)) };
@@ -113,12 +112,17 @@ export class RefreshTokenCodec {
 export function unverifiedFields(token: string): { version: number; sessionId: string; generation: number } | null {
   if (token.length !== REFRESH_TOKEN_LENGTH || !BASE64URL.test(token)) return null;
   const bytes = Buffer.from(token, 'base64url');
-  const hex = bytes.subarray(1, 17).toString('hex');
   return {
     version: bytes.readUInt8(0),
-    sessionId: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+    sessionId: sessionIdOf(bytes),
     generation: bytes.readUInt32BE(17),
   };
+}
+
+/** The session id a token's header carries (bytes 1..16), as the UUID the Session row uses. */
+function sessionIdOf(header: Buffer): string {
+  const hex = header.subarray(1, 17).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function hkdf(secret: Buffer, salt: Buffer, info: string): Buffer {
