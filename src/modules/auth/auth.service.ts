@@ -33,6 +33,29 @@ export interface IssuedTokens {
   mfaRequired: boolean;
 }
 
+/**
+ * The token pair of a session whose refresh token was just issued (opened, or re-keyed by a
+ * credential change or a step-up): signs its access token at the session's level and methods.
+ */
+export function issueTokens(
+  accessTokens: AccessTokens,
+  session: { sessionId: string; user: UserRow; aal: Assurance; amr: string[]; refreshToken: string; refreshTokenExpiresAt: Date },
+  mfaRequired: boolean,
+): IssuedTokens {
+  const { sessionId, user, aal, amr } = session;
+  const access = accessTokens.sign({ userId: user.id, sessionId, role: user.role, aal, amr });
+  return {
+    accessToken: access.token,
+    accessTokenExpiresAt: access.expiresAt,
+    refreshToken: session.refreshToken,
+    refreshTokenExpiresAt: session.refreshTokenExpiresAt,
+    sessionId,
+    user,
+    aal,
+    mfaRequired,
+  };
+}
+
 export interface AuthServiceDeps {
   prisma: PrismaClient;
   hasher: PasswordHasher;
@@ -147,17 +170,8 @@ export class AuthService {
    */
   async startSession(user: UserRow, meta: RequestMeta, amr: string[] = ['pwd'], options: { mfaEnabled?: boolean } = {}): Promise<IssuedTokens> {
     const session = await this.deps.sessions.create(user.id, meta, amr);
-    const access = this.deps.accessTokens.sign({ userId: user.id, sessionId: session.sessionId, role: user.role, aal: 'aal1', amr });
-    return {
-      accessToken: access.token,
-      accessTokenExpiresAt: access.expiresAt,
-      refreshToken: session.refreshToken,
-      refreshTokenExpiresAt: session.refreshTokenExpiresAt,
-      sessionId: session.sessionId,
-      user,
-      aal: 'aal1',
-      mfaRequired: options.mfaEnabled ?? (await this.hasVerifiedFactor(user.id)),
-    };
+    const mfaRequired = options.mfaEnabled ?? (await this.hasVerifiedFactor(user.id));
+    return issueTokens(this.deps.accessTokens, { ...session, user, aal: 'aal1', amr }, mfaRequired);
   }
 
   private async hasVerifiedFactor(userId: string): Promise<boolean> {

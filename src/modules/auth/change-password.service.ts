@@ -11,7 +11,7 @@ import { passwordProblem, type PasswordHasher } from '../../lib/password';
 import type { RequestMeta, Viewer } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { AuditService } from './audit.service';
-import type { IssuedTokens } from './auth.service';
+import { issueTokens, type IssuedTokens } from './auth.service';
 import type { SecretGate } from './secret-gate.service';
 import type { SessionService } from './session.service';
 
@@ -79,16 +79,10 @@ export class ChangePasswordService {
       detail: { sessionsEnded: result.ended },
     });
     // The session keeps its assurance: the new token carries what the old one did.
-    const access = this.deps.accessTokens.sign({ userId: viewer.userId, sessionId: viewer.sessionId, role: result.user.role, aal: viewer.aal, amr: viewer.amr });
-    return {
-      accessToken: access.token,
-      accessTokenExpiresAt: access.expiresAt,
-      refreshToken: result.refreshToken,
-      refreshTokenExpiresAt: result.refreshTokenExpiresAt,
-      sessionId: viewer.sessionId,
-      user: result.user,
-      aal: viewer.aal,
-      mfaRequired: viewer.user.mfaEnabled && viewer.aal !== 'aal2',
-    };
+    return issueTokens(
+      this.deps.accessTokens,
+      { ...result, sessionId: viewer.sessionId, aal: viewer.aal, amr: viewer.amr },
+      viewer.user.mfaEnabled && viewer.aal !== 'aal2',
+    );
   }
 }

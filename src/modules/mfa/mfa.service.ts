@@ -27,7 +27,7 @@ import type { RequestMeta, Viewer } from '../../domain/types';
 import { secretFingerprint } from '../keys/signing-keys';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { AuditService } from '../auth/audit.service';
-import type { IssuedTokens } from '../auth/auth.service';
+import { issueTokens, type IssuedTokens } from '../auth/auth.service';
 import type { SecretGate } from '../auth/secret-gate.service';
 import type { SessionService } from '../auth/session.service';
 import { matchTotp, newTotpSecret, totpUri } from './totp';
@@ -364,17 +364,7 @@ export class MfaService {
     if (!result) return null;
     // The user's row may have changed (mfaEnabled): drop what any instance cached for them.
     await this.deps.sessions.ended(viewer.userId, 'mfa', 0);
-    const access = this.deps.accessTokens.sign({ userId: viewer.userId, sessionId: viewer.sessionId, role: result.user.role, aal: 'aal2', amr });
-    return {
-      accessToken: access.token,
-      accessTokenExpiresAt: access.expiresAt,
-      refreshToken: result.refreshToken,
-      refreshTokenExpiresAt: result.refreshTokenExpiresAt,
-      sessionId: viewer.sessionId,
-      user: result.user,
-      aal: 'aal2',
-      mfaRequired: false,
-    };
+    return issueTokens(this.deps.accessTokens, { ...result, sessionId: viewer.sessionId, aal: 'aal2', amr }, false);
   }
 
   private seal(factorId: string, secret: string): Uint8Array<ArrayBuffer> {
