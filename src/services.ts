@@ -100,6 +100,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     ttlMs: config.accessTokenTtlMs,
     clockSkewMs: config.clockSkewMs,
     keys: signingKeys ?? undefined,
+    clock,
   });
   // Refresh tokens made under JWT_SECRET; those made under JWT_SECRET_PREVIOUS still verify.
   const refreshTokens = new RefreshTokenCodec([config.jwtSecret, config.jwtSecretPrevious].filter((secret): secret is string => Boolean(secret)));

@@ -12,6 +12,7 @@
 import { createHash, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
+import { systemClock, type Clock } from './clock';
 import { isUuid } from './tokens';
 
 import type { Role } from '../generated/prisma/enums';
@@ -54,6 +55,8 @@ export interface AccessTokenOptions {
   keys?: KeyRing;
   /** How many verified ES256 tokens are remembered (0: none). */
   verifiedCacheSize?: number;
+  /** What `iat`, `exp` and verification are measured against; unset: real time. */
+  clock?: Clock;
 }
 
 export interface SignSubject {
@@ -97,10 +100,12 @@ export class AccessTokens {
   private readonly skewSeconds: number;
   /** Verified ES256 tokens → their claims, never served past `exp`, emptied when the keys change. */
   private readonly verified: LRUCache<string, CachedToken> | null;
+  private readonly clock: Clock;
   readonly algorithm: 'ES256' | 'HS256';
 
   constructor(private readonly options: AccessTokenOptions) {
     this.algorithm = options.keys ? 'ES256' : 'HS256';
+    this.clock = options.clock ?? systemClock;
     this.signingKey = createSecretKey(Buffer.from(options.secret, 'utf8'));
     this.signingKid = keyId(options.secret);
     this.keys.set(this.signingKid, this.signingKey);
@@ -115,7 +120,7 @@ export class AccessTokens {
   }
 
   /** Signs a token for a session; returns it with its expiry. */
-  sign(subject: SignSubject, nowMs = Date.now()): { token: string; expiresAt: Date } {
+  sign(subject: SignSubject, nowMs = this.clock.now()): { token: string; expiresAt: Date } {
     const iat = Math.floor(nowMs / 1000);
     const exp = iat + Math.max(1, Math.floor(this.options.ttlMs / 1000));
     const payload = {
@@ -145,7 +150,7 @@ export class AccessTokens {
    * algorithm belongs to, `exp` required, `iss`, `aud`, `typ` checked, `iat` not in the future
    * beyond the skew. Only a correctly signed token can be "expired".
    */
-  verify(token: string, nowMs = Date.now()): VerifyResult {
+  verify(token: string, nowMs = this.clock.now()): VerifyResult {
     if (token.length > 8192) return { ok: false, reason: 'invalid' };
     if (this.verified) {
       const hit = this.verified.get(token);

@@ -3,12 +3,15 @@
  * code or its token store; the refresh call relies on the `refresh_token` cookie alone.
  */
 import { ErrorCode, LoginDocument, MeDocument, memoryTokenStore } from '@warden/client';
+import { ManualClock } from '../../src/lib/clock';
 import { signupUser, startTestServer, type TestServer } from '../support/harness';
-import { CookieJar, countingFetch, DRIVERS, refreshMetric, SHORT_TTL_ENV, waitUntilExpired } from './support';
+import { CookieJar, countingFetch, DRIVERS, refreshMetric, SHORT_TTL_ENV, expireAccessToken } from './support';
 
+/** The expiry server's clock: tests move it past a token's expiry instead of waiting. */
+const clock = new ManualClock();
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ env: { ...SHORT_TTL_ENV, REFRESH_TOKEN_TRANSPORT: 'cookie' } });
+  server = await startTestServer({ env: { ...SHORT_TTL_ENV, REFRESH_TOKEN_TRANSPORT: 'cookie' }, clock });
 });
 afterAll(() => server.close());
 
@@ -30,7 +33,7 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('%s in cookie
     expect(firstCookie).toBeDefined();
     // The client kept the access token of the login it carried (captureTokens), no signIn needed.
     expect(client.auth.accessToken).toBe(payload.accessToken);
-    await waitUntilExpired(payload.accessTokenExpiresAt);
+    expireAccessToken(clock, payload.accessTokenExpiresAt);
     const rotationsBefore = await refreshMetric(server);
 
     const me = await client.query(MeDocument);

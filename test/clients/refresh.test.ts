@@ -14,16 +14,19 @@ import {
   memoryTokenStore,
   type AuthPayloadFieldsFragment,
 } from '@warden/client';
+import { ManualClock } from '../../src/lib/clock';
 import { signupUser, startTestServer, type TestServer } from '../support/harness';
 import { pairOf, refresh, LOGOUT } from '../sessions/support';
-import { countingFetch, DRIVERS, graphqlResponse, refreshMetric, SHORT_TTL_ENV, waitUntilExpired } from './support';
+import { countingFetch, DRIVERS, graphqlResponse, refreshMetric, SHORT_TTL_ENV, expireAccessToken } from './support';
 
 /** Access tokens that live two seconds, for the tests about expiry. */
+/** The expiry server's clock: tests move it past a token's expiry instead of waiting. */
+const clock = new ManualClock();
 let server: TestServer;
 /** The default fifteen minutes, for the tests that must not meet an expiry on a slow machine. */
 let steady: TestServer;
 beforeAll(async () => {
-  [server, steady] = await Promise.all([startTestServer({ env: SHORT_TTL_ENV }), startTestServer()]);
+  [server, steady] = await Promise.all([startTestServer({ env: SHORT_TTL_ENV, clock }), startTestServer()]);
 });
 afterAll(() => Promise.all([server.close(), steady.close()]));
 
@@ -42,7 +45,7 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('%s', (kind) 
     const client = makeDriver({ server, fetch: counter.fetch });
     const payload = await signUp();
     await client.auth.signIn(payload);
-    await waitUntilExpired(payload.accessTokenExpiresAt);
+    expireAccessToken(clock, payload.accessTokenExpiresAt);
     const rotationsBefore = await refreshMetric(server);
 
     const result = await client.query(MeDocument);
@@ -63,7 +66,7 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('%s', (kind) 
     const client = makeDriver({ server, fetch: counter.fetch });
     const payload = await signUp();
     await client.auth.signIn(payload);
-    await waitUntilExpired(payload.accessTokenExpiresAt);
+    expireAccessToken(clock, payload.accessTokenExpiresAt);
     const before = { ok: await refreshMetric(server), grace: await refreshMetric(server, 'grace') };
 
     // Ten different operations (different variables), so neither client merges them into one.
@@ -90,7 +93,7 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('%s', (kind) 
     // previous one and the grace window does not cover it.
     const stolen = pairOf(await refresh(server, payload.refreshToken!));
     const stolenAgain = pairOf(await refresh(server, stolen.refreshToken));
-    await waitUntilExpired(payload.accessTokenExpiresAt);
+    expireAccessToken(clock, payload.accessTokenExpiresAt);
 
     const result = await client.query(MeDocument);
 

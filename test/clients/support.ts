@@ -9,16 +9,19 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createWardenAuth, ErrorCode, errorCodeOf, memoryTokenStore, type MfaRequiredEvent, type SignedOutEvent, type TokenStore, type WardenAuth } from '@warden/client';
 import { createWardenApolloLink } from '@warden/client/apollo';
 import { wardenAuthExchange } from '@warden/client/urql';
+import type { ManualClock } from '../../src/lib/clock';
 import type { TestServer } from '../support/harness';
 
 /** Access tokens live two seconds; no skew, so they are refused the second they expire. */
 export const SHORT_TTL_ENV = { ACCESS_TOKEN_TTL: '2s', CLOCK_SKEW: '0' };
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits until Warden refuses an access token that expires at `expiresAt` (whole seconds). */
-export async function waitUntilExpired(expiresAt: string): Promise<void> {
-  await sleep(Math.max(0, Date.parse(expiresAt) - Date.now()) + 100);
+/**
+ * Moves the server's clock until Warden refuses an access token that expires at `expiresAt`
+ * (whole seconds): the expiry is real, no time is slept.
+ */
+export function expireAccessToken(clock: ManualClock, expiresAt: string): void {
+  clock.advance(Math.max(0, Date.parse(expiresAt) - clock.now()) + 100);
 }
 
 export interface SeenRequest {

@@ -124,8 +124,9 @@ function isUniqueViolation(error: unknown): boolean {
 
 /**
  * The key store the configuration asks for: opened (keys made, re-sealed, loaded) with ES256, null
- * with HS256. It keeps real time, not the app's clock: key states must agree with the token
- * expiry checks (wall-clock) and with how long other parties cache the JWKS.
+ * with HS256. It keeps real time, not the app's clock: key states must agree with how long
+ * other parties cache the JWKS. (Token iat/exp follow the app's clock, which is real time too
+ * outside tests.)
  */
 export async function openSigningKeys(infra: { config: Config; database: { prisma: PrismaClient }; logger: Logger }): Promise<SigningKeys | null> {
   const { config } = infra;
