@@ -1,6 +1,14 @@
 /**
- * The only reader of process.env. Every variable of docs/api.md §2 is parsed and validated here once;
- * a bad value stops the start with a message naming the variable.
+ * The only reader of process.env. Every variable of docs/api.md §2 is declared once in SETTINGS
+ * below: its parser, its default and its description (`.describe()`). The `Config` type is derived
+ * from that schema, and docs/configuration.md's reference table is generated from it
+ * (`npm run docs:config`; a test fails when the page is stale). A bad value stops the start with a
+ * message naming the variable.
+ *
+ * Adding a variable is one entry in SETTINGS: `NAME: setting('configKey', schema.describe('…'))`.
+ * Its value then appears as `config.configKey`, and the reference page lists it after
+ * `npm run docs:config`. Use `setting(null, …)` for a variable that only feeds a derived setting
+ * (computed in `configSchema`'s transform).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,78 +57,19 @@ export interface OAuthProviderConfig {
   scopes: string;
 }
 
-export interface Config {
-  nodeEnv: string;
-  isProduction: boolean;
-  isDevelopment: boolean;
-  port: number;
-  host: string;
-  databaseUrl: string | undefined;
-  dataDir: string;
-  /** REDIS_URL (one server); see `redis` for every kind. */
-  redisUrl: string | undefined;
-  /** The shared store: REDIS_URL, REDIS_CLUSTER_URLS or REDIS_SENTINEL_URLS; unset → in-process. */
-  redis: RedisTarget | undefined;
-  jwtSecret: string;
-  jwtSecretPrevious: string | undefined;
-  /** JWT_ALGORITHM: ES256 (keys kept by Warden, published as a JWKS) or HS256 (JWT_SECRET). */
-  jwtAlgorithm: 'ES256' | 'HS256';
-  /** JWT_KEY_ROTATION: how long an ES256 key signs before the next one takes over. */
-  jwtKeyRotationMs: number;
-  /** JWKS_MAX_AGE: how long clients may cache the JWKS; a new key is published at least this long before it signs. */
-  jwksMaxAgeMs: number;
-  jwtIssuer: string;
-  jwtAudience: string;
-  accessTokenTtlMs: number;
-  refreshTokenTtlMs: number;
-  sessionMaxAgeMs: number;
-  refreshReuseGraceMs: number;
-  /** AUDIT_REFRESH: write an audit row for every plain rotation too (off: rotations are only counted in /metrics). */
-  auditRefresh: boolean;
-  clockSkewMs: number;
-  loginMaxFailures: number;
-  loginFailureWindowMs: number;
-  lockoutDurationMs: number;
-  bcryptCost: number;
-  /** How many bcrypt jobs may run at once: one less than libuv's thread pool, so others get a thread. */
-  bcryptConcurrency: number;
-  ipRateLimit: number;
-  adminEmails: readonly string[];
-  refreshTokenTransport: RefreshTokenTransport;
-  cookieSecure: boolean;
-  corsOrigins: readonly string[];
-  trustProxy: boolean;
-  smtpUrl: string | undefined;
-  mailFrom: string;
-  maxBodyBytes: number;
-  /** MAX_LIST_ITEMS: most list items one operation may resolve; past it the operation is aborted. */
-  maxListItems: number;
-  shutdownTimeoutMs: number;
-  cleanupIntervalMs: number;
-  /** SESSION_CACHE_TTL: how long a live session may be answered from memory; 0 = never; at most MAX_SESSION_CACHE_TTL_MS. */
-  sessionCacheTtlMs: number;
-  logLevel: string;
-  /** STORAGE_URL: where avatars are stored. */
-  storage: StorageTarget;
-  /** STORAGE_PUBLIC_URL, without a trailing slash: a stored object's public URL is `${storagePublicUrl}/${key}`. */
-  storagePublicUrl: string;
-  /** Whether STORAGE_PUBLIC_URL was given (else the default above was derived). */
-  storagePublicUrlSet: boolean;
-  avatarMaxBytes: number;
-  /** AVATAR_UPLOADS_PER_HOUR: startAvatarUpload calls per user per hour. */
-  avatarUploadsPerHour: number;
-  /** OAUTH_PROVIDERS with their OAUTH_<ID>_* settings, in the listed order. */
-  oauthProviders: readonly OAuthProviderConfig[];
-  /** OAUTH_REDIRECT_URIS: the only redirect URIs start… accepts, compared exactly. */
-  oauthRedirectUris: readonly string[];
-  /** MFA_REQUIRED_FOR_ADMIN: every `@auth(requires: ADMIN)` field needs AAL2 (off by default). */
-  mfaRequiredForAdmin: boolean;
-}
-
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** The longest SESSION_CACHE_TTL accepted (docs/session-cache.md). */
+export const MAX_SESSION_CACHE_TTL_MS = 60_000;
+
+// ---- value parsers -------------------------------------------------------------------------
+
+/** An empty or blank value counts as unset, so `FOO=` in an env file means "the default". */
+const blankIsUnset = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+/** `900`, `900s`, `15m`, `12h`, `14d` → milliseconds (src/lib/duration.ts). */
 const duration = (fallback: string) =>
   z
     .string()
@@ -134,158 +83,259 @@ const duration = (fallback: string) =>
       return ms;
     });
 
-const integer = (fallback: number, min: number, max: number) =>
-  z
+/** Digits only (no sign, exponent or hex), then a whole number in [min, max]. */
+const integer = (fallback: number, min: number, max: number) => {
+  const error = (issue: { input?: unknown }) => `"${String(issue.input)}" must be a whole number from ${min} to ${max}`;
+  return z
     .string()
     .default(String(fallback))
-    .transform((text, ctx) => {
-      const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
-      if (!Number.isSafeInteger(value) || value < min || value > max) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" must be a whole number from ${min} to ${max}` });
-        return z.NEVER;
-      }
-      return value;
-    });
+    .pipe(z.string().trim().regex(/^\d+$/, { error }))
+    .pipe(z.coerce.number<string>().int({ error, abort: true }).min(min, { error }).max(max, { error }));
+};
 
-const boolean = (fallback: boolean | undefined) =>
+/** true/false, 1/0, yes/no, on/off in any case; blank → the default (or undefined without one). */
+const BOOLEAN_WORDS = { truthy: ['1', 'true', 'yes', 'on'], falsy: ['0', 'false', 'no', 'off'] };
+const stringbool = () => z.stringbool({ ...BOOLEAN_WORDS, error: (issue) => `"${String(issue.input)}" must be true or false` });
+const flag = (fallback: boolean) => z.preprocess((value) => (typeof value === 'string' ? blankIsUnset(value.trim()) : value), stringbool().default(fallback));
+const optionalFlag = () => z.preprocess((value) => (typeof value === 'string' ? blankIsUnset(value.trim()) : value), stringbool().optional());
+
+/** A comma-separated list; blanks dropped. */
+const list = () =>
   z
     .string()
-    .optional()
-    .transform((text, ctx) => {
-      if (text === undefined || text === '') return fallback;
-      const lowered = text.trim().toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(lowered)) return true;
-      if (['0', 'false', 'no', 'off'].includes(lowered)) return false;
-      ctx.addIssue({ code: 'custom', message: `"${text}" must be true or false` });
-      return z.NEVER;
-    });
+    .default('')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    );
 
-const list = z
-  .string()
-  .default('')
-  .transform((text) =>
-    text
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
+/** The URL's scheme without the colon, as z.url's `protocol` option reads it. */
+const protocolPattern = (protocols: readonly string[]) => new RegExp(`^(?:${protocols.join('|')})$`);
+const mustStartWith = (protocols: readonly string[]) => `must start with ${protocols.map((p) => `${p}://`).join(' or ')}`;
+
+/** One URL with one of the given schemes, trimmed; blank → unset. */
+const optionalUrl = (protocols: readonly string[]) =>
+  z.preprocess(
+    blankIsUnset,
+    z
+      .url({ protocol: protocolPattern(protocols), error: (issue) => (issue.code === 'invalid_format' && 'note' in issue && issue.note === 'Invalid protocol' ? mustStartWith(protocols) : 'is not a URL') })
+      .trim()
+      .optional(),
   );
 
-const optionalUrl = (protocols: string[]) =>
-  z
-    .string()
-    .optional()
-    .transform((text, ctx) => {
-      if (text === undefined || text.trim() === '') return undefined;
-      let url: URL;
-      try {
-        url = new URL(text);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'is not a URL' });
-        return z.NEVER;
-      }
-      if (!protocols.includes(url.protocol)) {
-        ctx.addIssue({ code: 'custom', message: `must start with ${protocols.map((p) => p + '//').join(' or ')}` });
-        return z.NEVER;
-      }
-      return text.trim();
-    });
-
 /** A comma-separated list of redis:// or rediss:// URLs. */
-const urlList = z
-  .string()
-  .optional()
-  .transform((text, ctx) => {
-    const urls = (text ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean);
-    for (const item of urls) {
-      let url: URL;
-      try {
-        url = new URL(item);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `"${item}" is not a URL` });
-        return z.NEVER;
-      }
-      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-        ctx.addIssue({ code: 'custom', message: 'each URL must start with redis:// or rediss://' });
-        return z.NEVER;
-      }
-    }
-    return urls;
-  });
+const redisUrlList = () =>
+  list().pipe(
+    z.array(
+      z.url({
+        protocol: protocolPattern(['redis', 'rediss']),
+        error: (issue) => (issue.code === 'invalid_format' && 'note' in issue && issue.note === 'Invalid protocol' ? `each URL ${mustStartWith(['redis', 'rediss'])}` : `"${String(issue.input)}" is not a URL`),
+      }),
+    ),
+  );
 
-const schema = z.object({
-  NODE_ENV: z.string().default('development'),
-  PORT: integer(4000, 0, 65535),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  DATABASE_URL: optionalUrl(['postgresql:', 'postgres:']),
-  DATA_DIR: z.string().min(1).default('.data'),
-  REDIS_URL: optionalUrl(['redis:', 'rediss:']),
-  REDIS_CLUSTER_URLS: urlList,
-  REDIS_SENTINEL_URLS: urlList,
-  REDIS_SENTINEL_MASTER: z.string().trim().optional(),
-  JWT_SECRET: z.string().optional(),
-  JWT_SECRET_PREVIOUS: z.string().optional(),
-  JWT_ALGORITHM: z.enum(['ES256', 'HS256']).default('ES256'),
-  JWT_KEY_ROTATION: duration('30d'),
-  JWKS_MAX_AGE: duration('10m'),
-  JWT_ISSUER: z.string().min(1).default('warden'),
-  JWT_AUDIENCE: z.string().min(1).default('warden'),
-  ACCESS_TOKEN_TTL: duration('15m'),
-  REFRESH_TOKEN_TTL: duration('14d'),
-  SESSION_MAX_AGE: duration('30d'),
-  REFRESH_REUSE_GRACE: duration('10s'),
-  AUDIT_REFRESH: boolean(false),
-  CLOCK_SKEW: duration('5s'),
-  LOGIN_MAX_FAILURES: integer(5, 1, 1000),
-  LOGIN_FAILURE_WINDOW: duration('5m'),
-  LOCKOUT_DURATION: duration('10m'),
-  BCRYPT_COST: integer(12, 4, 15),
-  // Read by libuv itself when the process starts; Warden only sizes its bcrypt queue by it.
-  UV_THREADPOOL_SIZE: integer(4, 1, 1024),
-  IP_RATE_LIMIT: integer(30, 0, 1_000_000),
-  ADMIN_EMAILS: list,
-  REFRESH_TOKEN_TRANSPORT: z.enum(['body', 'cookie', 'both']).default('both'),
-  COOKIE_SECURE: boolean(undefined),
-  CORS_ORIGINS: list,
-  TRUST_PROXY: boolean(false),
-  SMTP_URL: optionalUrl(['smtp:', 'smtps:']),
-  MAIL_FROM: z.string().min(3).default('Warden <no-reply@warden.local>'),
-  MAX_BODY_BYTES: integer(1_048_576, 1024, 100 * 1_048_576),
-  MAX_LIST_ITEMS: integer(5_000, 1, 1_000_000),
-  SHUTDOWN_TIMEOUT: duration('10s'),
-  CLEANUP_INTERVAL: duration('1h'),
-  SESSION_CACHE_TTL: duration('10s'),
-  STORAGE_URL: z.string().trim().optional(),
-  STORAGE_PUBLIC_URL: optionalUrl(['http:', 'https:']),
-  AVATAR_MAX_BYTES: integer(5_242_880, 1024, 100 * 1_048_576),
-  AVATAR_UPLOADS_PER_HOUR: integer(5, 1, 10_000),
-  OAUTH_PROVIDERS: list,
-  OAUTH_REDIRECT_URIS: list,
-  MFA_REQUIRED_FOR_ADMIN: boolean(false),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+// ---- the variables ---------------------------------------------------------------------------
 
-/** Every variable Warden reads; docs/configuration.md lists each one (a test checks both ways). */
-export const ENVIRONMENT_VARIABLES: readonly string[] = Object.freeze(Object.keys(schema.shape));
+/** How the reference page shows a variable's default, where the schema's own default does not say it. */
+interface SettingDoc {
+  /** Replaces the default column (markdown). */
+  default?: string;
+}
 
-/** The longest SESSION_CACHE_TTL accepted (docs/session-cache.md). */
-export const MAX_SESSION_CACHE_TTL_MS = 60_000;
+/** One environment variable: the Config key its value lands in (null: read only by a derived setting), its schema, and how the page shows it. */
+function setting<const K extends string | null, S extends z.ZodType>(key: K, schema: S, doc: SettingDoc = {}): { key: K; schema: S; doc: SettingDoc } {
+  return { key, schema, doc };
+}
 
 /**
- * Reads and validates the configuration.
- * @throws ConfigError naming every bad variable.
+ * Every variable Warden reads, in the order of the reference page. Meanings are markdown and end
+ * up in docs/configuration.md as they are written here.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
-  }
-  const e = parsed.data;
-  const isProduction = e.NODE_ENV === 'production';
+const SETTINGS = {
+  NODE_ENV: setting(
+    'nodeEnv',
+    z
+      .string()
+      .default('development')
+      .describe('`production` turns on the [production checks](operations.md#required-settings); `development` alone shows error details to clients'),
+  ),
+  PORT: setting('port', integer(4000, 0, 65535).describe('the port to listen on')),
+  HOST: setting('host', z.string().min(1).default('0.0.0.0').describe('the address to listen on')),
+  DATABASE_URL: setting('databaseUrl', optionalUrl(['postgresql', 'postgres']).describe('`postgresql://…`'), { default: 'unset → embedded PGlite' }),
+  DATA_DIR: setting(
+    'dataDir',
+    z
+      .string()
+      .min(1)
+      .default('.data')
+      .transform((dir) => path.resolve(dir))
+      .describe('embedded database, development JWT secret, development mail outbox'),
+  ),
+  REDIS_URL: setting('redisUrl', optionalUrl(['redis', 'rediss']).describe('`redis://…` or `rediss://…`'), { default: 'unset → in-process store' }),
+  REDIS_CLUSTER_URLS: setting(
+    null,
+    redisUrlList().describe(
+      'instead of `REDIS_URL`: a Redis Cluster, as comma-separated `redis://` / `rediss://` URLs of some of its nodes (see [operations](operations.md#scaling-out-to-n-instances))',
+    ),
+  ),
+  REDIS_SENTINEL_URLS: setting(null, redisUrlList().describe('instead of `REDIS_URL`: the master a Sentinel group watches, as comma-separated sentinel URLs')),
+  REDIS_SENTINEL_MASTER: setting(null, z.string().trim().optional().describe('the master group name, required with `REDIS_SENTINEL_URLS`')),
+  JWT_SECRET: setting(
+    null,
+    z
+      .string()
+      .optional()
+      .describe(
+        'the master secret: the HS256 key (the UTF-8 bytes of the value) with `JWT_ALGORITHM=HS256`, and the root of every derived key (the one that encrypts the stored ES256 private keys, the one-time-code key)',
+      ),
+    { default: 'development: generated once into `DATA_DIR/jwt-secret`; production: required, ≥ 32 bytes' },
+  ),
+  JWT_SECRET_PREVIOUS: setting(
+    'jwtSecretPrevious',
+    z
+      .string()
+      .optional()
+      .transform((text) => text || undefined)
+      .describe('the master secret before the last rotation, still accepted for HS256 verification and every derived key ([tokens](tokens.md))'),
+  ),
+  JWT_ALGORITHM: setting(
+    'jwtAlgorithm',
+    z
+      .enum(['ES256', 'HS256'])
+      .default('ES256')
+      .describe('`ES256`: P-256 keys Warden makes, keeps in the database and publishes at `/.well-known/jwks.json`; `HS256`: the key is `JWT_SECRET`'),
+  ),
+  JWT_KEY_ROTATION: setting('jwtKeyRotationMs', duration('30d').describe('how long an ES256 key signs before the next one takes over; at least twice `JWKS_MAX_AGE`')),
+  JWKS_MAX_AGE: setting('jwksMaxAgeMs', duration('10m').describe('`Cache-Control: max-age` of the JWKS; a new key is published at least this long before it signs')),
+  JWT_ISSUER: setting('jwtIssuer', z.string().min(1).default('warden').describe('the `iss` of every access token, checked on each one')),
+  JWT_AUDIENCE: setting('jwtAudience', z.string().min(1).default('warden').describe('the `aud` of every access token, checked on each one')),
+  ACCESS_TOKEN_TTL: setting('accessTokenTtlMs', duration('15m').describe('access-token lifetime')),
+  REFRESH_TOKEN_TTL: setting('refreshTokenTtlMs', duration('14d').describe('refresh-token idle lifetime; each rotation renews it')),
+  SESSION_MAX_AGE: setting('sessionMaxAgeMs', duration('30d').describe('absolute session lifetime; rotation never extends past it')),
+  REFRESH_REUSE_GRACE: setting('refreshReuseGraceMs', duration('10s').describe('window in which the immediately previous refresh token replays its successor; `0` disables')),
+  AUDIT_REFRESH: setting(
+    'auditRefresh',
+    flag(false).describe(
+      'also write an audit row for every plain refresh-token rotation (they are always counted in `warden_refresh_total`; [refresh tokens](refresh-tokens.md))',
+    ),
+  ),
+  CLOCK_SKEW: setting('clockSkewMs', duration('5s').describe('tolerance on `exp` / `nbf` / `iat`; over `60s` refuses to start')),
+  LOGIN_MAX_FAILURES: setting('loginMaxFailures', integer(5, 1, 1000).describe('account lockout: failed logins within `LOGIN_FAILURE_WINDOW` that lock the account')),
+  LOGIN_FAILURE_WINDOW: setting('loginFailureWindowMs', duration('5m').describe('account lockout: the window in which failures are counted')),
+  LOCKOUT_DURATION: setting('lockoutDurationMs', duration('10m').describe('account lockout: how long a lock lasts')),
+  BCRYPT_COST: setting('bcryptCost', integer(12, 4, 15).describe('password hashing cost (4–15; production refuses < 10)')),
+  // Read by libuv itself when the process starts; Warden only sizes its bcrypt queue by it.
+  UV_THREADPOOL_SIZE: setting(
+    'bcryptConcurrency',
+    integer(4, 1, 1024)
+      .transform((threads) => Math.max(1, threads - 1))
+      .describe("libuv's thread pool, read by Node itself; bcrypt runs on at most all but one of its threads"),
+  ),
+  IP_RATE_LIMIT: setting(
+    'ipRateLimit',
+    integer(30, 0, 1_000_000).describe(
+      'requests per client IP per minute to `login`, `signup`, `requestPasswordReset`, `requestEmailVerification`, `startOAuthLogin`, `finishOAuthLogin`; `0` disables',
+    ),
+  ),
+  ADMIN_EMAILS: setting(
+    'adminEmails',
+    list()
+      .transform((emails) => Object.freeze(emails.map((email) => email.normalize('NFKC').toLowerCase())))
+      .describe('comma-separated addresses that get the ADMIN role once they are verified ([admin](admin.md))'),
+  ),
+  REFRESH_TOKEN_TRANSPORT: setting('refreshTokenTransport', z.enum(['body', 'cookie', 'both']).default('both').describe('`body`, `cookie` or `both`')),
+  COOKIE_SECURE: setting(null, optionalFlag().describe('Secure flag on the `refresh_token` cookie'), { default: '`true` in production, else `false`' }),
+  CORS_ORIGINS: setting(
+    'corsOrigins',
+    list()
+      .transform((origins) => Object.freeze(origins))
+      .describe('comma-separated allowlist; other origins get no CORS headers'),
+  ),
+  TRUST_PROXY: setting(
+    'trustProxy',
+    flag(false).describe('only then is `X-Forwarded-For` read for the client IP, and only its last entry (the one the nearest proxy appended)'),
+  ),
+  SMTP_URL: setting(
+    'smtpUrl',
+    optionalUrl(['smtp', 'smtps']).describe('real SMTP when set (`smtp://` or `smtps://`, nodemailer options in the query string; see [mail](mail.md))'),
+    { default: 'unset → JSON files in `DATA_DIR/outbox/`' },
+  ),
+  MAIL_FROM: setting('mailFrom', z.string().min(3).default('Warden <no-reply@warden.local>').describe('the sender of every mail')),
+  STORAGE_URL: setting(
+    null,
+    z
+      .string()
+      .trim()
+      .optional()
+      .describe('where uploaded avatars go: `s3://bucket?endpoint=…&region=…` for any S3-compatible store ([avatars](avatars.md))'),
+    { default: 'unset → files under `DATA_DIR/uploads`' },
+  ),
+  STORAGE_PUBLIC_URL: setting(null, optionalUrl(['http', 'https']).describe('the base of public avatar URLs'), { default: "files: Warden's own URL; S3: the bucket's" }),
+  AVATAR_MAX_BYTES: setting(
+    'avatarMaxBytes',
+    integer(5_242_880, 1024, 100 * 1_048_576).describe("the largest avatar upload (also the body limit of Warden's own upload route)"),
+  ),
+  AVATAR_UPLOADS_PER_HOUR: setting('avatarUploadsPerHour', integer(5, 1, 10_000).describe('`startAvatarUpload` calls per user per hour, counted across instances')),
+  MFA_REQUIRED_FOR_ADMIN: setting(
+    'mfaRequiredForAdmin',
+    flag(false).describe(
+      'every `@auth(requires: ADMIN)` field needs an AAL2 session ([MFA](mfa.md)); off by default so an upgrade locks out no admin without a factor',
+    ),
+  ),
+  OAUTH_PROVIDERS: setting(
+    null,
+    list().describe('comma-separated OpenID Connect provider ids, each set by OAUTH_&lt;ID&gt;_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _NAME, _SCOPES ([OAuth](oauth.md))'),
+  ),
+  OAUTH_REDIRECT_URIS: setting(
+    'oauthRedirectUris',
+    list()
+      .transform((uris) => Object.freeze(uris))
+      .describe('comma-separated: the exact redirect URIs `startOAuthLogin` accepts; required with `OAUTH_PROVIDERS`'),
+  ),
+  MAX_BODY_BYTES: setting('maxBodyBytes', integer(1_048_576, 1024, 100 * 1_048_576).describe('larger request bodies get 413')),
+  MAX_LIST_ITEMS: setting(
+    'maxListItems',
+    integer(5_000, 1, 1_000_000).describe(
+      'most list items one operation may resolve; past it the whole operation is aborted with one masked error (see [query limits](query-limits.md))',
+    ),
+  ),
+  SHUTDOWN_TIMEOUT: setting('shutdownTimeoutMs', duration('10s').describe('bound on draining in-flight requests and mail at SIGTERM')),
+  CLEANUP_INTERVAL: setting('cleanupIntervalMs', duration('1h').describe('how often expired sessions and tokens are deleted')),
+  SESSION_CACHE_TTL: setting(
+    'sessionCacheTtlMs',
+    duration('10s').describe(
+      "at most `60s`: how long an instance may answer a live session's requests from memory (invalidated on every instance when the session ends or the user changes; see [session cache](security.md#session-cache)); `0` checks the database on every request",
+    ),
+  ),
+  LOG_LEVEL: setting('logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino level (`silent` … `trace`)')),
+};
+
+type Settings = typeof SETTINGS;
+type VariableName = keyof Settings;
+
+/** The variables as parsed, keyed by name; unknown variables (OAUTH_<ID>_*) are kept for the providers. */
+const variablesSchema = z.looseObject(
+  Object.fromEntries(Object.entries(SETTINGS).map(([name, entry]) => [name, entry.schema])) as { [N in VariableName]: Settings[N]['schema'] },
+);
+type Variables = z.output<typeof variablesSchema>;
+
+/** The settings that are one variable's parsed value, under their Config key. */
+type DirectSettings = { [N in VariableName as Settings[N]['key'] extends string ? Settings[N]['key'] : never]: z.output<Settings[N]['schema']> };
+
+function directSettings(variables: Variables): DirectSettings {
+  const entries = Object.entries(SETTINGS).filter(([, entry]) => entry.key !== null);
+  return Object.fromEntries(entries.map(([name, entry]) => [entry.key, variables[name]])) as DirectSettings;
+}
+
+/**
+ * The whole configuration: each variable parsed, then the rules that span several variables
+ * checked and the derived settings computed. Its output type is `Config`.
+ */
+export const configSchema = variablesSchema.transform((e, ctx) => {
   const problems: string[] = [];
+  const isProduction = e.NODE_ENV === 'production';
   if (e.CLOCK_SKEW > 60_000) problems.push('CLOCK_SKEW: must be 60s or less');
   if (e.JWKS_MAX_AGE < 1_000) problems.push('JWKS_MAX_AGE: must be at least 1s');
   // Each key is published JWKS_MAX_AGE before it signs, so it must sign for longer than that.
@@ -299,7 +349,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.JWT_SECRET !== undefined && Buffer.byteLength(e.JWT_SECRET, 'utf8') < 32) {
     problems.push('JWT_SECRET: must be at least 32 bytes');
   }
-  if (e.JWT_SECRET_PREVIOUS !== undefined && e.JWT_SECRET_PREVIOUS !== '' && Buffer.byteLength(e.JWT_SECRET_PREVIOUS, 'utf8') < 32) {
+  if (e.JWT_SECRET_PREVIOUS !== undefined && Buffer.byteLength(e.JWT_SECRET_PREVIOUS, 'utf8') < 32) {
     problems.push('JWT_SECRET_PREVIOUS: must be at least 32 bytes');
   }
   const redisKinds = [e.REDIS_URL ? 'REDIS_URL' : '', e.REDIS_CLUSTER_URLS.length ? 'REDIS_CLUSTER_URLS' : '', e.REDIS_SENTINEL_URLS.length ? 'REDIS_SENTINEL_URLS' : ''].filter(Boolean);
@@ -312,8 +362,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     if (e.BCRYPT_COST < 10) problems.push('BCRYPT_COST: must be at least 10 in production');
   }
-  const dataDir = path.resolve(e.DATA_DIR);
-  const storage = storageTarget(e.STORAGE_URL, dataDir, problems);
+  const storage = storageTarget(e.STORAGE_URL, e.DATA_DIR, problems);
   let publicUrl = e.STORAGE_PUBLIC_URL;
   if (publicUrl !== undefined) {
     const parsedPublic = new URL(publicUrl);
@@ -322,66 +371,76 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     publicUrl = publicUrl.replace(/\/+$/, '');
   }
-  const oauthProviders = oauthProvidersFrom(e.OAUTH_PROVIDERS, env, problems);
+  const oauthProviders = oauthProvidersFrom(e.OAUTH_PROVIDERS, e, problems);
   for (const uri of e.OAUTH_REDIRECT_URIS) {
     if (!URL.canParse(uri) || !/^https?:$/.test(new URL(uri).protocol)) problems.push(`OAUTH_REDIRECT_URIS: "${uri}" is not an http(s) URL`);
   }
   if (oauthProviders.length > 0 && e.OAUTH_REDIRECT_URIS.length === 0) problems.push('OAUTH_REDIRECT_URIS: required with OAUTH_PROVIDERS (the exact redirect URIs allowed)');
-  if (problems.length > 0) {
-    throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  if (problems.length > 0 || storage === undefined) {
+    for (const message of problems) ctx.addIssue({ code: 'custom', message, input: e });
+    return z.NEVER;
   }
 
-  return Object.freeze({
-    nodeEnv: e.NODE_ENV,
+  return {
+    ...directSettings(e),
     isProduction,
     isDevelopment: e.NODE_ENV === 'development',
-    port: e.PORT,
-    host: e.HOST,
-    databaseUrl: e.DATABASE_URL,
-    dataDir,
-    redisUrl: e.REDIS_URL,
+    /** The shared store: REDIS_URL, REDIS_CLUSTER_URLS or REDIS_SENTINEL_URLS; unset → in-process. */
     redis: redisTarget(e.REDIS_URL, e.REDIS_CLUSTER_URLS, e.REDIS_SENTINEL_URLS, e.REDIS_SENTINEL_MASTER),
-    jwtSecret: e.JWT_SECRET ?? devSecret(dataDir),
-    jwtSecretPrevious: e.JWT_SECRET_PREVIOUS || undefined,
-    jwtAlgorithm: e.JWT_ALGORITHM,
-    jwtKeyRotationMs: e.JWT_KEY_ROTATION,
-    jwksMaxAgeMs: e.JWKS_MAX_AGE,
-    jwtIssuer: e.JWT_ISSUER,
-    jwtAudience: e.JWT_AUDIENCE,
-    accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
-    refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
-    sessionMaxAgeMs: e.SESSION_MAX_AGE,
-    refreshReuseGraceMs: e.REFRESH_REUSE_GRACE,
-    auditRefresh: e.AUDIT_REFRESH ?? false,
-    clockSkewMs: e.CLOCK_SKEW,
-    loginMaxFailures: e.LOGIN_MAX_FAILURES,
-    loginFailureWindowMs: e.LOGIN_FAILURE_WINDOW,
-    lockoutDurationMs: e.LOCKOUT_DURATION,
-    bcryptCost: e.BCRYPT_COST,
-    bcryptConcurrency: Math.max(1, e.UV_THREADPOOL_SIZE - 1),
-    ipRateLimit: e.IP_RATE_LIMIT,
-    adminEmails: Object.freeze(e.ADMIN_EMAILS.map((email) => email.normalize('NFKC').toLowerCase())),
-    refreshTokenTransport: e.REFRESH_TOKEN_TRANSPORT,
+    jwtSecret: e.JWT_SECRET ?? devSecret(e.DATA_DIR),
     cookieSecure: e.COOKIE_SECURE ?? isProduction,
-    corsOrigins: Object.freeze(e.CORS_ORIGINS),
-    trustProxy: e.TRUST_PROXY ?? false,
-    smtpUrl: e.SMTP_URL,
-    mailFrom: e.MAIL_FROM,
-    maxBodyBytes: e.MAX_BODY_BYTES,
-    maxListItems: e.MAX_LIST_ITEMS,
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
-    cleanupIntervalMs: e.CLEANUP_INTERVAL,
-    sessionCacheTtlMs: e.SESSION_CACHE_TTL,
-    logLevel: e.LOG_LEVEL,
-    storage: storage!,
-    storagePublicUrl: publicUrl ?? defaultPublicUrl(storage!, e.PORT),
+    /** STORAGE_URL: where avatars are stored. */
+    storage,
+    /** STORAGE_PUBLIC_URL, without a trailing slash: a stored object's public URL is `${storagePublicUrl}/${key}`. */
+    storagePublicUrl: publicUrl ?? defaultPublicUrl(storage, e.PORT),
+    /** Whether STORAGE_PUBLIC_URL was given (else the default above was derived). */
     storagePublicUrlSet: publicUrl !== undefined,
-    avatarMaxBytes: e.AVATAR_MAX_BYTES,
-    avatarUploadsPerHour: e.AVATAR_UPLOADS_PER_HOUR,
-    oauthProviders: Object.freeze(oauthProviders),
-    oauthRedirectUris: Object.freeze(e.OAUTH_REDIRECT_URIS),
-    mfaRequiredForAdmin: e.MFA_REQUIRED_FOR_ADMIN ?? false,
-  });
+    /** OAUTH_PROVIDERS with their OAUTH_<ID>_* settings, in the listed order. */
+    oauthProviders: Object.freeze(oauthProviders) as readonly OAuthProviderConfig[],
+  };
+});
+
+/** Warden's configuration, as `loadConfig` returns it: the output of `configSchema`. */
+export type Config = z.output<typeof configSchema>;
+
+/** Every variable Warden reads; docs/configuration.md lists each one (generated, and a test checks it). */
+export const ENVIRONMENT_VARIABLES: readonly string[] = Object.freeze(Object.keys(SETTINGS));
+
+/** What the reference page needs of one variable. */
+export interface VariableReference {
+  name: string;
+  /** The Config key it sets, or null when it only feeds a derived setting. */
+  key: string | null;
+  schema: z.ZodType;
+  description: string | undefined;
+  /** The page's default column, when the schema's default does not say it. */
+  defaultText: string | undefined;
+}
+
+/** The variables in declaration order, for the generated reference page. */
+export function variableReference(): VariableReference[] {
+  return Object.entries(SETTINGS).map(([name, entry]) => ({
+    name,
+    key: entry.key,
+    schema: entry.schema,
+    description: entry.schema.description,
+    defaultText: entry.doc.default,
+  }));
+}
+
+/**
+ * Reads and validates the configuration.
+ * @throws ConfigError naming every bad variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    // A field's issue is named by its variable (a list's item index is left out); a rule across
+    // variables names them in its message.
+    const lines = parsed.error.issues.map((issue) => (issue.path.length > 0 ? `  ${String(issue.path[0])}: ${issue.message}` : `  ${issue.message}`));
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(parsed.data);
 }
 
 const S3_PARAMS = new Set(['endpoint', 'region', 'pathStyle']);
@@ -445,7 +504,7 @@ function defaultPublicUrl(storage: StorageTarget, port: number): string {
  * The providers OAUTH_PROVIDERS lists, each from its OAUTH_<ID>_* variables (`<ID>` upper-cased,
  * `-` as `_`). Problems are added to `problems`, one per bad variable.
  */
-function oauthProvidersFrom(ids: string[], env: NodeJS.ProcessEnv, problems: string[]): OAuthProviderConfig[] {
+function oauthProvidersFrom(ids: string[], env: Record<string, unknown>, problems: string[]): OAuthProviderConfig[] {
   const providers: OAuthProviderConfig[] = [];
   const seen = new Set<string>();
   for (const raw of ids) {
@@ -460,7 +519,10 @@ function oauthProvidersFrom(ids: string[], env: NodeJS.ProcessEnv, problems: str
     }
     seen.add(id);
     const prefix = `OAUTH_${id.toUpperCase().replace(/-/g, '_')}_`;
-    const read = (name: string) => env[prefix + name]?.trim() || undefined;
+    const read = (name: string) => {
+      const value = env[prefix + name];
+      return typeof value === 'string' ? value.trim() || undefined : undefined;
+    };
     const issuer = read('ISSUER');
     const clientId = read('CLIENT_ID');
     if (!issuer) problems.push(`${prefix}ISSUER: required for provider "${id}"`);
