@@ -57,6 +57,16 @@ export interface OAuthProviderConfig {
   scopes: string;
 }
 
+/** The WebAuthn relying party (docs/passkeys.md). */
+export interface WebAuthnConfig {
+  /** WEBAUTHN_RP_ID: the registrable domain passkeys are bound to (`example.com`), or `localhost`. */
+  rpId: string;
+  /** WEBAUTHN_RP_NAME: the name authenticators show. */
+  rpName: string;
+  /** WEBAUTHN_ORIGINS: the exact origins (`https://app.example.com`) a ceremony may come from, each on rpId or a subdomain of it. */
+  origins: readonly string[];
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -236,7 +246,7 @@ const SETTINGS = {
   IP_RATE_LIMIT: setting(
     'ipRateLimit',
     integer(30, 0, 1_000_000).describe(
-      'requests per client IP per minute to `login`, `signup`, `requestPasswordReset`, `requestEmailVerification`, `startOAuthLogin`, `finishOAuthLogin`; `0` disables',
+      'requests per client IP per minute to `login`, `signup`, `requestPasswordReset`, `requestEmailVerification`, `startOAuthLogin`, `finishOAuthLogin`, and the four passkey `start…`/`finish…` mutations; `0` disables',
     ),
   ),
   ADMIN_EMAILS: setting(
@@ -293,6 +303,22 @@ const SETTINGS = {
     list()
       .transform((uris) => Object.freeze(uris))
       .describe('comma-separated: the exact redirect URIs `startOAuthLogin` accepts; required with `OAUTH_PROVIDERS`'),
+  ),
+  WEBAUTHN_RP_ID: setting(
+    null,
+    z
+      .string()
+      .trim()
+      .default('localhost')
+      .describe('the passkey relying party ID: the domain passkeys are bound to (`example.com`; no scheme, port or IP address); checked at start ([passkeys](passkeys.md))'),
+  ),
+  WEBAUTHN_RP_NAME: setting(null, z.string().trim().default('Warden').describe("the relying party's name authenticators show (1–64 characters)")),
+  WEBAUTHN_ORIGINS: setting(
+    null,
+    list().describe(
+      'comma-separated exact origins of the web apps that run passkey ceremonies, each `https://` (`http://` only on localhost) on `WEBAUTHN_RP_ID` or a subdomain of it; anything else stops the start',
+    ),
+    { default: '`http://localhost:4000`' },
   ),
   MAX_BODY_BYTES: setting('maxBodyBytes', integer(1_048_576, 1024, 100 * 1_048_576).describe('larger request bodies get 413')),
   MAX_LIST_ITEMS: setting(
@@ -376,6 +402,7 @@ export const configSchema = variablesSchema.transform((e, ctx) => {
     if (!URL.canParse(uri) || !/^https?:$/.test(new URL(uri).protocol)) problems.push(`OAUTH_REDIRECT_URIS: "${uri}" is not an http(s) URL`);
   }
   if (oauthProviders.length > 0 && e.OAUTH_REDIRECT_URIS.length === 0) problems.push('OAUTH_REDIRECT_URIS: required with OAUTH_PROVIDERS (the exact redirect URIs allowed)');
+  const webauthn = webauthnFrom(e.WEBAUTHN_RP_ID, e.WEBAUTHN_RP_NAME, e.WEBAUTHN_ORIGINS, problems);
   if (problems.length > 0 || storage === undefined) {
     for (const message of problems) ctx.addIssue({ code: 'custom', message, input: e });
     return z.NEVER;
@@ -397,6 +424,8 @@ export const configSchema = variablesSchema.transform((e, ctx) => {
     storagePublicUrlSet: publicUrl !== undefined,
     /** OAUTH_PROVIDERS with their OAUTH_<ID>_* settings, in the listed order. */
     oauthProviders: Object.freeze(oauthProviders) as readonly OAuthProviderConfig[],
+    /** The passkey relying party: WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS. */
+    webauthn,
   };
 });
 
@@ -441,6 +470,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return Object.freeze(parsed.data);
+}
+
+/** WEBAUTHN_ORIGINS when unset: the address `npm start` serves on by default. */
+const DEFAULT_WEBAUTHN_ORIGINS = ['http://localhost:4000'];
+
+/**
+ * The relying party. The RP ID is a host name (no scheme, port or path; not an IP address, which
+ * WebAuthn does not allow); each origin is an exact origin, https (http only on localhost, the one
+ * insecure context browsers allow WebAuthn in), whose host is the RP ID or a subdomain of it:
+ * browsers refuse any other pairing, so a mistake here would only show up as every ceremony failing.
+ */
+function webauthnFrom(rawRpId: string, rpName: string, rawOrigins: string[], problems: string[]): WebAuthnConfig {
+  const rpId = rawRpId.toLowerCase();
+  const hostLike = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+  const rpIdOk = hostLike.test(rpId) && !/^[0-9.]+$/.test(rpId);
+  if (!rpIdOk) problems.push(`WEBAUTHN_RP_ID: "${rawRpId}" must be a domain name such as example.com (no scheme, port, path or IP address)`);
+  if (rpName === '' || rpName.length > 64 || rpName.includes('\u0000')) problems.push('WEBAUTHN_RP_NAME: must be 1 to 64 characters');
+  const origins: string[] = [];
+  for (const raw of rawOrigins.length > 0 ? rawOrigins : DEFAULT_WEBAUTHN_ORIGINS) {
+    const url = URL.canParse(raw) ? new URL(raw) : null;
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== raw.replace(/\/$/, '').toLowerCase() || url.username || url.password) {
+      problems.push(`WEBAUTHN_ORIGINS: "${raw}" is not an origin (scheme, host and optional port only, e.g. https://app.example.com)`);
+      continue;
+    }
+    if (url.protocol === 'http:' && url.hostname !== 'localhost' && !url.hostname.endsWith('.localhost')) {
+      problems.push(`WEBAUTHN_ORIGINS: "${raw}" must use https (browsers allow passkeys over http only on localhost)`);
+      continue;
+    }
+    if (rpIdOk && url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) {
+      problems.push(`WEBAUTHN_ORIGINS: "${raw}" is not on WEBAUTHN_RP_ID "${rpId}" or a subdomain of it`);
+      continue;
+    }
+    if (!origins.includes(url.origin)) origins.push(url.origin);
+  }
+  return Object.freeze({ rpId, rpName, origins: Object.freeze(origins) });
 }
 
 const S3_PARAMS = new Set(['endpoint', 'region', 'pathStyle']);

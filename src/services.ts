@@ -33,6 +33,7 @@ import { AvatarService } from './modules/avatar/avatar.service';
 import { OAuthService } from './modules/oauth/oauth.service';
 import { RefreshTokenCodec } from './lib/refresh-token';
 import { MfaService } from './modules/mfa/mfa.service';
+import { PasskeyService } from './modules/passkey/passkey.service';
 
 export interface Infrastructure {
   config: Config;
@@ -82,6 +83,8 @@ export interface Services {
   oauth: OAuthService;
   /** TOTP factors, recovery codes, step-up to AAL2; its `adminRequiresAal2` is read by @auth. */
   mfa: MfaService;
+  /** WebAuthn registration and sign-in (docs/passkeys.md). */
+  passkeys: PasskeyService;
 }
 
 /**
@@ -232,6 +235,18 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     previousSecret: config.jwtSecretPrevious,
     adminRequiresAal2: config.mfaRequiredForAdmin,
   });
+  const passkeys = new PasskeyService({
+    prisma,
+    store,
+    clock,
+    auth,
+    audit,
+    rateLimits,
+    metrics,
+    logger,
+    webauthn: config.webauthn,
+    secret: config.jwtSecret,
+  });
   const posts = new PostService({ prisma });
   const follows = new FollowService({ prisma, users });
   return {
@@ -255,5 +270,6 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     avatars,
     oauth,
     mfa,
+    passkeys,
   };
 }

@@ -20,9 +20,10 @@ import { AccountResolver } from '../modules/account/account.resolver';
 import { AvatarResolver } from '../modules/avatar/avatar.resolver';
 import { OAuthResolver } from '../modules/oauth/oauth.resolver';
 import { MfaResolver } from '../modules/mfa/mfa.resolver';
+import { PasskeyResolver } from '../modules/passkey/passkey.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver, SessionResolver, AccountResolver, AvatarResolver, OAuthResolver, MfaResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver, SessionResolver, AccountResolver, AvatarResolver, OAuthResolver, MfaResolver, PasskeyResolver];
 
 const ErrorCodeEnum = new GraphQLEnumType({
   name: 'ErrorCode',

@@ -29,7 +29,11 @@ export type AuthEventType =
   | 'mfa_recovery_code_used'
   | 'mfa_recovery_codes_regenerated'
   | 'mfa_factor_removed'
-  | 'mfa_reset';
+  | 'mfa_reset'
+  | 'passkey_added'
+  | 'passkey_removed'
+  | 'passkey_login'
+  | 'passkey_login_failed';
 
 export interface AuthEventInput {
   userId?: string | null;

@@ -166,12 +166,14 @@ export class AuthService {
   /**
    * Opens a session and signs its first token pair. `amr` says how the user signed in (RFC 8176
    * values; `["oauth"]` for a provider sign-in); a password by default. `mfaEnabled`: the user has
-   * a verified factor, so this AAL1 session is told to call verifyMfa.
+   * a verified factor, so this AAL1 session is told to call verifyMfa. `aal`: AAL1 unless the
+   * sign-in itself was multi-factor (a passkey: possession plus user verification).
    */
-  async startSession(user: UserRow, meta: RequestMeta, amr: string[] = ['pwd'], options: { mfaEnabled?: boolean } = {}): Promise<IssuedTokens> {
-    const session = await this.deps.sessions.create(user.id, meta, amr);
-    const mfaRequired = options.mfaEnabled ?? (await this.hasVerifiedFactor(user.id));
-    return issueTokens(this.deps.accessTokens, { ...session, user, aal: 'aal1', amr }, mfaRequired);
+  async startSession(user: UserRow, meta: RequestMeta, amr: string[] = ['pwd'], options: { mfaEnabled?: boolean; aal?: Assurance } = {}): Promise<IssuedTokens> {
+    const aal = options.aal ?? 'aal1';
+    const session = await this.deps.sessions.create(user.id, meta, amr, aal);
+    const mfaRequired = aal === 'aal1' && (options.mfaEnabled ?? (await this.hasVerifiedFactor(user.id)));
+    return issueTokens(this.deps.accessTokens, { ...session, user, aal, amr }, mfaRequired);
   }
 
   private async hasVerifiedFactor(userId: string): Promise<boolean> {

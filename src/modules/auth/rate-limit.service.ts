@@ -19,7 +19,17 @@ import { RetryLaterError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import { runLimiter, runStore, type Store } from '../../infra/store';
 
-export type RateLimitedOperation = 'login' | 'signup' | 'requestPasswordReset' | 'requestEmailVerification' | 'startOAuthLogin' | 'finishOAuthLogin';
+export type RateLimitedOperation =
+  | 'login'
+  | 'signup'
+  | 'requestPasswordReset'
+  | 'requestEmailVerification'
+  | 'startOAuthLogin'
+  | 'finishOAuthLogin'
+  | 'startPasskeyRegistration'
+  | 'finishPasskeyRegistration'
+  | 'startPasskeyLogin'
+  | 'finishPasskeyLogin';
 
 export interface RateLimitServiceDeps {
   store: Store;

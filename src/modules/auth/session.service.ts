@@ -71,16 +71,16 @@ export class SessionService {
   constructor(private readonly deps: SessionServiceDeps) {}
 
   /** Opens a session with its first refresh token (generation 0 under a new salt): one INSERT. */
-  async create(userId: string, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<NewSession> {
+  async create(userId: string, meta: RequestMeta, amr: readonly string[] = ['pwd'], aal: Assurance = 'aal1'): Promise<NewSession> {
     const now = new Date(this.deps.clock.now());
     const absoluteExpiresAt = new Date(now.getTime() + this.deps.sessionMaxAgeMs);
     const expiresAt = new Date(Math.min(now.getTime() + this.deps.refreshTokenTtlMs, absoluteExpiresAt.getTime()));
     const sessionId = randomUUID();
     const salt = newSessionSalt();
     await this.deps.prisma.$executeRaw`
-      INSERT INTO "Session" (id, "userId", "createdAt", "lastUsedAt", "expiresAt", "absoluteExpiresAt", "tokenSalt", generation, "userAgent", ip, amr)
+      INSERT INTO "Session" (id, "userId", "createdAt", "lastUsedAt", "expiresAt", "absoluteExpiresAt", "tokenSalt", generation, "userAgent", ip, amr, aal)
       VALUES (${sessionId}::uuid, ${userId}::uuid, ${now}, ${now}, ${expiresAt}, ${absoluteExpiresAt}, ${salt}, 0,
-              ${meta.userAgent?.slice(0, MAX_USER_AGENT) ?? null}, ${meta.ip}, ${[...amr]}::text[])`;
+              ${meta.userAgent?.slice(0, MAX_USER_AGENT) ?? null}, ${meta.ip}, ${[...amr]}::text[], ${aal})`;
     return { sessionId, refreshToken: this.deps.refreshTokens.mint(sessionId, salt, 0), refreshTokenExpiresAt: expiresAt };
   }
 

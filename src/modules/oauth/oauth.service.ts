@@ -201,12 +201,16 @@ export class OAuthService {
     await this.deps.prisma.$transaction(async (tx) => {
       // One unlink at a time per user, so two concurrent ones cannot each leave the other as the last.
       await tx.$queryRaw`SELECT 1 FROM "User" WHERE "id" = ${userId}::uuid FOR UPDATE`;
-      const user = await tx.user.findUnique({ where: { id: userId }, select: { passwordHash: true, identities: { select: { provider: true } } } });
+      const user = await tx.user.findUnique({
+        where: { id: userId },
+        select: { passwordHash: true, identities: { select: { provider: true } }, _count: { select: { passkeys: true } } },
+      });
       if (!user) throw new AppError(ErrorCode.UNAUTHENTICATED);
       if (!user.identities.some((identity) => identity.provider === providerId)) throw new AppError(ErrorCode.NOT_FOUND);
       const others = user.identities.length - 1;
-      if (user.passwordHash === null && others === 0) {
-        throw new ValidationError({ provider: 'is your only way to sign in; set a password (password reset) or link another provider first' });
+      // A password, another identity or a passkey is a way to sign in (API.md §3).
+      if (user.passwordHash === null && others === 0 && user._count.passkeys === 0) {
+        throw new ValidationError({ provider: 'is your only way to sign in; set a password (password reset), link another provider or add a passkey first' });
       }
       await tx.oAuthIdentity.delete({ where: { userId_provider: { userId, provider: providerId } } });
     });
