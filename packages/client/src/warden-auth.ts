@@ -69,7 +69,7 @@ export interface WardenAuthOptions {
   /** Extra headers for the refresh call. */
   headers?: Record<string, string>;
   /**
-   * Keep the tokens that `signup`, `login`, `changePassword` or `refreshToken` return through
+   * Keep the tokens that `signup`, `login`, `changePassword`, `refreshToken`, `verifyMfa` or `finishPasskeyLogin` return through
    * the client (true by default), so the app need not call `signIn` itself. `changePassword`
    * in particular replaces the refresh token: a client that kept the old one would be signed
    * out at its next refresh.
@@ -78,7 +78,7 @@ export interface WardenAuthOptions {
 }
 
 /** Mutations whose payload is an AuthPayload (by response key; an alias hides it). */
-const TOKEN_ISSUING_FIELDS = ['signup', 'login', 'changePassword', 'refreshToken', 'verifyMfa'] as const;
+const TOKEN_ISSUING_FIELDS = ['signup', 'login', 'changePassword', 'refreshToken', 'verifyMfa', 'finishPasskeyLogin'] as const;
 
 const EMPTY: WardenTokens = { accessToken: null, refreshToken: null };
 

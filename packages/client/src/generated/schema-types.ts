@@ -121,12 +121,15 @@ export type Mutation = {
   changePassword: AuthPayload;
   createPost: Post;
   deleteMe: Scalars['Boolean']['output'];
+  deletePasskey: Scalars['Boolean']['output'];
   deletePost: Scalars['Boolean']['output'];
   deleteUser: Scalars['Boolean']['output'];
   enrollTotp: TotpEnrollment;
   finishAvatarUpload: User;
   finishOAuthLink: Identity;
   finishOAuthLogin: AuthPayload;
+  finishPasskeyLogin: AuthPayload;
+  finishPasskeyRegistration: Passkey;
   follow: User;
   login: AuthPayload;
   logout: Scalars['Boolean']['output'];
@@ -143,6 +146,10 @@ export type Mutation = {
   startAvatarUpload: AvatarUpload;
   startOAuthLink: OAuthStart;
   startOAuthLogin: OAuthStart;
+  /** PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get */
+  startPasskeyLogin: Scalars['JSONObject']['output'];
+  /** PublicKeyCredentialCreationOptionsJSON for navigator.credentials.create */
+  startPasskeyRegistration: Scalars['JSONObject']['output'];
   unfollow: User;
   unlinkOAuthIdentity: Scalars['Boolean']['output'];
   updateMe: User;
@@ -171,6 +178,11 @@ export type MutationCreatePostArgs = {
 
 export type MutationDeleteMeArgs = {
   password: Scalars['String']['input'];
+};
+
+
+export type MutationDeletePasskeyArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -205,6 +217,17 @@ export type MutationFinishOAuthLoginArgs = {
   code: Scalars['String']['input'];
   provider: Scalars['String']['input'];
   state: Scalars['String']['input'];
+};
+
+
+export type MutationFinishPasskeyLoginArgs = {
+  response: Scalars['JSONObject']['input'];
+};
+
+
+export type MutationFinishPasskeyRegistrationArgs = {
+  name?: InputMaybe<Scalars['String']['input']>;
+  response: Scalars['JSONObject']['input'];
 };
 
 
@@ -284,6 +307,11 @@ export type MutationStartOAuthLoginArgs = {
 };
 
 
+export type MutationStartPasskeyLoginArgs = {
+  email?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type MutationUnfollowArgs = {
   userId: Scalars['ID']['input'];
 };
@@ -333,6 +361,16 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+export type Passkey = {
+  __typename?: 'Passkey';
+  /** The authenticator reports the credential as backed up (synced), at registration or its latest sign-in */
+  backedUp: Scalars['Boolean']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  name?: Maybe<Scalars['String']['output']>;
+};
+
 export type Post = {
   __typename?: 'Post';
   author: User;
@@ -362,6 +400,7 @@ export type Query = {
   me: User;
   myIdentities: Array<Identity>;
   myMfaFactors: Array<MfaFactor>;
+  myPasskeys: Array<Passkey>;
   mySessions: Array<Session>;
   oauthProviders: Array<OAuthProvider>;
   post?: Maybe<Post>;
