@@ -5,10 +5,10 @@
  *
  * On, the SDK is started by the CLI (main.ts imports ./start-tracing first, because the
  * instrumentations patch http, graphql, @redis/client and the Prisma client as they are loaded),
- * and spans cover the HTTP request, the GraphQL operation, Prisma queries, Redis commands, bcrypt
- * and outgoing mail. Attributes never carry secrets: no headers, no query strings, no GraphQL
- * variables or literal values, no Redis arguments (keys name emails and token hashes), no SQL
- * parameters, no mail recipients. docs/tracing.md lists the spans and settings.
+ * and spans cover the HTTP request, the GraphQL operation, Prisma queries, Redis commands, bcrypt,
+ * outgoing mail and the fetch() calls to OAuth providers. Attributes never carry secrets: no
+ * headers, no query strings, no bodies, no GraphQL variables or literal values, no Redis arguments
+ * (keys name emails and token hashes), no SQL parameters, no mail recipients. docs/tracing.md lists the spans and settings.
  */
 import type * as Api from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
@@ -65,6 +65,7 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
   const { GraphQLInstrumentation } = require('@opentelemetry/instrumentation-graphql') as typeof import('@opentelemetry/instrumentation-graphql');
   const { RedisInstrumentation } = require('@opentelemetry/instrumentation-redis') as typeof import('@opentelemetry/instrumentation-redis');
+  const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
   const { PrismaInstrumentation } = require('@prisma/instrumentation') as typeof import('@prisma/instrumentation');
   /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -99,6 +100,22 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
         ignoreResolveSpans: !resolverSpansRequested(env),
         ignoreTrivialResolveSpans: true,
         mergeItems: true,
+      }),
+      // fetch() (undici): the calls to OAuth providers (discovery, token, JWKS, userinfo). No header
+      // is recorded (none is listed in headersToSpanAttributes), nor any request or response body
+      // (the token request's body holds the code, the PKCE verifier and the client secret); the URL
+      // loses its query string and any userinfo.
+      new UndiciInstrumentation({
+        startSpanHook: (request) => {
+          const url = new URL(request.path, request.origin);
+          const redacted: Attributes = {};
+          if (url.search) redacted['url.query'] = '[redacted]';
+          url.search = '';
+          url.username = '';
+          url.password = '';
+          redacted['url.full'] = url.href;
+          return redacted;
+        },
       }),
       new RedisInstrumentation({
         // The command name only: keys and values name emails, token hashes and codes.
