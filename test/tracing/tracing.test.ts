@@ -10,13 +10,14 @@
  */
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
 import { LOGIN, SIGNUP, TEST_JWT_SECRET, uniqueEmail } from '../support/harness';
+import { CLIENT_ID, CLIENT_SECRET, IdpBrowser, REDIRECT_URI, certificate, startIdp, type TestIdp } from '../oauth/idp';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
@@ -166,13 +167,27 @@ describeWithServices('OpenTelemetry tracing (PostgreSQL + Redis pass only)', () 
   let collector: Awaited<ReturnType<typeof startCollector>>;
   let warden: Running;
   let database: TestDatabase;
+  let idp: TestIdp;
 
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error('dist/src/main.js is missing: run `npm run compile` (npm test does)');
+    // oidc-provider warns, rightly, that its development interactions and memory adapter are in use.
+    jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(console, 'info').mockImplementation(() => undefined);
     collector = await startCollector();
     database = await createTestDatabase();
+    idp = await startIdp();
+    const caFile = path.join(mkdtempSync(path.join(tmpdir(), 'warden-tracing-ca-')), 'idp.pem');
+    writeFileSync(caFile, certificate.cert);
     warden = await startWarden({
       DATABASE_URL: database.url,
+      // The server's own global fetch trusts the provider's certificate.
+      NODE_EXTRA_CA_CERTS: caFile,
+      OAUTH_PROVIDERS: 'test',
+      OAUTH_TEST_ISSUER: idp.issuer,
+      OAUTH_TEST_CLIENT_ID: CLIENT_ID,
+      OAUTH_TEST_CLIENT_SECRET: CLIENT_SECRET,
+      OAUTH_REDIRECT_URIS: REDIRECT_URI,
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
@@ -187,12 +202,13 @@ describeWithServices('OpenTelemetry tracing (PostgreSQL + Redis pass only)', () 
       await warden.exited;
     }
     await collector?.close();
+    await idp?.close();
     await database?.drop();
   });
 
   const email = uniqueEmail();
   const password = `pw-${hex(8)}`;
-  const secrets: Record<string, string> = { email, password };
+  const secrets: Record<string, string> = { email, password, oauthClientSecret: CLIENT_SECRET };
 
   it('traces login, refreshToken and posts(first: 20) from HTTP down to bcrypt, SQL and Redis, continuing the caller', async () => {
     const signup = await gql(warden.url, SIGNUP, { input: { email, password, name: 'Traced' } });
@@ -264,6 +280,68 @@ describeWithServices('OpenTelemetry tracing (PostgreSQL + Redis pass only)', () 
     expect(statements.some((sql) => /^\s*SELECT\b/i.test(sql))).toBe(true);
     // No resolver spans unless asked for.
     expect(named(postsTrace, /resolve/)).toEqual([]);
+  }, 60_000);
+
+  it('traces the calls to an OAuth provider as client spans under the operations, with no URL query, header or body', async () => {
+    const sub = `traced-${hex(4)}`;
+    secrets.oauthEmail = uniqueEmail('oauth');
+    idp.accounts.set(sub, { email: secrets.oauthEmail, emailVerified: true, name: 'Traced OAuth' });
+    // The binding cookie Warden sets at the start goes back with the finish.
+    const startCaller = callerContext();
+    const startResponse = await fetch(warden.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: startCaller.traceparent },
+      body: JSON.stringify({
+        query: 'mutation Start($provider: String!, $redirectUri: String!) { startOAuthLogin(provider: $provider, redirectUri: $redirectUri) { authorizationUrl state } }',
+        variables: { provider: 'test', redirectUri: REDIRECT_URI },
+      }),
+    });
+    const started = (await startResponse.json()) as any;
+    expect(started.errors).toBeUndefined();
+    const cookie = startResponse.headers.getSetCookie().map((line) => line.split(';')[0]).find((pair) => pair.startsWith('warden_oauth='));
+    expect(cookie).toBeDefined();
+    const { authorizationUrl, state } = started.data.startOAuthLogin;
+    const back = await new IdpBrowser(idp).authorize(authorizationUrl, sub);
+    secrets.oauthCode = back.code;
+    secrets.oauthState = state;
+    secrets.oauthCookie = cookie!.slice('warden_oauth='.length);
+
+    const finishCaller = callerContext();
+    const finished = await gql(
+      warden.url,
+      'mutation Finish($provider: String!, $code: String!, $state: String!) { finishOAuthLogin(provider: $provider, code: $code, state: $state) { accessToken refreshToken } }',
+      { provider: 'test', code: back.code, state },
+      { traceparent: finishCaller.traceparent, cookie: cookie! },
+    );
+    expect(finished.errors).toBeUndefined();
+    secrets.oauthAccessToken = finished.data.finishOAuthLogin.accessToken;
+    secrets.oauthRefreshToken = finished.data.finishOAuthLogin.refreshToken;
+
+    const providerPort = Number(new URL(idp.issuer).port);
+    const toProvider = (trace: ExportedSpan[]) => trace.filter((span) => span.kind === 3 && attr(span, 'server.port') === providerPort); // CLIENT
+    // Discovery happens on the first use of the provider: under startOAuthLogin.
+    const startTrace = await traceOf(collector.spans, startCaller.traceId, startCaller.spanId);
+    const startTree = checkTree(startTrace, startCaller, { name: 'Start', type: 'mutation' });
+    const discovery = toProvider(startTrace);
+    expect(discovery.map((span) => [span.name, attr(span, 'url.path')])).toEqual([['GET', '/.well-known/openid-configuration']]);
+    expect(isUnder(startTrace, discovery[0], startTree.execute)).toBe(true);
+    expect(attr(discovery[0], 'http.response.status_code')).toBe(200);
+
+    // The code exchange (and the provider's JWKS for the ID token) under finishOAuthLogin.
+    const finishTrace = await traceOf(collector.spans, finishCaller.traceId, finishCaller.spanId);
+    const finishTree = checkTree(finishTrace, finishCaller, { name: 'Finish', type: 'mutation' });
+    const calls = toProvider(finishTrace);
+    const token = calls.filter((span) => span.name === 'POST');
+    expect(token).toHaveLength(1);
+    expect(attr(token[0], 'url.full')).toBe(`${idp.issuer}/token`);
+    expect(attr(token[0], 'http.response.status_code')).toBe(200);
+    // And the provider's JWKS (the ID token's signature) and userinfo (with the provider's access token in a header).
+    expect(calls.map((span) => `${span.name} ${String(attr(span, 'url.path'))}`).sort()).toEqual(['GET /jwks', 'GET /me', 'POST /token']);
+    for (const span of calls) {
+      expect(isUnder(finishTrace, span, finishTree.execute)).toBe(true);
+      expect(span.attributes.map((a) => a.key).filter((key) => /header|body/i.test(key))).toEqual([]);
+      expect(String(attr(span, 'url.full'))).not.toContain('?');
+    }
   }, 60_000);
 
   it('exports no token, password, code, email or cookie in any attribute of a scripted scenario', async () => {
@@ -343,7 +421,8 @@ describeWithServices('OpenTelemetry tracing (PostgreSQL + Redis pass only)', () 
       .filter(([name, value]) => (name.startsWith('verificationCode') ? false : exported.includes(value)) || strings.some((s) => s.includes(value)))
       .map(([name]) => name);
     expect(leaked).toEqual([]);
-    expect(exported).not.toMatch(/warden_refresh|authorization|cookie/i);
+    // No header names either (`authorizationUrl` is a field of startOAuthLogin's document).
+    expect(exported).not.toMatch(/warden_refresh|warden_oauth|authorization(?!Url)|cookie/i);
   }, 60_000);
 
   it('continues an unsampled caller without recording it', async () => {
