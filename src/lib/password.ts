@@ -1,4 +1,5 @@
 import bcrypt from 'bcrypt';
+import pLimit from 'p-limit';
 import { inSpan } from '../infra/tracing';
 
 export const PASSWORD_MIN_BYTES = 8;
@@ -18,19 +19,17 @@ export function passwordProblem(password: string): string | null {
  * lookups and file reads share. A burst of logins would queue dozens of bcrypt jobs there, and a
  * new database connection would then wait behind all of them until it timed out. So at most
  * `concurrency` bcrypt jobs run at once (by default one less than the pool's threads); the rest
- * wait here, in order.
+ * wait here, in order (p-limit's queue is first in, first out).
  */
 export class PasswordHasher {
   private dummyHash: Promise<string> | undefined;
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-  private readonly concurrency: number;
+  private readonly limit: ReturnType<typeof pLimit>;
 
   constructor(
     private readonly cost: number,
     options: { concurrency?: number } = {},
   ) {
-    this.concurrency = Math.max(1, options.concurrency ?? 3);
+    this.limit = pLimit(Math.max(1, options.concurrency ?? 3));
   }
 
   hash(password: string): Promise<string> {
@@ -54,23 +53,10 @@ export class PasswordHasher {
   private traced<T>(name: string, job: () => Promise<T>): Promise<T> {
     return inSpan(name, { 'bcrypt.cost': this.cost }, (span) => {
       const queuedAt = performance.now();
-      return this.limited(() => {
+      return this.limit(() => {
         span.set('warden.bcrypt.wait_ms', Math.round(performance.now() - queuedAt));
         return job();
       });
     });
-  }
-
-  private async limited<T>(job: () => Promise<T>): Promise<T> {
-    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.running++;
-    try {
-      return await job();
-    } finally {
-      // Hand the slot straight to the next in line, or give it back.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
   }
 }
