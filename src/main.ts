@@ -52,6 +52,8 @@ async function start(): Promise<void> {
   installShutdown(warden, config, logger);
 }
 
+// Not close-with-grace: it exits 1 at a second signal, and `npm start` delivers Ctrl-C twice (the
+// terminal's SIGINT and the one npm forwards), which would cut the drain short.
 function installShutdown(warden: Warden, config: Config, logger: Logger): void {
   let stopping = false;
   const stop = (signal: string) => {

@@ -104,6 +104,8 @@ export function sendLater(mailer: Mailer, message: MailMessage, logger: Logger, 
   }, 'client');
 }
 
+// Not p-retry: at shutdown the remaining attempts are made without waiting, and p-retry's signal
+// instead gives up on the mail (its last CommonJS release, 4.x, has no signal and never retries a TypeError).
 async function sendWithRetries(mailer: Mailer, message: MailMessage, logger: Logger, options: SendOptions, onAttempt: (attempt: number) => void): Promise<boolean> {
   const attempts = options.attempts ?? 4;
   const baseDelay = options.retryDelayMs ?? 500;
