@@ -7,7 +7,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { ErrorCode } from '../../src/errors/error-code';
-import { ipLimitKey } from '../../src/modules/auth/rate-limit.service';
+import { ipLimitKey } from '../../src/modules/security/rate-limit.service';
 import { LOGIN, errorCode, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
 
 const LIMIT = 3;

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/infra/logger';
 import { Metrics } from '../../src/infra/metrics';
 import { MemoryStore, RedisStore, type Store } from '../../src/infra/store';
 import { ManualClock } from '../../src/lib/clock';
-import { AccountLockedError, SecretGate } from '../../src/modules/auth/secret-gate.service';
+import { AccountLockedError, SecretGate } from '../../src/modules/security/secret-gate.service';
 import { RedisServer, redisServerAvailable } from '../support/redis-server';
 import { uniqueEmail } from '../support/harness';
 

@@ -1,5 +1,5 @@
 /**
- * The viewer cache (src/modules/auth/viewer-cache.ts): a live session's requests skip the
+ * The viewer cache (src/modules/session/viewer-cache.ts): a live session's requests skip the
  * database, and every write that ends a session or changes its user is seen at once — on this
  * instance and on another one sharing the store (in-process, or over Redis in the CI pass with
  * REDIS_URL), by the very next request — with the cache warm when the write happens.
@@ -7,7 +7,7 @@
 import { ErrorCode } from '../../src/errors/error-code';
 import { MemoryStore, type Broadcast, type BroadcastHandlers, type Store } from '../../src/infra/store';
 import { createLogger } from '../../src/infra/logger';
-import { ViewerCache } from '../../src/modules/auth/viewer-cache';
+import { ViewerCache } from '../../src/modules/session/viewer-cache';
 import type { UserRow } from '../../src/modules/user/user.service';
 import { LOGIN, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../support/harness';
 import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';

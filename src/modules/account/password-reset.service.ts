@@ -22,10 +22,10 @@ import { runLimiter, type Store } from '../../infra/store';
 import type { MailQueue } from '../../infra/mailer';
 import { emailProblem } from '../../lib/validation';
 import type { RequestMeta } from '../../domain/types';
-import type { AuditService } from '../auth/audit.service';
-import type { SecretGate } from '../auth/secret-gate.service';
-import type { RateLimitService } from '../auth/rate-limit.service';
-import type { SessionService } from '../auth/session.service';
+import type { AuditService } from '../security/audit.service';
+import type { SecretGate } from '../security/secret-gate.service';
+import type { RateLimitService } from '../security/rate-limit.service';
+import type { SessionService } from '../session/session.service';
 import { passwordResetMail } from './mail-templates';
 import { OneTimeTokenPurpose, replaceOneTimeToken, spendOneTimeToken } from './one-time-tokens';
 

@@ -26,12 +26,12 @@ import type { MailQueue } from '../../infra/mailer';
 import type { RequestMeta } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import { Role } from '../user/role';
-import type { AuditService } from '../auth/audit.service';
-import type { SecretGate } from '../auth/secret-gate.service';
-import type { RateLimitService } from '../auth/rate-limit.service';
+import type { AuditService } from '../security/audit.service';
+import type { SecretGate } from '../security/secret-gate.service';
+import type { RateLimitService } from '../security/rate-limit.service';
 import { verificationCodeMail } from './mail-templates';
 import { OneTimeTokenPurpose, replaceOneTimeToken, spendOneTimeToken } from './one-time-tokens';
-import type { ViewerCache } from '../auth/viewer-cache';
+import type { ViewerCache } from '../session/viewer-cache';
 
 export const VERIFICATION_CODE_TTL_MS = 10 * 60_000;
 export const VERIFICATION_CODE_DIGITS = 6;

@@ -26,10 +26,10 @@ import { deriveKey, isUuid, keyedHash } from '../../lib/tokens';
 import type { RequestMeta, Viewer } from '../../domain/types';
 import { secretFingerprint } from '../keys/signing-keys';
 import { USER_SELECT, type UserRow } from '../user/user.service';
-import type { AuditService } from '../auth/audit.service';
-import { issueTokens, type IssuedTokens } from '../auth/auth.service';
-import type { SecretGate } from '../auth/secret-gate.service';
-import type { SessionService } from '../auth/session.service';
+import type { AuditService } from '../security/audit.service';
+import { issueTokens, type IssuedTokens } from '../identity/auth.service';
+import type { SecretGate } from '../security/secret-gate.service';
+import type { SessionService } from '../session/session.service';
 import { matchTotp, newTotpSecret, totpUri } from './totp';
 
 export const RECOVERY_CODE_COUNT = 10;

@@ -1,7 +1,7 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { AuthPayload } from '../auth/auth.types';
+import { AuthPayload } from '../session/auth.types';
 
-export { AssuranceLevel } from '../auth/auth.types';
+export { AssuranceLevel } from '../session/auth.types';
 
 export enum MfaFactorType {
   TOTP = 'TOTP',

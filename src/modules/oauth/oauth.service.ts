@@ -22,9 +22,9 @@ import { emailProblem } from '../../lib/validation';
 import type { CookieJar, RequestMeta, UserRow } from '../../domain/types';
 import { Role } from '../user/role';
 import { USER_SELECT } from '../user/user.service';
-import type { AuditService } from '../auth/audit.service';
-import type { AuthService, IssuedTokens } from '../auth/auth.service';
-import type { RateLimitService } from '../auth/rate-limit.service';
+import type { AuditService } from '../security/audit.service';
+import type { AuthService, IssuedTokens } from '../identity/auth.service';
+import type { RateLimitService } from '../security/rate-limit.service';
 import { OAuthStates, hashOf, type PendingOAuth } from './oauth-states';
 
 /** The browser-binding cookie (HttpOnly, SameSite=Lax, Path=/graphql). */

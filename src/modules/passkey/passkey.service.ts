@@ -39,9 +39,9 @@ import { deriveKey, isUuid, normalizeEmail } from '../../lib/tokens';
 import { emailProblem, textProblem } from '../../lib/validation';
 import type { RequestMeta, Viewer } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
-import type { AuditService } from '../auth/audit.service';
-import type { AuthService, IssuedTokens } from '../auth/auth.service';
-import type { RateLimitService } from '../auth/rate-limit.service';
+import type { AuditService } from '../security/audit.service';
+import type { AuthService, IssuedTokens } from '../identity/auth.service';
+import type { RateLimitService } from '../security/rate-limit.service';
 import { KNOWN_TRANSPORTS, authenticationResponse, clientDataOf, registrationResponse } from './passkey-response';
 
 /** How long a started ceremony may be finished (API.md §3). */

@@ -5,9 +5,9 @@ import type { PasswordHasher } from '../../lib/password';
 import { isUuid } from '../../lib/tokens';
 import { NEWEST_FIRST, afterCursorWhere, decodeCursor, toConnection } from '../../lib/pagination';
 import type { Role } from './role';
-import type { SecretGate } from '../auth/secret-gate.service';
-import type { ViewerCache } from '../auth/viewer-cache';
-import type { AuditService } from '../auth/audit.service';
+import type { SecretGate } from '../security/secret-gate.service';
+import type { ViewerCache } from '../session/viewer-cache';
+import type { AuditService } from '../security/audit.service';
 import type { RequestMeta, UserRow } from '../../domain/types';
 import { defaultAvatarUrl } from './default-avatar';
 

@@ -15,10 +15,10 @@ import type { Assurance, NoViewerReason, RequestMeta, Viewer } from '../../domai
 import { Role } from '../user/role';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import { defaultAvatarUrl } from '../user/default-avatar';
-import type { AuditService } from './audit.service';
-import { AccountLockedError, type SecretGate } from './secret-gate.service';
-import type { RateLimitService } from './rate-limit.service';
-import type { SessionService } from './session.service';
+import type { AuditService } from '../security/audit.service';
+import { AccountLockedError, type SecretGate } from '../security/secret-gate.service';
+import type { RateLimitService } from '../security/rate-limit.service';
+import type { SessionService } from '../session/session.service';
 
 export interface IssuedTokens {
   accessToken: string;

@@ -36,8 +36,8 @@ import { looksLikeOpaqueToken, sha256 } from '../../lib/tokens';
 import type { RequestMeta } from '../../domain/types';
 import type { Role } from '../user/role';
 import type { UserRow } from '../user/user.service';
-import type { AuditService } from './audit.service';
-import type { IssuedTokens } from './auth.service';
+import type { AuditService } from '../security/audit.service';
+import type { IssuedTokens } from '../identity/auth.service';
 import type { SessionService } from './session.service';
 
 export interface RefreshServiceDeps {

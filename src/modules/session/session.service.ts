@@ -14,7 +14,7 @@ import { ErrorCode } from '../../errors/error-code';
 import type { Metrics } from '../../infra/metrics';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { Assurance, RequestMeta, ViewerUser } from '../../domain/types';
-import type { AuditService } from './audit.service';
+import type { AuditService } from '../security/audit.service';
 import type { ViewerCache } from './viewer-cache';
 
 export interface SessionServiceDeps {

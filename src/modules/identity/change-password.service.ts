@@ -10,10 +10,10 @@ import type { AccessTokens } from '../../lib/jwt';
 import { passwordProblem, type PasswordHasher } from '../../lib/password';
 import type { RequestMeta, Viewer } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
-import type { AuditService } from './audit.service';
+import type { AuditService } from '../security/audit.service';
 import { issueTokens, type IssuedTokens } from './auth.service';
-import type { SecretGate } from './secret-gate.service';
-import type { SessionService } from './session.service';
+import type { SecretGate } from '../security/secret-gate.service';
+import type { SessionService } from '../session/session.service';
 
 export interface ChangePasswordServiceDeps {
   prisma: PrismaClient;
