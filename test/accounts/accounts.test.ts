@@ -1,6 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { LOGIN, SIGNUP, errorCode, signWithServerKey, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
-import { signupAdmin } from '../support/admin';
+import { LOGIN, ME, errorCode, SIGNUP, signupAdmin, signupUser, signWithServerKey, startTestServer, uniqueEmail, type TestServer } from '../kit';
 
 let server: TestServer;
 let admin: Awaited<ReturnType<typeof signupUser>>;
@@ -12,7 +11,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const ME = 'query { me { id name email role emailVerified avatarUrl bio createdAt } }';
 
 describe('signup', () => {
   it('creates a user with an avatar and a greeting, and returns working tokens', async () => {

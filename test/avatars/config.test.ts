@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
-import { startTestServer } from '../support/harness';
+import { startTestServer } from '../kit';
 
 const base = { NODE_ENV: 'test', JWT_SECRET: 'test-secret-that-is-at-least-32-bytes-long!!', DATA_DIR: '/tmp/warden-avatar-config' };
 const load = (env: Record<string, string>) => loadConfig({ ...base, ...env });

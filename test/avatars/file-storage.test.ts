@@ -7,7 +7,6 @@ import path from 'node:path';
 import { request as httpRequest } from 'node:http';
 import sharp from 'sharp';
 import { ManualClock } from '../../src/lib/clock';
-import { errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
 import {
   EXIF_MARKER,
   FINISH_UPLOAD,
@@ -22,6 +21,7 @@ import {
   uploadAvatar,
   webp,
 } from './support';
+import { errorCode, signupUser, startTestServer, type TestServer } from '../kit';
 
 const PUBLIC = 'http://warden.test';
 /** Why each of refusedFiles() is refused (extensions.fields.key). */

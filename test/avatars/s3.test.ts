@@ -8,10 +8,11 @@
  * exactly that through the presigned URL.
  */
 import sharp from 'sharp';
-import { errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
 import { FINISH_UPLOAD, HTML_PAYLOAD, UPDATE_AVATAR, jpegWithExif, png, refusedFiles, sendUpload, startS3Server, startUpload, uploadAvatar, type S3Server } from './support';
+import { describeInServicesPass, errorCode, signupUser, startTestServer, type TestServer } from '../kit';
 
-const describeS3 = process.env.DATABASE_URL ? describe : describe.skip;
+// An S3 server in process: CI's PostgreSQL + Redis pass only.
+const describeS3 = describeInServicesPass;
 
 describeS3('avatars in an S3-compatible store', () => {
   let s3: S3Server;

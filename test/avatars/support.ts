@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import type { TestServer } from '../support/harness';
+import { type TestServer } from '../kit';
 
 export const START_UPLOAD = /* GraphQL */ `
   mutation Start($contentType: String!, $byteSize: Int!) {

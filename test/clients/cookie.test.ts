@@ -4,8 +4,8 @@
  */
 import { ErrorCode, LoginDocument, MeDocument, memoryTokenStore } from '@warden/client';
 import { ManualClock } from '../../src/lib/clock';
-import { signupUser, startTestServer, type TestServer } from '../support/harness';
 import { CookieJar, countingFetch, DRIVERS, refreshMetric, SHORT_TTL_ENV, expireAccessToken } from './support';
+import { signupUser, startTestServer, type TestServer } from '../kit';
 
 /** The expiry server's clock: tests move it past a token's expiry instead of waiting. */
 const clock = new ManualClock();

@@ -15,9 +15,9 @@ import {
   type AuthPayloadFieldsFragment,
 } from '@warden/client';
 import { ManualClock } from '../../src/lib/clock';
-import { signupUser, startTestServer, type TestServer } from '../support/harness';
-import { pairOf, refresh, LOGOUT } from '../sessions/support';
+import { refresh } from '../sessions/support';
 import { countingFetch, DRIVERS, graphqlResponse, refreshMetric, SHORT_TTL_ENV, expireAccessToken } from './support';
+import { pairOf, LOGOUT, signupUser, startTestServer, type TestServer } from '../kit';
 
 /** Access tokens that live two seconds, for the tests about expiry. */
 /** The expiry server's clock: tests move it past a token's expiry instead of waiting. */

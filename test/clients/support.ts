@@ -10,7 +10,7 @@ import { createWardenAuth, ErrorCode, errorCodeOf, memoryTokenStore, type MfaReq
 import { createWardenApolloLink } from '@warden/client/apollo';
 import { wardenAuthExchange } from '@warden/client/urql';
 import type { ManualClock } from '../../src/lib/clock';
-import type { TestServer } from '../support/harness';
+import { metric, type TestServer } from '../kit';
 
 /** Access tokens live two seconds; no skew, so they are refused the second they expire. */
 export const SHORT_TTL_ENV = { ACCESS_TOKEN_TTL: '2s', CLOCK_SKEW: '0' };
@@ -179,10 +179,8 @@ export function urqlDriver(options: DriverOptions): ClientDriver {
 export const DRIVERS = { apollo: apolloDriver, urql: urqlDriver } as const;
 
 /** Warden's refresh counter, as /metrics shows it. */
-export async function refreshMetric(server: TestServer, result: 'ok' | 'grace' | 'reused' = 'ok'): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const match = new RegExp(`^warden_refresh_total\\{result="${result}"\\} (\\d+)`, 'm').exec(text);
-  return match ? Number(match[1]) : 0;
+export function refreshMetric(server: TestServer, result: 'ok' | 'grace' | 'reused' = 'ok'): Promise<number> {
+  return metric(server, 'warden_refresh_total', { result });
 }
 
 /** A canned GraphQL response, as Warden sends it. */

@@ -13,11 +13,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SIGNUP, uniqueEmail } from '../support/harness';
+import { describeInEmbeddedPass, SIGNUP, uniqueEmail } from '../kit';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const EXAMPLE = path.join(ROOT, 'examples', 'notes');
-const embeddedPass = !process.env.DATABASE_URL;
 
 /** `npm pack` in `cwd`; returns the tarball's path. Scripts off: the build is already done. */
 function pack(cwd: string, destination: string): string {
@@ -57,7 +56,7 @@ async function startExample(appDir: string, env: Record<string, string>): Promis
   }
 }
 
-(embeddedPass ? describe : describe.skip)('examples/notes, installed from npm pack output', () => {
+describeInEmbeddedPass('examples/notes, installed from npm pack output', () => {
   let work: string;
   let appDir: string;
   let app: Running | undefined;

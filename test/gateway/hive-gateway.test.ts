@@ -26,7 +26,7 @@ import { runKeysCommand } from '../../src/modules/keys/keys-command';
 import { createLogger } from '../../src/infra/logger';
 import { systemClock } from '../../src/lib/clock';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
-import { LOGIN, signupUser, startTestServer, type SignedUp, type TestServer } from '../support/harness';
+import { LOGIN, signupUser, startTestServer, type SignedUp, type TestServer } from '../kit';
 
 /** Keys published 1 s before they sign; the gateway trusts a fetched JWKS no longer than that. */
 const FAST = { JWKS_MAX_AGE: '1s', JWT_KEY_ROTATION: '1h', ACCESS_TOKEN_TTL: '60s', CLOCK_SKEW: '0' };

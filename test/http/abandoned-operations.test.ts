@@ -3,7 +3,7 @@
  * server to wait on, yet still use the database (a login's session insert after its bcrypt).
  */
 import { Writable } from 'node:stream';
-import { LOGIN, signupUser, startTestServer } from '../support/harness';
+import { LOGIN, signupUser, startTestServer } from '../kit';
 
 it('close() lets an operation whose client went away finish before the database closes', async () => {
   const lines: string[] = [];

@@ -6,7 +6,7 @@
  */
 import { serverAudits, type AuditFail, type AuditResult } from 'graphql-http';
 import { acceptsOnlyLegacyJson } from '../../src/plugins/legacy-json-status';
-import { startTestServer, type TestServer } from '../support/harness';
+import { startTestServer, type TestServer } from '../kit';
 
 let server: TestServer;
 beforeAll(async () => {

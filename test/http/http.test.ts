@@ -1,4 +1,5 @@
-import { startTestServer, type TestServer } from '../support/harness';
+import { startProductionServer } from '../security/helpers';
+import { describeUnless, REDIS_SKIP_REASON, redisServerAvailable, startTestServer, type TestServer } from '../kit';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -87,29 +88,26 @@ describe('HTTP surface', () => {
   });
 });
 
-describe('production HTTP surface', () => {
-  let prod: TestServer;
+it('refuses to start in production without Redis (the in-process store)', async () => {
+  await expect(startTestServer({ env: { NODE_ENV: 'production', BCRYPT_COST: '10', REDIS_URL: '' } })).rejects.toThrow(/REDIS_URL/);
+});
+
+// Production needs Redis: REDIS_URL, or a private redis-server (startProductionServer).
+describeUnless(process.env.REDIS_URL || redisServerAvailable ? null : REDIS_SKIP_REASON, 'production HTTP surface', () => {
+  let prod: NonNullable<Awaited<ReturnType<typeof startProductionServer>>>;
   beforeAll(async () => {
-    prod = await startTestServer({
-      env: { NODE_ENV: 'production', BCRYPT_COST: '10', CORS_ORIGINS: 'https://app.example', ...(process.env.REDIS_URL ? {} : { REDIS_URL: '' }) },
-    }).catch((error) => {
-      // Production refuses the in-process store; without Redis this block checks that instead.
-      if (!process.env.REDIS_URL) {
-        expect(String(error)).toContain('REDIS_URL');
-        return undefined as unknown as TestServer;
-      }
-      throw error;
-    });
+    const started = await startProductionServer({ CORS_ORIGINS: 'https://app.example' });
+    if (!started) throw new Error('the production server did not start');
+    prod = started;
   });
   afterAll(() => prod?.close());
 
   it('serves no landing page, no introspection, and echoes only listed origins', async () => {
-    if (!prod) return; // covered by the refusal checked in beforeAll
-    const page = await fetch(prod.graphqlUrl, { headers: { accept: 'text/html' } });
+    const page = await fetch(prod.server.graphqlUrl, { headers: { accept: 'text/html' } });
     expect(await page.text()).not.toMatch(/sandbox/i);
-    const introspection = await prod.gql('{ __schema { types { name } } }');
+    const introspection = await prod.server.gql('{ __schema { types { name } } }');
     expect(introspection.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    const cors = await fetch(prod.graphqlUrl, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+    const cors = await fetch(prod.server.graphqlUrl, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
     expect(cors.headers.get('access-control-allow-origin')).toBe('https://app.example');
   });
 });

@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { Ctx, Field, ObjectType, Query, Resolver, Mutation, Arg } from 'type-graphql';
 import { Auth, Public, AuthDirectiveError, buildWardenSchema, printSchema, loadConfig, createWarden, type WardenContext } from '../../src/index';
-import { errorCode, signupUser, startTestServer, type TestServer, TEST_JWT_SECRET } from '../support/harness';
+import { errorCode, signupUser, startTestServer, TEST_JWT_SECRET, type TestServer } from '../kit';
 
 @ObjectType()
 class Greeting {

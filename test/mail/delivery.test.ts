@@ -7,11 +7,10 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Metrics } from '../../src/infra/metrics';
-import { signupUser, startTestServer, type TestServer } from '../support/harness';
 import { codeIn } from '../support/smtp';
 import { VERIFY, startWithSmtp } from './support';
+import { signupUser, sleep, startTestServer, type TestServer } from '../kit';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function logSink() {
   const lines: string[] = [];

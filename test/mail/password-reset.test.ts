@@ -6,15 +6,14 @@
  */
 import { ErrorCode } from '../../src/errors/error-code';
 import { ManualClock } from '../../src/lib/clock';
-import { LOGIN, SIGNUP, errorCode, signupUser, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
 import { randomPrivateIp } from '../support/raw-http';
 import { tokenIn, type SmtpTestServer } from '../support/smtp';
 import { median } from '../security/helpers';
-import { ME, REQUEST_RESET, RESET, metricValue, startTimingClient, startWithSmtp, type MailSetup, type TimingClient } from './support';
+import { REQUEST_RESET, RESET, startTimingClient, startWithSmtp, type MailSetup, type TimingClient } from './support';
+import { LOGIN, ME, metric, errorCode, SIGNUP, signupUser, sleep, uniqueEmail, type SignedUp, type TestServer } from '../kit';
 
 const REFRESH = 'mutation Refresh($refreshToken: String) { refreshToken(refreshToken: $refreshToken) { accessToken } }';
 const NEW_PASSWORD = 'a brand new password';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('password reset', () => {
   let setup: MailSetup;
@@ -61,7 +60,7 @@ describe('password reset', () => {
   it('sets the new password, ends every session, verifies the address and records an audit event', async () => {
     const user = await signupUser(server);
     const second = (await login(user.email, user.password)).body.data!.login;
-    const revokedBefore = await metricValue(server, 'warden_sessions_revoked_total{reason="password_reset"}');
+    const revokedBefore = await metric(server, 'warden_sessions_revoked_total{reason="password_reset"}');
     await requestReset(user.email);
     const token = tokenIn(await nextResetMail(user.email));
 
@@ -78,7 +77,7 @@ describe('password reset', () => {
       expect(errorCode(await server.gql(REFRESH, { refreshToken }))).toBe(ErrorCode.SESSION_REVOKED);
     }
     expect((await server.gql(ME, {}, { token: fresh.body.data!.login.accessToken })).body.data!.me.emailVerified).toBe(true);
-    expect(await metricValue(server, 'warden_sessions_revoked_total{reason="password_reset"}')).toBe(revokedBefore + 2);
+    expect(await metric(server, 'warden_sessions_revoked_total{reason="password_reset"}')).toBe(revokedBefore + 2);
     const events = await server.app.infra.database.prisma.authEvent.findMany({ where: { userId: user.user.id, type: { startsWith: 'password_reset' } } });
     expect(events.map((event) => event.type).sort()).toEqual(['password_reset', 'password_reset_requested']);
     expect(events.find((event) => event.type === 'password_reset')!.detail).toEqual({ sessionsEnded: 2 });

@@ -4,16 +4,12 @@
  * checked, nothing is verified, no mail goes out. Against a private redis-server this test stops.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { LOGIN, errorCode, signupUser } from '../support/harness';
-import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';
+import { RedisServer } from '../support/redis-server';
 import { codeIn, tokenIn } from '../support/smtp';
-import { timed } from '../security/helpers';
-import { ME, REQUEST_RESET, REQUEST_VERIFICATION, RESET, VERIFY, startWithSmtp, type MailSetup } from './support';
+import { REQUEST_RESET, REQUEST_VERIFICATION, RESET, VERIFY, startWithSmtp, type MailSetup } from './support';
+import { describeWithRedis, timed, LOGIN, ME, errorCode, signupUser } from '../kit';
 
 const FAIL_CLOSED_MS = 5_000;
-
-if (!redisServerAvailable) console.warn(`Mail Redis failure tests ${REDIS_SKIP_REASON}`);
-const describeWithRedis = redisServerAvailable ? describe : describe.skip;
 
 describeWithRedis('mail operations when Redis is unavailable', () => {
   let redis: RedisServer;

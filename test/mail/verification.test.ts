@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode } from '../../src/errors/error-code';
 import { ManualClock } from '../../src/lib/clock';
-import { LOGIN, SIGNUP, errorCode, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
 import { randomPrivateIp } from '../support/raw-http';
 import { createTestDatabase } from '../support/db-template';
 import { codeIn, type SmtpTestServer } from '../support/smtp';
-import { ME, REQUEST_VERIFICATION, VERIFY, startWithSmtp, type MailSetup } from './support';
+import { REQUEST_VERIFICATION, VERIFY, startWithSmtp, type MailSetup } from './support';
+import { LOGIN, ME, errorCode, SIGNUP, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
 
 const MAX = 3;
 const MAIL_FROM = 'Warden Test <no-reply@warden.test>';

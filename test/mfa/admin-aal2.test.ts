@@ -6,8 +6,7 @@
 import { TOTP } from 'otpauth';
 import { ErrorCode } from '../../src/errors/error-code';
 import { ManualClock } from '../../src/lib/clock';
-import { errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
-import { signupAdmin } from '../support/admin';
+import { errorCode, signupAdmin, signupUser, startTestServer, uniqueEmail, type TestServer } from '../kit';
 
 const USERS = 'query { users(first: 5) { edges { node { id } } } }';
 const ENROLL = 'mutation { enrollTotp(name: "phone") { factorId secret } }';

@@ -8,8 +8,8 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { TOTP } from 'otpauth';
 import { ErrorCode } from '../../src/errors/error-code';
 import { ManualClock } from '../../src/lib/clock';
-import { signupUser, startTestServer, type TestServer } from '../support/harness';
 import { DRIVERS } from '../clients/support';
+import { signupUser, startTestServer, type TestServer } from '../kit';
 
 const doc = (source: string) => parse(source) as unknown as TypedDocumentNode<any, Record<string, unknown>>;
 const SESSIONS = doc('query MySessions { mySessions { id assurance } }');

@@ -25,7 +25,7 @@ import { getDirective } from '@graphql-tools/utils';
 import { ErrorCode } from '../../src/errors/error-code';
 import { ManualClock } from '../../src/lib/clock';
 import { getSchema } from '../../src/schema/build-schema';
-import { errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
+import { errorCode, signupUser, startTestServer, type TestServer } from '../kit';
 
 function placeholder(type: GraphQLInputType): unknown {
   if (isNonNullType(type)) return placeholder(type.ofType);

@@ -8,8 +8,7 @@ import jwt from 'jsonwebtoken';
 import { TOTP } from 'otpauth';
 import { ErrorCode } from '../../src/errors/error-code';
 import { ManualClock } from '../../src/lib/clock';
-import { LOGIN, errorCode, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
-import { signupAdmin } from '../support/admin';
+import { LOGIN, errorCode, signupAdmin, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
 
 const ENROLL = 'mutation ($name: String) { enrollTotp(name: $name) { factorId secret otpauthUri } }';
 const ACTIVATE = `mutation ($factorId: ID!, $code: String!) {

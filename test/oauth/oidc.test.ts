@@ -8,11 +8,12 @@
  */
 import { randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { startTestServer, signupUser, errorCode, uniqueEmail, type TestServer, type GqlResponse } from '../support/harness';
 import type { MailMessage } from '../../src/infra/mailer';
 import { CLIENT_ID, CLIENT_SECRET, IdpBrowser, REDIRECT_URI, startIdp, type TestIdp } from './idp';
+import { describeInServicesPass, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from '../kit';
 
-const suite = process.env.DATABASE_URL ? describe : describe.skip;
+// Slow (a real OpenID provider per suite): CI's PostgreSQL + Redis pass only.
+const suite = describeInServicesPass;
 
 // oidc-provider warns, rightly, that its development interactions and memory adapter are in use.
 beforeAll(() => {

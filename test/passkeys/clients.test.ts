@@ -4,9 +4,9 @@
  * so the next operation is signed in without the app calling signIn.
  */
 import { FinishPasskeyLoginDocument, MyPasskeysDocument, StartPasskeyLoginDocument, StartPasskeyRegistrationDocument, FinishPasskeyRegistrationDocument } from '@warden/client';
-import { signupUser, startTestServer, type TestServer } from '../support/harness';
 import { DRIVERS } from '../clients/support';
 import { SoftwareAuthenticator } from '../support/webauthn-authenticator';
+import { signupUser, startTestServer, type TestServer } from '../kit';
 
 describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('passkey sign-in with %s', (name) => {
   let server: TestServer;

@@ -7,9 +7,9 @@
  */
 import { randomInt } from 'node:crypto';
 import { ErrorCode } from '../../src/errors/error-code';
-import { errorCode, signupUser, startTestServer, usingRealServices, type TestServer } from '../support/harness';
-import { RedisServer, redisServerAvailable } from '../support/redis-server';
+import { RedisServer } from '../support/redis-server';
 import { SoftwareAuthenticator } from '../support/webauthn-authenticator';
+import { redisServerAvailable, errorCode, signupUser, startTestServer, usingRealServices, type TestServer } from '../kit';
 
 const ORIGIN = 'http://localhost:4000';
 const FAIL_CLOSED_MS = 5_000;

@@ -10,8 +10,8 @@ import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
 import { ManualClock } from '../../src/lib/clock';
 import { PASSKEY_CHALLENGE_TTL_MS } from '../../src/modules/passkey/passkey.service';
-import { LOGIN, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../support/harness';
 import { SoftwareAuthenticator, type Credential, type CredentialOptions } from '../support/webauthn-authenticator';
+import { LOGIN, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../kit';
 
 const ORIGIN = 'http://localhost:4000';
 

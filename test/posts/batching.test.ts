@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
-import { signupAdmin } from '../support/admin';
 import { COUNTS, FOLLOW, createPost } from './posts-support';
+import { signupAdmin, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
 
 let server: TestServer;
 let admin: SignedUp;

@@ -1,5 +1,5 @@
-import { errorCode, signupUser, startTestServer, type SignedUp, type TestServer } from '../support/harness';
 import { COUNTS, FEED, FOLLOW, MISSING_ID, UNFOLLOW, createPost, ids, type Page } from './posts-support';
+import { errorCode, signupUser, startTestServer, type SignedUp, type TestServer } from '../kit';
 
 let server: TestServer;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
+import { type TestServer } from '../kit';
 /** GraphQL documents and helpers shared by the post, follow and feed tests. */
-import type { TestServer } from '../support/harness';
 
 export const POST_FIELDS = 'id title body published createdAt updatedAt author { id name }';
 export const CREATE_POST = `mutation($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`;

@@ -1,8 +1,7 @@
-import { errorCode, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
-import { signupAdmin } from '../support/admin';
 import {
   CREATE_POST, DELETE_POST, GET_POST, LIST_POSTS, MISSING_ID, UPDATE_POST, createPost, ids, type Page,
 } from './posts-support';
+import { errorCode, signupAdmin, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
 
 let server: TestServer;
 let admin: SignedUp;

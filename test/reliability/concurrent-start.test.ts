@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { withClient, withDatabase } from '../support/db-template';
-import { LOGIN, SIGNUP, uniqueEmail } from '../support/harness';
-import { WardenProcess, describeNeeding, postgresServerUrl } from './support';
+import { WardenProcess } from './support';
+import { describeNeeding, LOGIN, postgresServerUrl, SIGNUP, uniqueEmail } from '../kit';
 
 describeNeeding({ postgres: true }, 'instances starting at once on an empty database', () => {
   const server = postgresServerUrl()!;

@@ -7,8 +7,7 @@
 import { Writable } from 'node:stream';
 import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
-import { LOGIN, SIGNUP, errorCode, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
-import { REFRESH, metric, pairOf } from './support';
+import { LOGIN, metric, REFRESH, refreshedPair, errorCode, SIGNUP, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
 
 const MAX_FAILURES = 3;
 
@@ -62,14 +61,14 @@ it('counts logins, lockouts, rotations, reuse and revocations in /metrics, and l
   expect(errorCode(await login(bob, bob.password, 'login-locked'))).toBe(ErrorCode.ACCOUNT_LOCKED);
 
   // Rotations: 3 ok; the last two at once from two tabs, so one of them is a grace replay.
-  const first = pairOf(await server.gql(REFRESH, { refreshToken: ada.refreshToken }, as('refresh')))!;
-  const second = pairOf(await server.gql(REFRESH, { refreshToken: first.refreshToken }, as('refresh')))!;
+  const first = refreshedPair(await server.gql(REFRESH, { refreshToken: ada.refreshToken }, as('refresh')))!;
+  const second = refreshedPair(await server.gql(REFRESH, { refreshToken: first.refreshToken }, as('refresh')))!;
   const tabs = await Promise.all([
     server.gql(REFRESH, { refreshToken: second.refreshToken }, as('tab-1')),
     server.gql(REFRESH, { refreshToken: second.refreshToken }, as('tab-2')),
   ]);
-  expect(pairOf(tabs[0])!.refreshToken).toBe(pairOf(tabs[1])!.refreshToken);
-  secrets.push(first.refreshToken, second.refreshToken, pairOf(tabs[0])!.refreshToken);
+  expect(refreshedPair(tabs[0])!.refreshToken).toBe(refreshedPair(tabs[1])!.refreshToken);
+  secrets.push(first.refreshToken, second.refreshToken, refreshedPair(tabs[0])!.refreshToken);
 
   // Reuse: an older ancestor ends ada's first session.
   expect(errorCode(await server.gql(REFRESH, { refreshToken: ada.refreshToken }, as('reuse')))).toBe(ErrorCode.REFRESH_TOKEN_REUSED);

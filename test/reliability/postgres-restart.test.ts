@@ -9,10 +9,9 @@
  *   rotates; committed but unanswered → the grace window replays its successor).
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { errorCode, signupUser, type GqlResponse, type SignedUp } from '../support/harness';
 import { PostgresServer, privatePostgresUnavailable } from '../support/postgres-server';
-import { REDIS_SKIP_REASON, redisServerAvailable } from '../support/redis-server';
-import { ME, REFRESH, eventually, outOfStep, pairOf, readyz, sleep, startPair, type Pair } from './support';
+import { outOfStep, readyz, startPair, type Pair } from './support';
+import { describeUnless, ME, missing, REFRESH, refreshedPair, errorCode, signupUser, sleep, eventually, type GqlResponse, type SignedUp } from '../kit';
 
 /**
  * Enough clients, back to back, that connections are busy at the moment PostgreSQL terminates
@@ -20,11 +19,7 @@ import { ME, REFRESH, eventually, outOfStep, pairOf, readyz, sleep, startPair, t
  * now handled in src/infra/database.ts.
  */
 const CLIENTS = 60;
-const skipReason = privatePostgresUnavailable ?? (redisServerAvailable ? null : REDIS_SKIP_REASON);
-if (skipReason) console.warn(`PostgreSQL restart test ${skipReason}`);
-const describeIfPossible = skipReason ? describe.skip : describe;
-
-describeIfPossible('PostgreSQL restarted mid-run under two instances', () => {
+describeUnless(privatePostgresUnavailable ?? missing({ redis: true }), 'PostgreSQL restarted mid-run under two instances', () => {
   let postgres: PostgresServer;
   let pair: Pair;
   let clients: Array<SignedUp & { userId: string }>;
@@ -57,7 +52,7 @@ describeIfPossible('PostgreSQL restarted mid-run under two instances', () => {
           n % 2 === 0
             ? await server.gql(REFRESH, { refreshToken: client.refreshToken })
             : await server.gql(ME, {}, { token: client.accessToken });
-        const next = pairOf(answer);
+        const next = refreshedPair(answer);
         if (next) Object.assign(client, next);
         if (answer.body.errors) errors.push(answer);
         else ok++;
@@ -95,8 +90,8 @@ describeIfPossible('PostgreSQL restarted mid-run under two instances', () => {
 
     // Every client continues with the token it holds, on either instance.
     const retries = await Promise.all(clients.map((client, i) => (i % 2 ? pair.a : pair.b).gql(REFRESH, { refreshToken: client.refreshToken })));
-    expect(retries.filter((answer) => !pairOf(answer)).map((answer) => answer.body.errors)).toEqual([]);
-    retries.forEach((answer, i) => Object.assign(clients[i], pairOf(answer)));
+    expect(retries.filter((answer) => !refreshedPair(answer)).map((answer) => answer.body.errors)).toEqual([]);
+    retries.forEach((answer, i) => Object.assign(clients[i], refreshedPair(answer)));
 
     // In the database: every client's token is its live session's current generation.
     expect(await outOfStep(pair, clients)).toEqual([]);

@@ -6,8 +6,8 @@
  * themselves, and the refresh token presented during the outage still rotates.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { LOGIN, SIGNUP, errorCode, signupUser, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
-import { ME, REFRESH, describeNeeding, eventually, pairOf, readyz, sleep, startPair, type Pair } from './support';
+import { readyz, startPair, type Pair } from './support';
+import { describeNeeding, LOGIN, ME, REFRESH, refreshedPair, errorCode, SIGNUP, signupUser, sleep, uniqueEmail, eventually, type SignedUp, type TestServer } from '../kit';
 
 const FAIL_CLOSED_MS = 5_000;
 const MASKED = 'Something went wrong; try again later.';
@@ -98,7 +98,7 @@ describeNeeding({ redis: true, postgres: true }, 'Redis stopped mid-run under tw
       expect(login.body.data?.login.accessToken).toEqual(expect.any(String));
     }
     // The refresh token presented during the outage was not spent: it rotates now.
-    const rotated = pairOf(await pair.b.gql(REFRESH, { refreshToken: users[1].refreshToken }));
+    const rotated = refreshedPair(await pair.b.gql(REFRESH, { refreshToken: users[1].refreshToken }));
     expect(rotated?.refreshToken).toEqual(expect.any(String));
   }, 60_000);
 });

@@ -10,14 +10,10 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ErrorCode } from '../../src/errors/error-code';
-import { LOGIN, SIGNUP, errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
-import { REDIS_SKIP_REASON, redisServerAvailable } from '../support/redis-server';
-import { eventually, freePort, readyz, sleep } from './support';
+import { freePort, readyz } from './support';
+import { describeNeeding, LOGIN, errorCode, SIGNUP, signupUser, sleep, startTestServer, uniqueEmail, eventually, type TestServer } from '../kit';
 
-const redisCliAvailable = spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
-const skipReason = !redisServerAvailable ? REDIS_SKIP_REASON : !redisCliAvailable ? 'skipped: redis-cli is not on PATH (Debian package redis-tools)' : null;
-if (skipReason) console.warn(`Redis Cluster and Sentinel tests ${skipReason}`);
-const describeIfRedis = skipReason ? describe.skip : describe;
+const describeIfRedis = (name: string, fn: () => void) => describeNeeding({ redis: true, redisCli: true }, name, fn);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'warden-redis-topo-'));
 const processes: ChildProcess[] = [];

@@ -7,8 +7,8 @@
  */
 import { ErrorCode } from '../../src/errors/error-code';
 import { createTestDatabase } from '../support/db-template';
-import { errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
-import { ME, REFRESH, describeNeeding, pairOf, postgresServerUrl, startPair, type Pair } from './support';
+import { startPair, type Pair } from './support';
+import { describeNeeding, ME, postgresServerUrl, REFRESH, refreshedPair, errorCode, signupUser, startTestServer, type TestServer } from '../kit';
 
 const OLD = 'the-old-secret-that-is-at-least-32-bytes!';
 const NEW = 'the-new-secret-that-is-at-least-32-bytes!';
@@ -29,7 +29,7 @@ async function crossCheck(pair: Pair): Promise<unknown[]> {
 /** true when `token` rotates on `on`, else the error code. */
 async function refreshes(on: Pair['a'], token: string): Promise<unknown> {
   const answer = await on.gql(REFRESH, { refreshToken: token });
-  return Boolean(pairOf(answer)) || errorCode(answer);
+  return Boolean(refreshedPair(answer)) || errorCode(answer);
 }
 
 describeNeeding({ redis: true, postgres: true }, 'rotating JWT_SECRET with a rolling restart', () => {
@@ -74,7 +74,7 @@ describeNeeding({ redis: true, postgres: true }, 'rotating JWT_SECRET with a rol
       // Its token (made under whatever signed last) rotates on every instance of every phase.
       for (const env of settings) {
         const answer = await (await start(env)).gql(REFRESH, { refreshToken: token });
-        const next = pairOf(answer);
+        const next = refreshedPair(answer);
         if (!next) throw new Error(`refresh failed under ${JSON.stringify(env)}: ${JSON.stringify(answer.body.errors)}`);
         token = next.refreshToken;
       }

@@ -9,9 +9,9 @@
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
-import { LOGIN, SIGNUP, uniqueEmail } from '../support/harness';
-import { RedisServer, redisServerAvailable } from '../support/redis-server';
-import { WardenProcess, postgresServerUrl, sleep } from './support';
+import { RedisServer } from '../support/redis-server';
+import { WardenProcess } from './support';
+import { LOGIN, postgresServerUrl, redisServerAvailable, SIGNUP, sleep, uniqueEmail } from '../kit';
 
 const IN_FLIGHT = 50;
 const SHUTDOWN_TIMEOUT_MS = 30_000;

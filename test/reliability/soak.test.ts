@@ -6,8 +6,8 @@
  * refresh token — the one its client holds. Prints rotations/s and the session tables' size.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { SIGNUP, errorCode, uniqueEmail, type GqlResponse } from '../support/harness';
-import { ME, REFRESH, describeNeeding, outOfStep, metric, pairOf, sleep, startProcessPair, type Instance, type Pair, type WardenProcess } from './support';
+import { outOfStep, startProcessPair, type Instance, type Pair, type WardenProcess } from './support';
+import { describeNeeding, ME, metric, REFRESH, refreshedPair, errorCode, SIGNUP, sleep, uniqueEmail, type GqlResponse } from '../kit';
 
 const CLIENTS = 200;
 const CYCLES = 20;
@@ -67,8 +67,8 @@ describeNeeding({ redis: true, postgres: true }, 'soak: 200 clients × 20 refres
             tabPairs++;
             // Two tabs, the same token, the same moment, maybe different instances.
             const [first, second] = await Promise.all([refresh(token), refresh(token)]);
-            const one = pairOf(first);
-            const other = pairOf(second);
+            const one = refreshedPair(first);
+            const other = refreshedPair(second);
             if (!one || !other) {
               failures.push(`client ${index} cycle ${cycle} (two tabs): ${JSON.stringify([first.body.errors, second.body.errors])}`);
               return;
@@ -77,7 +77,7 @@ describeNeeding({ redis: true, postgres: true }, 'soak: 200 clients × 20 refres
             Object.assign(client, one);
           } else {
             const answer = await refresh(token);
-            const next = pairOf(answer);
+            const next = refreshedPair(answer);
             if (!next) {
               failures.push(`client ${index} cycle ${cycle}: ${JSON.stringify(answer.body.errors)}`);
               return;

@@ -16,31 +16,9 @@ import path from 'node:path';
 import pg from 'pg';
 import { unverifiedFields } from '../../src/lib/refresh-token';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/db-template';
-import { TEST_JWT_SECRET, startTestServer, type GqlOptions, type GqlResponse, type TestServer } from '../support/harness';
-import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';
+import { RedisServer } from '../support/redis-server';
 import { freePort } from '../support/ports';
-
-export const PG_ADMIN_ENV = 'WARDEN_TEST_PG_ADMIN_URL';
-
-/** A PostgreSQL server these tests may create databases on, or undefined. */
-export const postgresServerUrl = (): string | undefined => process.env.DATABASE_URL || process.env[PG_ADMIN_ENV] || undefined;
-
-const PG_SKIP_REASON = `skipped: no PostgreSQL server (set DATABASE_URL, or ${PG_ADMIN_ENV} to a role that may create databases, as .ci/run does)`;
-
-/**
- * `describe` when what the tests need is there, else `describe.skip` with the reason printed.
- */
-export function describeNeeding(needs: { redis?: boolean; postgres?: boolean }, name: string, fn: () => void): void {
-  const reasons: string[] = [];
-  if (needs.redis && !redisServerAvailable) reasons.push(REDIS_SKIP_REASON);
-  if (needs.postgres && !postgresServerUrl()) reasons.push(PG_SKIP_REASON);
-  if (reasons.length > 0) {
-    console.warn(`${name}: ${reasons.join('; ')}`);
-    describe.skip(name, fn);
-  } else {
-    describe(name, fn);
-  }
-}
+import { gqlAt, postgresServerUrl, PG_SKIP_REASON, sleep, startTestServer, TEST_JWT_SECRET, type Gql, type TestServer } from '../kit';
 
 /** What the tests need of an instance, in-process (TestServer) or a spawned process (WardenProcess). */
 export interface Instance {
@@ -129,25 +107,6 @@ export async function startProcessPair(env: Record<string, string> = {}): Promis
 
 export const MAIN_JS = path.join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
-/** POSTs a GraphQL operation; the same as TestServer.gql, for any URL. */
-export async function gqlAt(graphqlUrl: string, query: string, variables?: Record<string, unknown>, options: GqlOptions = {}): Promise<GqlResponse<any>> {
-  const response = await fetch(graphqlUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      ...options.headers,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const text = await response.text();
-  try {
-    return { status: response.status, headers: response.headers, body: JSON.parse(text) };
-  } catch {
-    throw new Error(`non-JSON response ${response.status}: ${text.slice(0, 200)}`);
-  }
-}
-
 /** The real server process, `node dist/src/main.js` (npm test builds it first), on a free port. */
 export class WardenProcess implements Instance {
   private constructor(
@@ -167,7 +126,9 @@ export class WardenProcess implements Instance {
     return this.log.text;
   }
 
-  gql: TestServer['gql'] = (query, variables, options) => gqlAt(this.graphqlUrl, query, variables, options);
+  get gql(): Gql {
+    return gqlAt(this.graphqlUrl);
+  }
 
   static async start(env: Record<string, string>): Promise<WardenProcess> {
     if (!existsSync(MAIN_JS)) throw new Error('dist/src/main.js is missing: run `npm run build` (npm test does)');
@@ -215,49 +176,10 @@ export class WardenProcess implements Instance {
   }
 }
 
-/** The value of one sample in a /metrics page, 0 when absent. */
-export async function metric(server: Instance, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const wanted = Object.entries(labels)
-    .map(([key, value]) => `${key}="${value}"`)
-    .join(',');
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (match && match[1] === name && (match[2] ?? '') === wanted) return Number(match[3]);
-  }
-  return 0;
-}
-
 /** Readiness of an instance. */
 export async function readyz(server: Instance): Promise<{ status: number; body: { status: string; checks: Record<string, string> } }> {
   const response = await fetch(`${server.url}/readyz`);
   return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, string> } };
-}
-
-/** Polls `check` until it returns true, or fails after `ms`. */
-export async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await sleep(100);
-  }
-}
-
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export const REFRESH = /* GraphQL */ `
-  mutation Refresh($refreshToken: String) {
-    refreshToken(refreshToken: $refreshToken) { accessToken refreshToken }
-  }
-`;
-
-export const ME = 'query { me { id } }';
-
-/** The pair a successful refresh returned, or null. */
-export function pairOf(response: GqlResponse): { accessToken: string; refreshToken: string } | null {
-  return (response.body.data?.refreshToken as { accessToken: string; refreshToken: string } | undefined) ?? null;
 }
 
 /**

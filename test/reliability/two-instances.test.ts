@@ -3,8 +3,8 @@
  * sharing one database and one redis-server: what one instance does, the other enforces.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { LOGIN, errorCode, signupUser, uniqueEmail } from '../support/harness';
-import { ME, REFRESH, describeNeeding, metric, pairOf, sleep, startPair, type Pair } from './support';
+import { startPair, type Pair } from './support';
+import { describeNeeding, LOGIN, ME, metric, REFRESH, refreshedPair, errorCode, signupUser, sleep, uniqueEmail } from '../kit';
 
 const MAX_FAILURES = 5;
 const GRACE_MS = 1_000;
@@ -25,7 +25,7 @@ describeNeeding({ redis: true, postgres: true }, 'two instances sharing PostgreS
 
   it('a token refreshed on A and presented again on B, after the grace window, is reuse and ends the session', async () => {
     const user = await signupUser(pair.a);
-    const next = pairOf(await pair.a.gql(REFRESH, { refreshToken: user.refreshToken }))!;
+    const next = refreshedPair(await pair.a.gql(REFRESH, { refreshToken: user.refreshToken }))!;
     expect(next).not.toBeNull();
     await sleep(GRACE_MS + 200);
 
@@ -38,8 +38,8 @@ describeNeeding({ redis: true, postgres: true }, 'two instances sharing PostgreS
 
   it('an older ancestor presented on B is reuse even inside the grace window', async () => {
     const user = await signupUser(pair.b);
-    const second = pairOf(await pair.a.gql(REFRESH, { refreshToken: user.refreshToken }))!;
-    pairOf(await pair.b.gql(REFRESH, { refreshToken: second.refreshToken }));
+    const second = refreshedPair(await pair.a.gql(REFRESH, { refreshToken: user.refreshToken }))!;
+    refreshedPair(await pair.b.gql(REFRESH, { refreshToken: second.refreshToken }));
     expect(errorCode(await pair.b.gql(REFRESH, { refreshToken: user.refreshToken }))).toBe(ErrorCode.REFRESH_TOKEN_REUSED);
     const revoked = await pair.sql('SELECT "revokedReason" FROM "Session" WHERE "userId" = $1', [user.user.id]);
     expect(revoked).toEqual([{ revokedReason: 'reuse' }]);

@@ -5,10 +5,9 @@
  * cache is invalidated), and the promotion is audited as role_changed.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
 import { VERIFY_EMAIL, outboxCode } from '../support/admin';
+import { ME, errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../kit';
 
-const ME = '{ me { id role emailVerified } }';
 const SET_ROLE = 'mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { id role } }';
 
 describe('ADMIN_EMAILS', () => {

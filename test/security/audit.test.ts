@@ -5,8 +5,7 @@
  * refused call (wrong password, unknown id) records nothing.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
-import { signupAdmin } from '../support/admin';
+import { errorCode, signupAdmin, signupUser, startTestServer, uniqueEmail, type TestServer } from '../kit';
 
 const SET_ROLE = 'mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { role } }';
 const DELETE_USER = 'mutation($id: ID!) { deleteUser(userId: $id) }';

@@ -38,7 +38,7 @@ import {
 import { getSchema } from '../../src/schema/build-schema';
 import { encodeCursor } from '../../src/lib/pagination';
 import { ErrorCode } from '../../src/errors/error-code';
-import { LOGIN, signupUser, startTestServer, type TestServer } from '../support/harness';
+import { LOGIN, signupUser, startTestServer, type TestServer } from '../kit';
 
 const FUZZ = Boolean(process.env.DATABASE_URL) || Boolean(process.env.FUZZ_RUNS);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);

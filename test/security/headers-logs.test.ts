@@ -6,9 +6,9 @@
 import { Writable } from 'node:stream';
 import { ErrorCode } from '../../src/errors/error-code';
 import { createLogger } from '../../src/infra/logger';
-import { SIGNUP, errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
 import { randomPrivateIp } from '../support/raw-http';
 import { login } from './helpers';
+import { errorCode, SIGNUP, signupUser, startTestServer, uniqueEmail, type TestServer } from '../kit';
 
 const ALLOWED = 'https://app.example';
 

@@ -1,12 +1,10 @@
 /** Small helpers shared by the attack suite. */
-import { LOGIN, errorCode, startTestServer, type GqlOptions, type GqlResponse, type TestServer } from '../support/harness';
-import { RedisServer, redisServerAvailable } from '../support/redis-server';
+import { RedisServer } from '../support/redis-server';
+import { LOGIN, metric, redisServerAvailable, errorCode, startTestServer, type GqlOptions, type GqlResponse, type TestServer } from '../kit';
 
 /** The current value of warden_logins_total{result}. */
-export async function loginCount(server: TestServer, result: 'ok' | 'failed' | 'locked'): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const match = new RegExp(`^warden_logins_total\\{result="${result}"\\} (\\d+)`, 'm').exec(text);
-  return match ? Number(match[1]) : 0;
+export function loginCount(server: TestServer, result: 'ok' | 'failed' | 'locked'): Promise<number> {
+  return metric(server, 'warden_logins_total', { result });
 }
 
 export function login(server: TestServer, email: string, password: string, options?: GqlOptions): Promise<GqlResponse<Record<string, any>>> {
@@ -22,15 +20,6 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Milliseconds a promise took, with its value. */
-export async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const started = performance.now();
-  const value = await work();
-  return { ms: performance.now() - started, value };
 }
 
 /**

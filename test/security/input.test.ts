@@ -6,11 +6,9 @@
  * accepted comes back exactly as it was sent. Runs in both CI passes.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { SIGNUP, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../support/harness';
-import { signupAdmin } from '../support/admin';
 import { login } from './helpers';
+import { ME, errorCode, SIGNUP, signupAdmin, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../kit';
 
-const ME = 'query { me { id name bio followingCount } }';
 const UPDATE_ME = 'mutation($input: UpdateMeInput!) { updateMe(input: $input) { id name bio } }';
 const CREATE_POST = 'mutation($input: CreatePostInput!) { createPost(input: $input) { id title body } }';
 const UPDATE_POST = 'mutation($id: ID!, $input: UpdatePostInput!) { updatePost(id: $id, input: $input) { id title body } }';

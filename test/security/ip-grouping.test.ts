@@ -8,7 +8,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { ErrorCode } from '../../src/errors/error-code';
 import { ipLimitKey } from '../../src/modules/security/rate-limit.service';
-import { LOGIN, errorCode, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
+import { LOGIN, errorCode, startTestServer, uniqueEmail, type TestServer } from '../kit';
 
 const LIMIT = 3;
 

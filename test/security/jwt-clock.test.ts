@@ -7,9 +7,8 @@ import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
 import { ManualClock } from '../../src/lib/clock';
 import { AccessTokens } from '../../src/lib/jwt';
-import { errorCode, signupUser, startTestServer } from '../support/harness';
+import { ME, errorCode, signupUser, startTestServer } from '../kit';
 
-const ME = '{ me { id } }';
 // Far from real time, so a token stamped from Date.now() would be told apart at once.
 const START = Date.UTC(2031, 0, 15, 12, 0, 0);
 

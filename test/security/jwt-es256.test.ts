@@ -12,9 +12,8 @@ import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomUUI
 import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
-import { TEST_JWT_SECRET, signupUser, startTestServer, type SignedUp, type TestServer } from '../support/harness';
+import { ME, signupUser, startTestServer, TEST_JWT_SECRET, type SignedUp, type TestServer } from '../kit';
 
-const ME = '{ me { id role } }';
 
 const b64url = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const hs256Kid = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('base64url').slice(0, 16);

@@ -19,14 +19,12 @@ import { runKeysCommand } from '../../src/modules/keys/keys-command';
 import { createLogger } from '../../src/infra/logger';
 import { systemClock } from '../../src/lib/clock';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
-import { LOGIN, TEST_JWT_SECRET, signupUser, startTestServer, type TestServer } from '../support/harness';
+import { LOGIN, ME, signupUser, sleep, startTestServer, TEST_JWT_SECRET, type TestServer } from '../kit';
 
-const ME = '{ me { id } }';
 const FAST = { JWKS_MAX_AGE: '1s', JWT_KEY_ROTATION: '1h', ACCESS_TOKEN_TTL: '2s', CLOCK_SKEW: '0' };
 const SECRET_2 = 'the-second-master-secret-at-least-32-bytes!';
 const SECRET_3 = 'a-third-master-secret-nobody-configured-here!';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const kidOf = (token: string) => (jwt.decode(token, { complete: true })!.header as { kid: string }).kid;
 const jwksKids = async (server: TestServer) => ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid);

@@ -14,10 +14,9 @@ import { SigningKeys } from '../../src/modules/keys/signing-keys';
 import { createLogger } from '../../src/infra/logger';
 import { systemClock } from '../../src/lib/clock';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
-import { LOGIN, signupUser, startTestServer, type SignedUp, type TestServer } from '../support/harness';
+import { LOGIN, signupUser, sleep, startTestServer, type SignedUp, type TestServer } from '../kit';
 
 const FAST = { JWKS_MAX_AGE: '1s', JWT_KEY_ROTATION: '1h', ACCESS_TOKEN_TTL: '60s', CLOCK_SKEW: '0' };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const kidOf = (token: string) => (jwt.decode(token, { complete: true })!.header as { kid: string }).kid;
 

@@ -7,10 +7,9 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
-import { TEST_JWT_SECRET, signupUser, startTestServer, type SignedUp, type TestServer } from '../support/harness';
 import { rawRequest } from '../support/raw-http';
+import { ME, signupUser, startTestServer, TEST_JWT_SECRET, type SignedUp, type TestServer } from '../kit';
 
-const ME = '{ me { id } }';
 const OTHER_SECRET = 'another-secret-that-is-also-32-bytes-long!!';
 
 const b64url = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');

@@ -5,9 +5,9 @@
  */
 import { ErrorCode } from '../../src/errors/error-code';
 import { ManualClock } from '../../src/lib/clock';
-import { errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
 import { randomPrivateIp } from '../support/raw-http';
-import { login, loginCount, median, outcome, timed } from './helpers';
+import { login, loginCount, median, outcome } from './helpers';
+import { timed, errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../kit';
 
 const MAX = 3;
 const LOCKOUT_SECONDS = 600;

@@ -7,10 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { QUERY_LIMITS } from '../../src/schema/query-limits';
-import { signupUser, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from '../support/harness';
-import { REDIS_SKIP_REASON, redisServerAvailable } from '../support/redis-server';
-import { signupAdmin } from '../support/admin';
-import { startProductionServer, timed } from './helpers';
+import { startProductionServer } from './helpers';
+import { describeUnless, timed, REDIS_SKIP_REASON, redisServerAvailable, signupAdmin, signupUser, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from '../kit';
 
 const adminEmail = uniqueEmail('admin');
 let server: TestServer;
@@ -112,10 +110,7 @@ describe('first is clamped to 1..100', () => {
 
 // Production needs Redis: REDIS_URL, or a private redis-server. Without either these tests are
 // reported as skipped (never passed without running).
-const canRunProduction = Boolean(process.env.REDIS_URL) || redisServerAvailable;
-if (!canRunProduction) console.warn(`production schema-detail tests ${REDIS_SKIP_REASON}`);
-
-(canRunProduction ? describe : describe.skip)('schema details in production', () => {
+describeUnless(process.env.REDIS_URL || redisServerAvailable ? null : REDIS_SKIP_REASON, 'schema details in production', () => {
   let prod: NonNullable<Awaited<ReturnType<typeof startProductionServer>>>;
   beforeAll(async () => {
     const started = await startProductionServer();

@@ -8,8 +8,8 @@
  * counters start fresh even on a shared Redis.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { LOGIN, SIGNUP, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
 import { randomLoopback, randomPrivateIp, rawGql } from '../support/raw-http';
+import { LOGIN, SIGNUP, startTestServer, uniqueEmail, type TestServer } from '../kit';
 
 const LIMIT = 3;
 const WRONG = 'wrong password 123';

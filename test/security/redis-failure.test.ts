@@ -7,9 +7,9 @@
 import { Writable } from 'node:stream';
 import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
-import { SIGNUP, errorCode, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../support/harness';
-import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';
-import { login, sleep, timed } from './helpers';
+import { RedisServer } from '../support/redis-server';
+import { login } from './helpers';
+import { timed, REDIS_SKIP_REASON, redisServerAvailable, errorCode, SIGNUP, signupUser, sleep, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
 
 const FAIL_CLOSED_MS = 5_000;
 const REFRESH = 'mutation Refresh($refreshToken: String) { refreshToken(refreshToken: $refreshToken) { accessToken refreshToken } }';

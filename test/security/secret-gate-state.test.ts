@@ -9,8 +9,8 @@ import { Metrics } from '../../src/infra/metrics';
 import { MemoryStore, RedisStore, type Store } from '../../src/infra/store';
 import { ManualClock } from '../../src/lib/clock';
 import { AccountLockedError, SecretGate } from '../../src/modules/security/secret-gate.service';
-import { RedisServer, redisServerAvailable } from '../support/redis-server';
-import { uniqueEmail } from '../support/harness';
+import { RedisServer } from '../support/redis-server';
+import { redisServerAvailable, uniqueEmail } from '../kit';
 
 const MAX = 3;
 const WINDOW_MS = 5 * 60_000;

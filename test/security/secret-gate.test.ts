@@ -11,10 +11,10 @@
 import { ErrorCode } from '../../src/errors/error-code';
 import type { MailMessage, Mailer } from '../../src/infra/mailer';
 import { ManualClock } from '../../src/lib/clock';
-import { errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../support/harness';
 import { randomPrivateIp } from '../support/raw-http';
-import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';
+import { RedisServer } from '../support/redis-server';
 import { login, outcome } from './helpers';
+import { ME, REDIS_SKIP_REASON, redisServerAvailable, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../kit';
 
 const MAX = 3;
 const LOCKOUT_MS = 10 * 60_000;
@@ -24,7 +24,6 @@ const NEW_PASSWORD = 'a brand new password';
 const CHANGE_PASSWORD = 'mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { accessToken } }';
 const DELETE_ME = 'mutation($p: String!) { deleteMe(password: $p) }';
 const VERIFY = 'mutation($code: String!) { verifyEmail(code: $code) { emailVerified } }';
-const ME = '{ me { id emailVerified } }';
 
 /** Keeps every mail, so a test can read the verification code it was sent. */
 class CapturingMailer implements Mailer {

@@ -6,8 +6,8 @@
  * dominates. Without the dummy compare the ratio falls to about 0.15.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
-import { login, median, timed } from './helpers';
+import { login, median } from './helpers';
+import { timed, errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../kit';
 
 const SAMPLES = 21;
 

@@ -4,8 +4,8 @@
  */
 import { ManualClock } from '../../src/lib/clock';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
-import { errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
-import { pairOf, refresh, sessionIdOf, sessionRow, tokenState } from './support';
+import { refresh, sessionRow, tokenState } from './support';
+import { pairOf, errorCode, sessionIdOf, signupUser, startTestServer, type TestServer } from '../kit';
 
 const MINUTE = 60_000;
 const ENV = { REFRESH_TOKEN_TTL: '1h', SESSION_MAX_AGE: '1d', ACCESS_TOKEN_TTL: '15m', CLOCK_SKEW: '5s', REFRESH_REUSE_GRACE: '10s' };

@@ -2,8 +2,8 @@
  * N parallel refreshes with one token yield exactly one successor (the session's generation moves
  * once), never a 5xx — on the embedded PGlite (one connection) and on PostgreSQL (a pool, row locks).
  */
-import { errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
-import { ME, decodeRefreshToken, pairOf, refresh, rowCounts, sessionIdOf, sessionRow, tokenState, withSlowRotation } from './support';
+import { decodeRefreshToken, refresh, rowCounts, sessionRow, tokenState, withSlowRotation } from './support';
+import { pairOf, ME, errorCode, sessionIdOf, signupUser, startTestServer, type TestServer } from '../kit';
 
 const PARALLEL = 20;
 

@@ -1,6 +1,6 @@
 /** REFRESH_TOKEN_TRANSPORT: the `refresh_token` cookie (HttpOnly, SameSite=Strict, Path=/graphql). */
-import { SIGNUP, errorCode, signupUser, startTestServer, uniqueEmail, type TestServer } from '../support/harness';
-import { LOGOUT, ME, cookieValue, refresh, refreshCookie, sessionIdOf } from './support';
+import { cookieValue, refresh, refreshCookie } from './support';
+import { LOGOUT, ME, errorCode, sessionIdOf, SIGNUP, signupUser, startTestServer, uniqueEmail, type TestServer } from '../kit';
 
 const signupVia = (server: TestServer) =>
   server.gql(SIGNUP, { input: { email: uniqueEmail(), password: 'correct horse battery', name: 'Cookie' } });

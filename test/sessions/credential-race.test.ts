@@ -8,8 +8,8 @@
  * parallel rotations around a changePassword. The "rotation commits inside changePassword" order
  * is the one that let the successor live on before counter tokens.
  */
-import { errorCode, signupUser, startTestServer, type SignedUp, type TestServer } from '../support/harness';
-import { ME, pairOf, prismaOf, refresh, sessionIdOf } from './support';
+import { prismaOf, refresh } from './support';
+import { pairOf, ME, errorCode, sessionIdOf, signupUser, startTestServer, type SignedUp, type TestServer } from '../kit';
 
 const CHANGE_PASSWORD = `mutation($current: String!, $next: String!) {
   changePassword(currentPassword: $current, newPassword: $next) { accessToken refreshToken }

@@ -3,8 +3,8 @@
  * between that read and that write (the write changes nothing) is read again and answered as the
  * previous generation: the winner's successor (grace) or the end of the session (reuse).
  */
-import { errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
-import { ME, auditEvents, metricValue, pairOf, prismaOf, refresh, sessionIdOf, sessionRow, tokenState } from './support';
+import { auditEvents, prismaOf, refresh, sessionRow, tokenState } from './support';
+import { pairOf, ME, metric, errorCode, sessionIdOf, signupUser, startTestServer, type TestServer } from '../kit';
 
 const backends: Array<[string, Record<string, string>]> = [['PGlite', { DATABASE_URL: '' }]];
 if (process.env.DATABASE_URL) backends.push(['PostgreSQL', {}]);
@@ -63,8 +63,8 @@ describe.each(backends)('%s', (_backend, backendEnv) => {
 
   it('a token spent between the read and the write is read again and replays the winner’s successor', async () => {
     const user = await signupUser(server);
-    const okBefore = await metricValue(server, 'warden_refresh_total', 'result="ok"');
-    const graceBefore = await metricValue(server, 'warden_refresh_total', 'result="grace"');
+    const okBefore = await metric(server, 'warden_refresh_total{result="ok"}');
+    const graceBefore = await metric(server, 'warden_refresh_total{result="grace"}');
     const transaction = jest.spyOn(prismaOf(server), '$transaction');
     // The first fast write waits while a rival refresh of the same token reads, writes and wins.
     let rival: ReturnType<typeof refresh> | undefined;
@@ -87,8 +87,8 @@ describe.each(backends)('%s', (_backend, backendEnv) => {
     // No transaction at all, and one rotation.
     expect(transactions).toBe(0);
     expect((await tokenState(server, sessionIdOf(user.accessToken)))!.generation).toBe(1);
-    expect(await metricValue(server, 'warden_refresh_total', 'result="ok"')).toBe(okBefore + 1);
-    expect(await metricValue(server, 'warden_refresh_total', 'result="grace"')).toBe(graceBefore + 1);
+    expect(await metric(server, 'warden_refresh_total{result="ok"}')).toBe(okBefore + 1);
+    expect(await metric(server, 'warden_refresh_total{result="grace"}')).toBe(graceBefore + 1);
   });
 
   it('a session ended between the read and the write issues nothing', async () => {

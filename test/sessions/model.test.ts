@@ -19,8 +19,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ManualClock } from '../../src/lib/clock';
 import { RefreshTokenCodec } from '../../src/lib/refresh-token';
-import { LOGIN, TEST_JWT_SECRET, errorCode, signupUser, startTestServer, type GqlResponse, type TestServer } from '../support/harness';
-import { LOGOUT, ME, prismaOf, refresh, sessionIdOf } from './support';
+import { prismaOf, refresh } from './support';
+import { LOGIN, LOGOUT, ME, errorCode, sessionIdOf, signupUser, startTestServer, TEST_JWT_SECRET, type GqlResponse, type TestServer } from '../kit';
 
 const GRACE_MS = 10_000;
 const RUNS = Number(process.env.MODEL_RUNS ?? 8);

@@ -2,21 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ManualClock } from '../../src/lib/clock';
 import { RefreshTokenCodec } from '../../src/lib/refresh-token';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
-import { LOGIN, TEST_JWT_SECRET, errorCode, signupUser, startTestServer, type TestServer } from '../support/harness';
-import {
-  ME,
-  auditEvents,
-  expiredCopy,
-  metricValue,
-  pairOf,
-  prismaOf,
-  decodeRefreshToken,
-  refresh,
-  rowCounts,
-  sessionIdOf,
-  sessionRow,
-  tokenState,
-} from './support';
+import { auditEvents, expiredCopy, prismaOf, decodeRefreshToken, refresh, rowCounts, sessionRow, tokenState } from './support';
+import { pairOf, LOGIN, ME, metric, errorCode, sessionIdOf, signupUser, startTestServer, TEST_JWT_SECRET, type TestServer } from '../kit';
 
 const HOUR = 3600_000;
 const MINUTE = 60_000;
@@ -110,11 +97,11 @@ describe('rotation', () => {
   });
 
   it('writes no audit row for a plain rotation by default, but counts it in /metrics', async () => {
-    const okBefore = await metricValue(server, 'warden_refresh_total', 'result="ok"');
+    const okBefore = await metric(server, 'warden_refresh_total{result="ok"}');
     const user = await signupUser(server);
     pairOf(await refresh(server, user.refreshToken));
     expect((await auditEvents(server, user.user.id)).filter((e) => e.type === 'refresh')).toHaveLength(0);
-    expect(await metricValue(server, 'warden_refresh_total', 'result="ok"')).toBe(okBefore + 1);
+    expect(await metric(server, 'warden_refresh_total{result="ok"}')).toBe(okBefore + 1);
   });
 
   it('AUDIT_REFRESH=true: records a refresh audit event with user, session, IP and user agent', async () => {
@@ -141,19 +128,19 @@ describe('rotation', () => {
   });
 
   it('counts refreshes by result in warden_refresh_total', async () => {
-    const before = await metricValue(server, 'warden_refresh_total', 'result="ok"');
-    const invalidBefore = await metricValue(server, 'warden_refresh_total', 'result="invalid"');
+    const before = await metric(server, 'warden_refresh_total{result="ok"}');
+    const invalidBefore = await metric(server, 'warden_refresh_total{result="invalid"}');
     const user = await signupUser(server);
     pairOf(await refresh(server, user.refreshToken));
     await refresh(server, 'nonsense');
-    expect(await metricValue(server, 'warden_refresh_total', 'result="ok"')).toBe(before + 1);
-    expect(await metricValue(server, 'warden_refresh_total', 'result="invalid"')).toBe(invalidBefore + 1);
+    expect(await metric(server, 'warden_refresh_total{result="ok"}')).toBe(before + 1);
+    expect(await metric(server, 'warden_refresh_total{result="invalid"}')).toBe(invalidBefore + 1);
   });
 });
 
 describe('reuse and grace', () => {
   it('within the grace window, the previous token returns the same successor and a valid access token of the session', async () => {
-    const graceBefore = await metricValue(server, 'warden_refresh_total', 'result="grace"');
+    const graceBefore = await metric(server, 'warden_refresh_total{result="grace"}');
     const user = await signupUser(server);
     const first = pairOf(await refresh(server, user.refreshToken));
     clock.advance(5_000);
@@ -163,7 +150,7 @@ describe('reuse and grace', () => {
     expect((await server.gql(ME, {}, { token: again.accessToken })).body.data!.me.id).toBe(user.user.id);
     expect(again.refreshTokenExpiresAt).toBe(first.refreshTokenExpiresAt);
     expect((await tokenState(server, sessionIdOf(user.accessToken)))!.generation).toBe(1); // one successor, not a fork
-    expect(await metricValue(server, 'warden_refresh_total', 'result="grace"')).toBe(graceBefore + 1);
+    expect(await metric(server, 'warden_refresh_total{result="grace"}')).toBe(graceBefore + 1);
     // The shared successor goes on working.
     pairOf(await refresh(server, first.refreshToken));
   });
@@ -178,7 +165,7 @@ describe('reuse and grace', () => {
   });
 
   it('a spent token after the window ends that session only, audited, and its access tokens answer SESSION_REVOKED', async () => {
-    const revokedBefore = await metricValue(server, 'warden_sessions_revoked_total', 'reason="reuse"');
+    const revokedBefore = await metric(server, 'warden_sessions_revoked_total{reason="reuse"}');
     const user = await signupUser(server);
     const other = await server.gql(LOGIN, { input: { email: user.email, password: user.password } });
     const otherPair = other.body.data!.login;
@@ -200,7 +187,7 @@ describe('reuse and grace', () => {
     expect((await sessionRow(server, sid))!.revokedReason).toBe('reuse');
     const events = await auditEvents(server, user.user.id);
     expect(events.find((e) => e.type === 'refresh_reuse_detected')).toMatchObject({ sessionId: sid, ip: '127.0.0.1' });
-    expect(await metricValue(server, 'warden_sessions_revoked_total', 'reason="reuse"')).toBe(revokedBefore + 1);
+    expect(await metric(server, 'warden_sessions_revoked_total{reason="reuse"}')).toBe(revokedBefore + 1);
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { LOGIN, errorCode, signupUser, startTestServer, type SignedUp, type TestServer } from '../support/harness';
-import { LOGOUT, ME, auditEvents, expiredCopy, metricValue, pairOf, refresh, sessionIdOf, sessionRow } from './support';
+import { auditEvents, expiredCopy, refresh, sessionRow } from './support';
+import { pairOf, LOGIN, LOGOUT, ME, metric, errorCode, sessionIdOf, signupUser, startTestServer, type SignedUp, type TestServer } from '../kit';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -139,7 +139,7 @@ describe('logout', () => {
   });
 
   it('GLOBAL ends all of the user’s sessions, from the refresh token alone', async () => {
-    const revokedBefore = await metricValue(server, 'warden_sessions_revoked_total', 'reason="logout"');
+    const revokedBefore = await metric(server, 'warden_sessions_revoked_total{reason="logout"}');
     const user = await signupUser(server);
     const second = await loginAgain(user);
     const stranger = await signupUser(server);
@@ -148,7 +148,7 @@ describe('logout', () => {
     expect(errorCode(await server.gql(ME, {}, { token: user.accessToken }))).toBe('SESSION_REVOKED');
     expect(errorCode(await server.gql(ME, {}, { token: second.accessToken }))).toBe('SESSION_REVOKED');
     expect(await works(stranger.accessToken)).toBe(stranger.user.id);
-    expect(await metricValue(server, 'warden_sessions_revoked_total', 'reason="logout"')).toBe(revokedBefore + 2);
+    expect(await metric(server, 'warden_sessions_revoked_total{reason="logout"}')).toBe(revokedBefore + 2);
   });
 
   it('returns true and changes nothing with no credential, a garbage token or an unknown one', async () => {

@@ -1,32 +1,6 @@
 /** Shared pieces of the session tests: operations, token helpers, and reads of the session rows. */
 import jwt from 'jsonwebtoken';
-import { signWithServerKey, type GqlResponse, type TestServer } from '../support/harness';
-
-export const REFRESH = /* GraphQL */ `
-  mutation Refresh($refreshToken: String) {
-    refreshToken(refreshToken: $refreshToken) {
-      accessToken
-      accessTokenExpiresAt
-      refreshToken
-      refreshTokenExpiresAt
-      user { id email }
-    }
-  }
-`;
-
-export const LOGOUT = /* GraphQL */ `
-  mutation Logout($scope: LogoutScope, $refreshToken: String) {
-    logout(scope: $scope, refreshToken: $refreshToken)
-  }
-`;
-
-export const ME = 'query { me { id email } }';
-
-export interface Pair {
-  accessToken: string;
-  refreshToken: string;
-  refreshTokenExpiresAt: string;
-}
+import { REFRESH, signWithServerKey, type GqlResponse, type TestServer } from '../kit';
 
 /** Calls refreshToken; `bearer` goes in the Authorization header, `cookie` in a Cookie header. */
 export function refresh(server: TestServer, refreshToken: string | null, options: { bearer?: string; cookie?: string } = {}): Promise<GqlResponse<Record<string, any>>> {
@@ -35,14 +9,6 @@ export function refresh(server: TestServer, refreshToken: string | null, options
     headers: options.cookie ? { cookie: `refresh_token=${options.cookie}` } : undefined,
   });
 }
-
-/** The new pair of a successful refresh; fails the test with the errors otherwise. */
-export function pairOf(response: GqlResponse): Pair {
-  if (response.body.errors) throw new Error(`refresh failed: ${JSON.stringify(response.body.errors)}`);
-  return response.body.data!.refreshToken as Pair;
-}
-
-export const sessionIdOf = (accessToken: string): string => (jwt.decode(accessToken) as { sid: string }).sid;
 
 /** A correctly signed copy of an access token, expired ten minutes ago. */
 export function expiredCopy(accessToken: string): string {
@@ -86,13 +52,6 @@ export function sessionRow(server: TestServer, sessionId: string) {
 
 export function auditEvents(server: TestServer, userId: string) {
   return prismaOf(server).authEvent.findMany({ where: { userId }, orderBy: { createdAt: 'asc' } });
-}
-
-/** A counter's value in the app's /metrics text. */
-export async function metricValue(server: TestServer, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return line ? Number(line.split(' ').pop()) : 0;
 }
 
 /** The Set-Cookie header for the refresh cookie, if the response set one. */

@@ -8,9 +8,9 @@
 import { createHmac, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import { AppError } from '../../src/errors/app-error';
 import { RefreshTokenCodec, REFRESH_TOKEN_LENGTH } from '../../src/lib/refresh-token';
-import { TEST_JWT_SECRET, errorCode, signupUser, startTestServer, type SignedUp, type TestServer } from '../support/harness';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
-import { decodeRefreshToken, pairOf, refresh, rowCounts, sessionIdOf, tokenState } from './support';
+import { decodeRefreshToken, refresh, rowCounts, tokenState } from './support';
+import { pairOf, errorCode, sessionIdOf, signupUser, startTestServer, TEST_JWT_SECRET, type SignedUp, type TestServer } from '../kit';
 
 let own: TestDatabase | undefined;
 let server: TestServer;

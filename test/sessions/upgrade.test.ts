@@ -13,8 +13,8 @@ import { loadConfig } from '../../src/config';
 import { applyMigrations, defaultMigrationsDir, type MigrationTarget } from '../../src/infra/migrate';
 import { createWarden } from '../../src/bootstrap';
 import { withClient, withDatabase } from '../support/db-template';
-import { TEST_JWT_SECRET, errorCode, startTestServer, type TestServer } from '../support/harness';
-import { ME, LOGOUT, decodeRefreshToken, pairOf, refresh, sessionIdOf, tokenState } from './support';
+import { decodeRefreshToken, refresh, tokenState } from './support';
+import { pairOf, gqlAt, LOGOUT, ME, errorCode, sessionIdOf, startTestServer, TEST_JWT_SECRET, type TestServer } from '../kit';
 
 jest.setTimeout(60_000);
 
@@ -136,14 +136,7 @@ describe.each(backends)('upgrading a %s database with live sessions', (_name, po
         graphqlUrl: `${url}/graphql`,
         app,
         config,
-        async gql(text, variables, options = {}) {
-          const response = await fetch(`${url}/graphql`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers },
-            body: JSON.stringify({ query: text, variables }),
-          });
-          return { status: response.status, headers: response.headers, body: await response.json() } as never;
-        },
+        gql: gqlAt(`${url}/graphql`),
         close: () => app.close(),
       };
       cleanup = () => app.close();

@@ -9,11 +9,9 @@ import { MemoryStore, type Broadcast, type BroadcastHandlers, type Store } from 
 import { createLogger } from '../../src/infra/logger';
 import { ViewerCache } from '../../src/modules/session/viewer-cache';
 import type { UserRow } from '../../src/modules/user/user.service';
-import { LOGIN, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../support/harness';
-import { REDIS_SKIP_REASON, RedisServer, redisServerAvailable } from '../support/redis-server';
-import { signupAdmin } from '../support/admin';
+import { RedisServer } from '../support/redis-server';
+import { describeWithRedis, LOGIN, ME, REDIS_SKIP_REASON, redisServerAvailable, errorCode, signupAdmin, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../kit';
 
-const ME = '{ me { id name role emailVerified } }';
 const logger = createLogger({ level: 'silent' });
 
 describe('an authenticated request', () => {
@@ -71,7 +69,7 @@ describe('with the cache warm on two instances sharing the store', () => {
     for (const server of [a, b]) expect(errorCode(await server.gql(ME, {}, { token: user.accessToken }))).toBeUndefined();
   };
   /** What B answers next: the write on A has answered, so B must already know. */
-  const onB = (token: string): Promise<GqlResponse<any>> => b.gql<any>(ME, {}, { token });
+  const onB = (token: string): Promise<GqlResponse<any>> => b.gql(ME, {}, { token });
   const revokedOn = async (token: string) => {
     expect(errorCode(await a.gql(ME, {}, { token }))).toBe(ErrorCode.SESSION_REVOKED);
     expect(errorCode(await onB(token))).toBe(ErrorCode.SESSION_REVOKED);
@@ -219,9 +217,6 @@ describe('ViewerCache', () => {
     expect(cache.lookup('s1', 'u1')).toBeUndefined();
   });
 });
-
-if (!redisServerAvailable) console.warn(`viewer cache over Redis tests ${REDIS_SKIP_REASON}`);
-const describeWithRedis = redisServerAvailable ? describe : describe.skip;
 
 /** Two instances on a private redis-server that the test stops and restarts. */
 describeWithRedis('with Redis publish/subscribe between instances', () => {

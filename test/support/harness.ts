@@ -16,26 +16,18 @@ import type { Clock } from '../../src/lib/clock';
 import type { App } from '../../src/app';
 import { createWarden, type WardenOptions } from '../../src/bootstrap';
 import { freshPGlite } from './db-template';
+import { gqlAt, type Gql, type GqlOptions, type GqlResponse } from '../kit/gql';
+
+export type { Gql, GqlOptions, GqlResponse };
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
-
-export interface GqlResponse<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  body: { data?: T | null; errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }> };
-}
-
-export interface GqlOptions {
-  token?: string;
-  headers?: Record<string, string>;
-}
 
 export interface TestServer {
   url: string;
   graphqlUrl: string;
   app: App;
   config: Config;
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options?: GqlOptions): Promise<GqlResponse<T>>;
+  gql: Gql;
   close(): Promise<void>;
 }
 
@@ -114,25 +106,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     graphqlUrl,
     app,
     config,
-    async gql(query, variables, gqlOptions = {}) {
-      const response = await fetch(graphqlUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(gqlOptions.token ? { authorization: `Bearer ${gqlOptions.token}` } : {}),
-          ...gqlOptions.headers,
-        },
-        body: JSON.stringify({ query, variables }),
-      });
-      const text = await response.text();
-      let body: GqlResponse['body'];
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new Error(`non-JSON response ${response.status}: ${text.slice(0, 200)}`);
-      }
-      return { status: response.status, headers: response.headers, body } as GqlResponse<any>;
-    },
+    gql: gqlAt(graphqlUrl),
     close: async () => {
       liveServers.delete(server);
       await app.close();

@@ -16,13 +16,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
-import { LOGIN, SIGNUP, TEST_JWT_SECRET, uniqueEmail } from '../support/harness';
 import { CLIENT_ID, CLIENT_SECRET, IdpBrowser, REDIRECT_URI, certificate, startIdp, type TestIdp } from '../oauth/idp';
+import { describeInServicesPass, LOGIN, SIGNUP, TEST_JWT_SECRET, uniqueEmail } from '../kit';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
-const withServices = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
-const describeWithServices = withServices ? describe : describe.skip;
 
 interface Attribute {
   key: string;
@@ -163,7 +161,7 @@ function checkTree(trace: ExportedSpan[], caller: { spanId: string }, operation:
 
 const named = (trace: ExportedSpan[], pattern: RegExp) => trace.filter((span) => pattern.test(span.name));
 
-describeWithServices('OpenTelemetry tracing (PostgreSQL + Redis pass only)', () => {
+describeInServicesPass('OpenTelemetry tracing (PostgreSQL + Redis pass only)', () => {
   let collector: Awaited<ReturnType<typeof startCollector>>;
   let warden: Running;
   let database: TestDatabase;
@@ -435,7 +433,7 @@ describeWithServices('OpenTelemetry tracing (PostgreSQL + Redis pass only)', () 
   });
 });
 
-describeWithServices('tracing off (PostgreSQL + Redis pass only)', () => {
+describeInServicesPass('tracing off (PostgreSQL + Redis pass only)', () => {
   it('loads no part of OpenTelemetry unless OTEL_TRACES_EXPORTER is set', () => {
     if (!existsSync(MAIN)) throw new Error('dist/src/main.js is missing: run `npm run compile` (npm test does)');
     // Everything main.ts loads before it starts listening: the entry's imports and the composition
