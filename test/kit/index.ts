@@ -16,3 +16,4 @@ export * from './metrics';
 export * from './wait';
 export * from './env';
 export * from './fixtures';
+export * from './schema-ops';

@@ -8,55 +8,12 @@
  * not MFA_REQUIRED.
  */
 import { TOTP } from 'otpauth';
-import {
-  getNamedType,
-  getNullableType,
-  isEnumType,
-  isInputObjectType,
-  isListType,
-  isNonNullType,
-  isObjectType,
-  isScalarType,
-  type GraphQLField,
-  type GraphQLInputType,
-  type GraphQLObjectType,
-} from 'graphql';
+import { isNonNullType, isObjectType } from 'graphql';
 import { getDirective } from '@graphql-tools/utils';
 import { ErrorCode } from '../../src/errors/error-code';
 import { ManualClock } from '../../src/lib/clock';
 import { getSchema } from '../../src/schema/build-schema';
-import { errorCode, signupUser, startTestServer, type TestServer } from '../kit';
-
-function placeholder(type: GraphQLInputType): unknown {
-  if (isNonNullType(type)) return placeholder(type.ofType);
-  if (isListType(type)) return [placeholder(type.ofType)];
-  if (isEnumType(type)) return type.getValues()[0].value;
-  if (isInputObjectType(type)) {
-    return Object.fromEntries(Object.values(type.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, placeholder(f.type)]));
-  }
-  switch (getNamedType(type).name) {
-    case 'Int':
-      return 1;
-    case 'Boolean':
-      return false;
-    case 'ID':
-      return '00000000-0000-4000-8000-000000000000';
-    case 'JSONObject':
-      return {};
-    default:
-      return 'placeholder text 1';
-  }
-}
-
-function selection(field: GraphQLField<unknown, unknown>): string {
-  const type = getNamedType(field.type);
-  if (isScalarType(type) || isEnumType(type)) return '';
-  const first = Object.values((type as GraphQLObjectType).getFields()).find((f) => {
-    const named = getNullableType(getNamedType(f.type));
-    return (isScalarType(named) || isEnumType(named)) && f.args.length === 0;
-  });
-  return ` { ${first ? first.name : '__typename'} }`;
-}
+import { errorCode, placeholder, selection, signupUser, startTestServer, type TestServer } from '../kit';
 
 describe('the assurance matrix of every @auth root field', () => {
   let server: TestServer;
