@@ -18,6 +18,7 @@ import {
   type MigrationTarget,
 } from '../../src/infra/migrate';
 import { createTestDatabase, freshPGlite, withClient, withDatabase } from '../support/db-template';
+import { describeInEmbeddedPass, describeUnless } from '../kit';
 
 jest.setTimeout(60_000);
 
@@ -121,7 +122,7 @@ function migrationSuite(open: () => Promise<Db>): void {
   });
 }
 
-describe('migrations on a fresh in-memory PGlite', () => {
+describeInEmbeddedPass('migrations on a fresh in-memory PGlite', () => {
   let client: PGlite | undefined;
   afterAll(async () => {
     await client?.close();
@@ -133,7 +134,7 @@ describe('migrations on a fresh in-memory PGlite', () => {
   });
 });
 
-describe('the test template (freshPGlite)', () => {
+describeInEmbeddedPass('the test template (freshPGlite)', () => {
   test('is fully migrated and matches schema.prisma', async () => {
     const client = await freshPGlite();
     try {
@@ -145,7 +146,7 @@ describe('the test template (freshPGlite)', () => {
   });
 });
 
-describe('createMigration', () => {
+describeInEmbeddedPass('createMigration', () => {
   test('writes <timestamp>_<name>/migration.sql with the diff, and nothing when up to date', async () => {
     const dir = migrationsCopy();
     expect(await createMigration('unchanged', { migrationsDir: dir })).toBeNull();
@@ -162,12 +163,10 @@ describe('createMigration', () => {
 });
 
 const databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) {
-  console.info('DATABASE_URL is not set: skipping the PostgreSQL migration tests');
-}
-const describePostgres = databaseUrl ? describe : describe.skip;
 
-describePostgres('migrations on a fresh PostgreSQL database', () => {
+// PGlite's and createMigration's tests do not depend on the pass: the embedded pass runs them.
+// PostgreSQL's need DATABASE_URL's server: the PostgreSQL + Redis pass.
+describeUnless(databaseUrl ? null : 'skipped: needs DATABASE_URL (the PostgreSQL + Redis pass)', 'migrations on a fresh PostgreSQL database', () => {
   const database = `warden_migtest_${randomBytes(6).toString('hex')}`;
   const url = databaseUrl ? withDatabase(databaseUrl, database) : '';
   afterAll(async () => {

@@ -34,7 +34,14 @@ export interface Needs {
   redisCli?: boolean;
   /** a PostgreSQL server to create databases on */
   postgres?: boolean;
+  /**
+   * The suite brings its own servers (a private redis-server, its own database), so both of CI's
+   * passes would run it alike: it runs once, in the PostgreSQL + Redis pass.
+   */
+  onePass?: boolean;
 }
+
+export const ONE_PASS_REASON = 'skipped: runs once, in the PostgreSQL + Redis pass (DATABASE_URL and REDIS_URL set); it brings its own servers, so the embedded pass would only repeat it';
 
 /** Why a suite with these needs cannot run here, or null. */
 export function missing(needs: Needs): string | null {
@@ -68,6 +75,10 @@ export function describeUnless(reason: string | null, name: string, fn: () => vo
 
 /** A suite that needs the machine to have what `needs` names. */
 export function describeNeeding(needs: Needs, name: string, fn: () => void): void {
+  if (needs.onePass && !servicesPass()) {
+    describeUnless(ONE_PASS_REASON, name, fn);
+    return;
+  }
   describeUnless(missing(needs), name, fn, { failInCi: true });
 }
 

@@ -7,11 +7,12 @@ import { ErrorCode } from '../../src/errors/error-code';
 import { RedisServer } from '../support/redis-server';
 import { codeIn, tokenIn } from '../support/smtp';
 import { REQUEST_RESET, REQUEST_VERIFICATION, RESET, VERIFY, startWithSmtp, type MailSetup } from './support';
-import { describeWithRedis, timed, LOGIN, ME, errorCode, signupUser } from '../kit';
+import { timed, LOGIN, ME, errorCode, signupUser, describeNeeding } from '../kit';
 
 const FAIL_CLOSED_MS = 5_000;
 
-describeWithRedis('mail operations when Redis is unavailable', () => {
+// A private redis-server that the test stops: CI's PostgreSQL + Redis pass only.
+describeNeeding({ redis: true, onePass: true }, 'mail operations when Redis is unavailable', () => {
   let redis: RedisServer;
   let setup: MailSetup;
   beforeAll(async () => {

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { describeInEmbeddedPass } from '../kit';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -12,7 +13,8 @@ beforeAll(() => {
   if (!existsSync(path.join(ROOT, 'dist', 'src', 'index.js'))) throw new Error('dist/src/index.js is missing: run `npm run build` (npm test does)');
 });
 
-describe('the package entry', () => {
+// Does not depend on the backend: runs in CI's embedded pass only.
+describeInEmbeddedPass('the package entry', () => {
   it('exports createWarden from "." without starting a server, and names main.js as the bin', () => {
     // A module that listened on import would keep this process alive past the timeout (or log "ready").
     const script = `

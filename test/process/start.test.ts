@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LOGIN, SIGNUP, uniqueEmail } from '../kit';
+import { LOGIN, SIGNUP, uniqueEmail, describeInEmbeddedPass } from '../kit';
 
 const MAIN = path.join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
@@ -55,7 +55,8 @@ beforeAll(() => {
   if (!existsSync(MAIN)) throw new Error('dist/src/main.js is missing: run `npm run build` (npm test does)');
 });
 
-describe('the server process', () => {
+// Does not depend on the backend: runs in CI's embedded pass only.
+describeInEmbeddedPass('the server process', () => {
   it('starts on the embedded defaults, keeps data across restarts, and drains on SIGTERM', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'warden-proc-'));
     const env = { DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '', BCRYPT_COST: '13' };

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { describeInEmbeddedPass } from '../kit';
 
 const MODULE = path.join(__dirname, '..', '..', 'dist', 'src', 'lib', 'thread-pool-priority.js');
 
@@ -24,6 +25,8 @@ lowerThreadPoolPriority().then(async ({ threads }) => {
 const linux = process.platform === 'linux';
 if (!linux) console.warn('thread pool priority test skipped: it needs Linux');
 
+// Does not depend on the backend: runs in CI's embedded pass only.
+describeInEmbeddedPass('the thread pool', () => {
 (linux ? it : it.skip)('lowers the priority of the thread pool threads only', () => {
   if (!existsSync(MODULE)) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
   const run = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, UV_THREADPOOL_SIZE: '3' }, encoding: 'utf8', cwd: path.join(__dirname, '..', '..') });
@@ -34,4 +37,5 @@ if (!linux) console.warn('thread pool priority test skipped: it needs Linux');
   expect(result.ok).toBe(true);
   expect(result.nices.filter((t) => t.nice === result.expected)).toHaveLength(3);
   expect(result.nices.find((t) => t.tid === result.pid)?.nice).toBe(0);
+});
 });

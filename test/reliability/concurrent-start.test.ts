@@ -10,7 +10,7 @@ import { withClient, withDatabase } from '../support/db-template';
 import { WardenProcess } from './support';
 import { describeNeeding, LOGIN, postgresServerUrl, SIGNUP, uniqueEmail } from '../kit';
 
-describeNeeding({ postgres: true }, 'instances starting at once on an empty database', () => {
+describeNeeding({ postgres: true, onePass: true }, 'instances starting at once on an empty database', () => {
   const server = postgresServerUrl()!;
   const name = `warden_start_${randomBytes(6).toString('hex')}`;
   const url = () => withDatabase(server, name);

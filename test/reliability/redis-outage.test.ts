@@ -12,7 +12,7 @@ import { describeNeeding, LOGIN, ME, REFRESH, refreshedPair, errorCode, SIGNUP, 
 const FAIL_CLOSED_MS = 5_000;
 const MASKED = 'Something went wrong; try again later.';
 
-describeNeeding({ redis: true, postgres: true }, 'Redis stopped mid-run under two instances', () => {
+describeNeeding({ redis: true, postgres: true, onePass: true }, 'Redis stopped mid-run under two instances', () => {
   let pair: Pair;
   let users: SignedUp[];
 

@@ -13,7 +13,7 @@ import { ErrorCode } from '../../src/errors/error-code';
 import { freePort, readyz } from './support';
 import { describeNeeding, LOGIN, errorCode, SIGNUP, signupUser, sleep, startTestServer, uniqueEmail, eventually, type TestServer } from '../kit';
 
-const describeIfRedis = (name: string, fn: () => void) => describeNeeding({ redis: true, redisCli: true }, name, fn);
+const describeIfRedis = (name: string, fn: () => void) => describeNeeding({ redis: true, redisCli: true, onePass: true }, name, fn);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'warden-redis-topo-'));
 const processes: ChildProcess[] = [];

@@ -9,7 +9,7 @@ import { describeNeeding, LOGIN, ME, metric, REFRESH, refreshedPair, errorCode, 
 const MAX_FAILURES = 5;
 const GRACE_MS = 1_000;
 
-describeNeeding({ redis: true, postgres: true }, 'two instances sharing PostgreSQL and Redis', () => {
+describeNeeding({ redis: true, postgres: true, onePass: true }, 'two instances sharing PostgreSQL and Redis', () => {
   let pair: Pair;
 
   beforeAll(async () => {

@@ -3,8 +3,10 @@ import path from 'node:path';
 import { buildSchema as buildSDL, isObjectType } from 'graphql';
 import { getSchema, printSchema } from '../../src/schema/build-schema';
 import { AuthDirectiveError, applyAuthDirectives } from '../../src/schema/auth.directive';
+import { describeInEmbeddedPass } from '../kit';
 
-describe('schema.graphql', () => {
+// Does not depend on the backend: runs in CI's embedded pass only.
+describeInEmbeddedPass('schema.graphql', () => {
   it('is exactly what the code builds (run `npm run schema:emit` after changing a resolver)', async () => {
     const committed = readFileSync(path.join(__dirname, '..', '..', 'schema.graphql'), 'utf8');
     expect(committed).toBe(printSchema(await getSchema()));

@@ -9,15 +9,12 @@ import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
 import { RedisServer } from '../support/redis-server';
 import { login } from './helpers';
-import { timed, REDIS_SKIP_REASON, redisServerAvailable, errorCode, SIGNUP, signupUser, sleep, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
+import { timed, describeNeeding, REFRESH, errorCode, SIGNUP, signupUser, sleep, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
 
 const FAIL_CLOSED_MS = 5_000;
-const REFRESH = 'mutation Refresh($refreshToken: String) { refreshToken(refreshToken: $refreshToken) { accessToken refreshToken } }';
 
-if (!redisServerAvailable) console.warn(`Redis failure tests ${REDIS_SKIP_REASON}`);
-const describeWithRedis = redisServerAvailable ? describe : describe.skip;
-
-describeWithRedis('when Redis is unavailable', () => {
+// A private redis-server that the test stops: CI's PostgreSQL + Redis pass only.
+describeNeeding({ redis: true, onePass: true }, 'when Redis is unavailable', () => {
   let redis: RedisServer;
   let server: TestServer;
   let user: SignedUp;
