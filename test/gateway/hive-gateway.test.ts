@@ -26,7 +26,7 @@ import { runKeysCommand } from '../../src/modules/keys/keys-command';
 import { createLogger } from '../../src/infra/logger';
 import { systemClock } from '../../src/lib/clock';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
-import { LOGIN, signupUser, startTestServer, type SignedUp, type TestServer } from '../kit';
+import { LOGIN, signupUser, startTestServer, type SignedUp, type TestServer, describeInServicesPass, sleep } from '../kit';
 
 /** Keys published 1 s before they sign; the gateway trusts a fetched JWKS no longer than that. */
 const FAST = { JWKS_MAX_AGE: '1s', JWT_KEY_ROTATION: '1h', ACCESS_TOKEN_TTL: '60s', CLOCK_SKEW: '0' };
@@ -46,7 +46,6 @@ const SDL = /* GraphQL */ `
 `;
 const CLAIMS = '{ claims { sub scope aal amr role } }';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const kidOf = (token: string) => (jwt.decode(token, { complete: true })!.header as { kid: string }).kid;
 
@@ -144,9 +143,7 @@ async function keysCommand(...args: string[]): Promise<string[]> {
 }
 
 // Starts a gateway process and rotates keys (about 5 s): the PostgreSQL + Redis pass only.
-const describeWithPostgres = process.env.DATABASE_URL ? describe : describe.skip;
-
-describeWithPostgres('Hive Gateway with its JWT plugin on Warden’s JWKS', () => {
+describeInServicesPass('Hive Gateway with its JWT plugin on Warden’s JWKS', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     warden = await startTestServer({ env: { ...FAST, DATABASE_URL: database.url } });

@@ -7,7 +7,7 @@ import { ErrorCode } from '../../src/errors/error-code';
 import { RedisServer } from '../support/redis-server';
 import { codeIn, tokenIn } from '../support/smtp';
 import { REQUEST_RESET, REQUEST_VERIFICATION, RESET, VERIFY, startWithSmtp, type MailSetup } from './support';
-import { timed, LOGIN, ME, errorCode, signupUser, describeNeeding } from '../kit';
+import { describeNeeding, timed, LOGIN, ME, errorCode, signupUser } from '../kit';
 
 const FAIL_CLOSED_MS = 5_000;
 

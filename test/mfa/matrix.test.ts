@@ -13,7 +13,7 @@ import { getDirective } from '@graphql-tools/utils';
 import { ErrorCode } from '../../src/errors/error-code';
 import { ManualClock } from '../../src/lib/clock';
 import { getSchema } from '../../src/schema/build-schema';
-import { errorCode, placeholder, selection, signupUser, startTestServer, type TestServer } from '../kit';
+import { placeholder, errorCode, selection, signupUser, startTestServer, type TestServer } from '../kit';
 
 describe('the assurance matrix of every @auth root field', () => {
   let server: TestServer;

@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import { ErrorCode } from '../../src/errors/error-code';
 import { RedisServer } from '../support/redis-server';
 import { SoftwareAuthenticator } from '../support/webauthn-authenticator';
-import { redisServerAvailable, errorCode, signupUser, startTestServer, usingRealServices, type TestServer } from '../kit';
+import { errorCode, signupUser, startTestServer, type TestServer, describeNeeding } from '../kit';
 
 const ORIGIN = 'http://localhost:4000';
 const FAIL_CLOSED_MS = 5_000;
@@ -71,10 +71,8 @@ describe('passkey mutations and the per-IP limit', () => {
   });
 });
 
-const redisOutage = usingRealServices().redis && redisServerAvailable;
-if (!redisOutage) console.warn('passkey Redis-outage test: runs in the PostgreSQL + Redis pass only (REDIS_URL and redis-server needed)');
-
-(redisOutage ? describe : describe.skip)('passkey mutations with Redis down', () => {
+// A private redis-server that the test stops: CI's PostgreSQL + Redis pass only.
+describeNeeding({ redis: true, onePass: true }, 'passkey mutations with Redis down', () => {
   let redis: RedisServer;
   let server: TestServer;
 

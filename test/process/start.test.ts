@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LOGIN, SIGNUP, uniqueEmail, describeInEmbeddedPass } from '../kit';
+import { describeInEmbeddedPass, LOGIN, SIGNUP, uniqueEmail } from '../kit';
 
 const MAIN = path.join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 

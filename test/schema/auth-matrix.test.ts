@@ -8,7 +8,7 @@
  */
 import { ErrorCode } from '../../src/errors/error-code';
 import { getSchema } from '../../src/schema/build-schema';
-import { LOGIN, errorCode, rootFieldOperations, signupAdmin, signupUser, startTestServer, uniqueEmail, type RootFieldOperation, type TestServer } from '../kit';
+import { LOGIN, rootFieldOperations, errorCode, signupAdmin, signupUser, startTestServer, uniqueEmail, type RootFieldOperation, type TestServer } from '../kit';
 
 let server: TestServer;
 let fields: RootFieldOperation[];

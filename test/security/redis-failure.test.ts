@@ -9,7 +9,7 @@ import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
 import { RedisServer } from '../support/redis-server';
 import { login } from './helpers';
-import { timed, describeNeeding, REFRESH, errorCode, SIGNUP, signupUser, sleep, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
+import { describeNeeding, timed, REFRESH, errorCode, SIGNUP, signupUser, sleep, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
 
 const FAIL_CLOSED_MS = 5_000;
 
