@@ -23,7 +23,9 @@ export const validateArgs: ValidatorFn = async (value, _type, resolverData) => {
   }
   // Text that cannot be stored is reported alone: the field rules below come from libraries that
   // do not all expect it (validator's isEmail throws on a lone surrogate instead of answering).
-  if (isObject && Object.keys(fields).length === 0) {
+  // Only instances of input classes carry rules: a JSONObject argument is a plain object, made
+  // without a prototype from a literal, which class-validator cannot even look up (it throws).
+  if (isObject && isInputInstance(value) && Object.keys(fields).length === 0) {
     const errors = await classValidate(value as object, { forbidUnknownValues: false, validationError: { target: false, value: false } });
     for (const error of errors) {
       const messages = Object.values(error.constraints ?? {});
@@ -32,6 +34,12 @@ export const validateArgs: ValidatorFn = async (value, _type, resolverData) => {
   }
   if (Object.keys(fields).length > 0) throw new ValidationError(fields);
 };
+
+/** An instance of an input or args class (what class-validator has rules for), not a plain JSON object. */
+function isInputInstance(value: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype !== null && prototype !== Object.prototype;
+}
 
 /** The name a scalar argument was given under (objects report their own fields' names). */
 function argumentName(value: unknown, args: Record<string, unknown>): string {

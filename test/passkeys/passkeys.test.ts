@@ -423,6 +423,14 @@ describe('passkeys', () => {
         const result = await server.gql(FINISH_REGISTRATION, { response: shape }, { token: user.accessToken });
         expect([result.status < 500, [ErrorCode.BAD_USER_INPUT, ErrorCode.INVALID_CREDENTIALS].includes(errorCode(result) as ErrorCode)]).toEqual([true, true]);
       }
+      // An object literal in the document (GraphQL makes it without a prototype) is checked like a variable.
+      for (const [query, token] of [
+        ['mutation { finishPasskeyLogin(response: {id: "x", nested: {a: [1, null]}}) { accessToken } }', undefined],
+        ['mutation { finishPasskeyRegistration(response: {id: "x"}, name: "n") { id } }', user.accessToken],
+      ] as const) {
+        const result = await server.gql(query, undefined, { token });
+        expect([result.status, errorCode(result)]).toEqual([200, ErrorCode.BAD_USER_INPUT]);
+      }
       // A literal of the wrong type in the document is refused by validation, before any resolver.
       const literal = await server.gql('mutation { finishPasskeyLogin(response: "x") { accessToken } }');
       expect(literal.status).toBeLessThan(500);
