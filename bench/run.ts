@@ -6,6 +6,8 @@
  * and BENCH_REDIS_URL are set (a database the benchmark may fill).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
@@ -82,6 +84,59 @@ async function withServer<T>(name: string, script: string, mode: Mode, extra: Re
   }
 }
 
+/**
+ * BENCH_TRACING=1: S1 and S2 also run Warden with tracing on, every request sampled, exporting
+ * OTLP/HTTP (protobuf, the SDK's default) with the SDK's default batching to a sink in this
+ * process that reads and discards each export. The exporter's cost (serialising, sending) is
+ * in the server's CPU figure; the sink's is on the load generator's core.
+ */
+const TRACING = process.env.BENCH_TRACING === '1';
+let tracingEnv: Record<string, string> | undefined;
+const sink = { exports: 0, bytes: 0 };
+
+async function startTraceSink(): Promise<() => Promise<void>> {
+  const server = createServer((request, response) => {
+    request.on('data', (chunk: Buffer) => (sink.bytes += chunk.length));
+    request.on('end', () => {
+      if (request.url === '/v1/traces') sink.exports++;
+      response.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  tracingEnv = {
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    OTEL_TRACES_SAMPLER: 'always_on',
+    OTEL_SERVICE_NAME: 'warden-bench',
+  };
+  return () => new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Runs `load` on a Warden with tracing on (when BENCH_TRACING=1), noting what reached the sink. */
+async function tracedRun(name: string, mode: Mode, extra: Record<string, string>, load: (server: ServerHandle) => Promise<LoadResult>): Promise<LoadResult | undefined> {
+  if (!tracingEnv) return undefined;
+  let result: LoadResult | undefined;
+  await withServer(name, 'servers/warden.js', mode, { ...extra, ...tracingEnv }, async (server) => {
+    const before = { ...sink };
+    result = await load(server);
+    // The batch still buffered when the load stopped arrives within the schedule delay (5 s).
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    result.server = `${name} (${sink.exports - before.exports} exports, ${((sink.bytes - before.bytes) / Math.max(result.requests, 1)).toFixed(0)} B/request)`;
+  });
+  return result;
+}
+
+/** Figures comparing a traced run with its untraced twin. */
+function tracingFigures(traced: LoadResult | undefined, untraced: LoadResult | undefined): Record<string, number> {
+  if (!traced || !untraced) return {};
+  return {
+    'Warden traced / untraced': ratio(traced, untraced),
+    'CPU µs/req traced': Math.round(traced.cpuMicrosPerRequest),
+    'CPU µs/req untraced': Math.round(untraced.cpuMicrosPerRequest),
+  };
+}
+
 const ratio = (a: LoadResult | undefined, b: LoadResult | undefined) => (a?.valid && b?.valid && b.rps > 0 ? a.rps / b.rps : NaN);
 
 async function s1(mode: Mode): Promise<Scenario> {
@@ -91,8 +146,10 @@ async function s1(mode: Mode): Promise<Scenario> {
   await withServer('P1 typical Apollo', 'peers/typical-apollo.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
   await withServer('A0 Apollo on Fastify, one-field schema', 'servers/apollo-fastify.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
   await withServer('Warden', 'servers/warden.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
+  const traced = await tracedRun('Warden, tracing on (100%)', mode, {}, (server) => runLoad({ server, body, durationSeconds: DURATION }));
+  if (traced) results.push(traced);
   const value = ratio(results[3], results[0]);
-  return { id: 'S1', title: 'anonymous `{ __typename }`', mode: mode.name, results, figures: { 'Warden / R0': value, 'P1 / R0': ratio(results[1], results[0]), 'A0 / R0': ratio(results[2], results[0]), 'Warden / A0': ratio(results[3], results[2]) }, target: { description: 'Warden ≥ 0.45 × R0', value, met: Number.isNaN(value) ? null : value >= 0.45 } };
+  return { id: 'S1', title: 'anonymous `{ __typename }`', mode: mode.name, results, figures: { 'Warden / R0': value, 'P1 / R0': ratio(results[1], results[0]), 'A0 / R0': ratio(results[2], results[0]), 'Warden / A0': ratio(results[3], results[2]), ...tracingFigures(traced, results[3]) }, target: { description: 'Warden ≥ 0.45 × R0', value, met: Number.isNaN(value) ? null : value >= 0.45 } };
 }
 
 const ME = JSON.stringify({ query: '{ me { id name email role } }' });
@@ -113,8 +170,13 @@ async function s2(mode: Mode): Promise<Scenario> {
       results.push(await runLoad({ server, body: ME, headers: { authorization: `Bearer ${accessToken}` }, durationSeconds: DURATION }));
     });
   }
+  const traced = await tracedRun('Warden, tracing on (100%)', mode, {}, async (server) => {
+    const { accessToken } = await signup(server);
+    return runLoad({ server, body: ME, headers: { authorization: `Bearer ${accessToken}` }, durationSeconds: DURATION });
+  });
+  if (traced) results.push(traced);
   const value = ratio(results[1], results[0]);
-  return { id: 'S2', title: 'authenticated `me` (verify + revocation check + user read)', mode: mode.name, results, figures: { 'Warden / P1': value, 'Warden with the cache off / P1': ratio(results[2], results[0]), 'Warden ES256 / HS256': ratio(results[1], results[3]) }, target: { description: 'Warden ≥ 1.3 × P1', value, met: Number.isNaN(value) ? null : value >= 1.3 } };
+  return { id: 'S2', title: 'authenticated `me` (verify + revocation check + user read)', mode: mode.name, results, figures: { 'Warden / P1': value, 'Warden with the cache off / P1': ratio(results[2], results[0]), 'Warden ES256 / HS256': ratio(results[1], results[3]), ...tracingFigures(traced, results[1]) }, target: { description: 'Warden ≥ 1.3 × P1', value, met: Number.isNaN(value) ? null : value >= 1.3 } };
 }
 
 const POSTS = JSON.stringify({ query: '{ posts(first: 20) { edges { node { id title author { id name followerCount } } } } }' });
@@ -283,6 +345,7 @@ function markdown(scenarios: Scenario[], machine: Record<string, string | number
 
 async function main(): Promise<void> {
   const pinned = pinSelf(LOAD_CORE);
+  const stopSink = TRACING ? await startTraceSink() : async () => undefined;
   const modes: Mode[] = [];
   // BENCH_EMBEDDED=0 runs only the PostgreSQL + Redis mode.
   if (process.env.BENCH_EMBEDDED !== '0') modes.push({ name: 'embedded', env: {} });
@@ -302,6 +365,7 @@ async function main(): Promise<void> {
     if (want('S5')) scenarios.push(...(await s5(mode)));
     for (const s of scenarios.filter((x) => x.mode === mode.name)) console.log(s.id, JSON.stringify(s.figures));
   }
+  await stopSink();
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, pinned, duration: DURATION };
   const dir = path.join(__dirname, '..', '..', 'bench', 'results');
   writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), machine, scenarios }, null, 2) + '\n');

@@ -1,4 +1,8 @@
 /** Warden as `npm start` runs it, configured from the environment the runner passes. */
+// First, as in main.ts: starts OpenTelemetry when the runner passes OTEL_TRACES_EXPORTER
+// (BENCH_TRACING=1), before the modules its instrumentations patch are loaded; nothing otherwise.
+import '../../src/infra/start-tracing';
+import { stopTracing } from '../../src/infra/tracing';
 import { loadConfig } from '../../src/config';
 import { createWarden } from '../../src/bootstrap';
 import { lowerThreadPoolPriority } from '../../src/lib/thread-pool-priority';
@@ -14,7 +18,7 @@ async function main(): Promise<void> {
   const warden = await createWarden(config, { databaseOptions: { onQuery } });
   const { port } = await warden.listen({ port: 0, host: '127.0.0.1' });
   announce(`http://127.0.0.1:${port}/graphql`, onQuery && (() => queries));
-  process.on('SIGTERM', () => void warden.close().then(() => process.exit(0)));
+  process.on('SIGTERM', () => void warden.close().then(stopTracing).then(() => process.exit(0)));
 }
 
 void main();
