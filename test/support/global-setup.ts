@@ -13,15 +13,19 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { applyMigrations } from '../../src/infra/migrate';
 import { migrationsFingerprint, PG_TEMPLATE_PREFIX, PGLITE_TEMPLATE_ENV, withClient } from './db-template';
+import { launchSharedBrowser } from '../browser/browser';
 
 const PGLITE_DUMP_PREFIX = 'warden-pglite-template-';
 
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(globalConfig?: { testPathPattern?: string }): Promise<void> {
   process.env[PGLITE_TEMPLATE_ENV] = await pgliteTemplate();
   const url = process.env.DATABASE_URL;
   if (url) {
     await applyMigrations({ kind: 'postgres', url });
     await dropStaleTemplates(url);
+    // One Chromium for all of test/browser (a PostgreSQL-pass suite), when the run includes it.
+    const pattern = globalConfig?.testPathPattern ?? '';
+    if (pattern === '' || pattern.includes('browser')) await launchSharedBrowser();
   }
 }
 
