@@ -126,9 +126,9 @@ suite('examples/web in Chromium, cookie transport', () => {
     const [session] = await sessionOf(email);
 
     passTime(EXPIRE_ACCESS_TOKENS);
-    await reload(page); // me and mySessions at once, both answered ACCESS_TOKEN_EXPIRED
+    await reload(page); // me, mySessions and myPasskeys at once, each answered ACCESS_TOKEN_EXPIRED
 
-    expect(expired).toHaveLength(2);
+    expect(expired).toHaveLength(3);
     expect(refreshes).toHaveLength(1);
     expect(await refreshMetric(example.warden)).toBe(before + 1);
     expect((await sessionOf(email))[0].generation).toBe(session.generation + 1);

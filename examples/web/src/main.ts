@@ -1,8 +1,8 @@
 /**
  * A browser app on Warden, with no framework: Apollo Client with Warden's link, the refresh token
  * in Warden's HttpOnly `refresh_token` cookie (REFRESH_TOKEN_TRANSPORT=cookie), the access token
- * in memory only. Sign up, log in with a password, see `me` and `mySessions`, revoke a session,
- * log out.
+ * in memory only. Sign up, log in with a password or a passkey, see `me` and `mySessions`, revoke
+ * a session, add and delete passkeys, log out.
  */
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
 import {
@@ -15,10 +15,12 @@ import {
   MySessionsDocument,
   RevokeSessionDocument,
   SignupDocument,
+  type PasskeyFieldsFragment,
   type SessionFieldsFragment,
   type SignedOutEvent,
 } from '@warden/client';
 import { createWardenApolloLink } from '@warden/client/apollo';
+import { addPasskey, deletePasskey, loadPasskeys, passkeysSupported, signInWithPasskey } from './passkeys';
 import { $, button, cell, form, setStatus, show } from './dom';
 
 declare const __WARDEN_URL__: string;
@@ -56,7 +58,11 @@ function failed(action: string, error: unknown): void {
 
 /** Loads what a signed-in user sees; the queries go out at once (one refresh serves them all). */
 async function refreshView(): Promise<void> {
-  const [me, sessions] = await Promise.all([client.query({ query: MeDocument }), client.query({ query: MySessionsDocument })]);
+  const [me, sessions, passkeys] = await Promise.all([
+    client.query({ query: MeDocument }),
+    client.query({ query: MySessionsDocument }),
+    loadPasskeys(client),
+  ]);
   if (!me.data || !sessions.data) return;
   const user = me.data.me;
   const meList = $('me');
@@ -73,6 +79,7 @@ async function refreshView(): Promise<void> {
     meList.append(dt, dd);
   }
   renderSessions(sessions.data.mySessions);
+  renderPasskeys(passkeys);
   show('signed-in');
   setStatus(`Signed in as ${user.email}.`);
   // How many times the view was loaded: a test (or a curious reader) can wait for the next one.
@@ -105,6 +112,26 @@ function renderSessions(sessions: readonly SessionFieldsFragment[]): void {
   $('sessions').replaceChildren(...rows);
 }
 
+function renderPasskeys(passkeys: readonly PasskeyFieldsFragment[]): void {
+  const items = passkeys.map((passkey) => {
+    const item = document.createElement('li');
+    item.dataset.passkeyId = passkey.id;
+    const label = document.createElement('span');
+    const used = passkey.lastUsedAt ? ` · last used ${new Date(passkey.lastUsedAt).toLocaleString()}` : '';
+    label.textContent = `${passkey.name ?? 'Passkey'} · added ${new Date(passkey.createdAt).toLocaleDateString()}${used}${passkey.backedUp ? ' · synced' : ''}`;
+    item.append(
+      label,
+      button('Delete', async () => {
+        await deletePasskey(client, passkey.id);
+        await refreshView();
+      }, 'secondary delete'),
+    );
+    return item;
+  });
+  $('passkeys').replaceChildren(...items);
+  $('add-passkey-form').hidden = !passkeysSupported();
+}
+
 function describeAgent(userAgent: string | null | undefined): string {
   if (!userAgent) return 'unknown';
   const browser = /(Firefox|Edg|Chrome|Chromium|Safari)\/[\d.]+/.exec(userAgent)?.[0];
@@ -123,6 +150,17 @@ form('login-form', async (fields) => {
   // The link keeps the returned access token; the refresh token arrives as the HttpOnly cookie.
   await client.mutate({ mutation: LoginDocument, variables: { input: { email: fields.get('email')!, password: fields.get('password')! } } });
   await refreshView();
+}, failed);
+
+form('passkey-login-form', async (fields) => {
+  await signInWithPasskey(client, fields.get('email') || null);
+  await refreshView();
+}, failed);
+
+form('add-passkey-form', async (fields) => {
+  await addPasskey(client, fields.get('name') || null);
+  await refreshView();
+  setStatus('Passkey added.');
 }, failed);
 
 $('reload').addEventListener('click', () => refreshView().catch((error) => failed('Reload', error)));
