@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Clock } from '../../src/lib/clock';
-import { startTestServer, type TestServer } from '../support/harness';
+import { startTestServer, type TestServer } from '../kit';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const EXAMPLE = path.join(ROOT, 'examples', 'web');

@@ -6,20 +6,33 @@
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserServer } from 'playwright-core';
+import { describeUnless, servicesPass } from '../kit/env';
 
 export const BROWSER_WS_ENV = 'WARDEN_TEST_BROWSER_WS';
 
 /** The Chromium binary: CHROMIUM_PATH, else Debian's (the real binary behind /usr/bin/chromium's wrapper). */
-export function chromiumPath(): string {
+export function chromiumPath(): string | undefined {
   const candidates = [process.env.CHROMIUM_PATH, '/usr/lib/chromium/chromium', '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  const found = candidates.find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate!));
-  if (!found) throw new Error('Chromium is not installed: `apt-get install chromium` (Debian), or set CHROMIUM_PATH');
-  return found;
+  return candidates.find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate!));
+}
+
+export const SERVICES_PASS_ONLY = 'skipped: runs in the PostgreSQL + Redis pass only (DATABASE_URL and REDIS_URL set); it drives a real browser';
+export const NO_CHROMIUM = 'skipped: Chromium is not installed (Debian package chromium, as .ci/run installs; or set CHROMIUM_PATH)';
+
+/**
+ * A browser suite: it runs in the PostgreSQL + Redis pass only, and needs Chromium (under CI a
+ * missing Chromium fails the suite: CI installs it).
+ */
+export function describeInBrowser(name: string, fn: () => void): void {
+  const reason = !servicesPass() ? SERVICES_PASS_ONLY : chromiumPath() ? null : NO_CHROMIUM;
+  describeUnless(reason, name, fn, { failInCi: reason === NO_CHROMIUM });
 }
 
 function launchOptions() {
+  const executablePath = chromiumPath();
+  if (!executablePath) throw new Error(NO_CHROMIUM);
   return {
-    executablePath: chromiumPath(),
+    executablePath,
     headless: true,
     args: [
       // Test-only flags. Chromium's sandbox cannot start as root (CI runs in a container as root).
@@ -32,8 +45,9 @@ function launchOptions() {
 
 let shared: BrowserServer | undefined;
 
-/** globalSetup: starts the suite's browser and publishes its endpoint to the test files. */
+/** globalSetup: starts the suite's browser and publishes its endpoint to the test files (none without Chromium: the suites say why they skip). */
 export async function launchSharedBrowser(): Promise<void> {
+  if (!chromiumPath()) return;
   shared = await chromium.launchServer(launchOptions());
   process.env[BROWSER_WS_ENV] = shared.wsEndpoint();
 }

@@ -7,12 +7,12 @@
  * response, or spend the refresh token: the session row and the refresh counters stay as they
  * were, and the user's next refresh is an ordinary rotation.
  *
- * Runs only in the PostgreSQL + Redis CI pass (DATABASE_URL set): it drives a real browser, so it
- * runs once rather than twice.
+ * Runs only in the PostgreSQL + Redis CI pass: it drives a real browser, so it runs once rather
+ * than twice.
  */
 import type { Browser, BrowserContext, Page, Request, Response } from 'playwright-core';
-import { uniqueEmail } from '../support/harness';
-import { openBrowser } from './browser';
+import { scrapeMetrics, uniqueEmail } from '../kit';
+import { describeInBrowser, openBrowser } from './browser';
 import { serveSite, startExample, type ExampleSetup, type StaticSite } from './app';
 
 // Names the page functions below use in the browser (this file is type-checked without the DOM lib).
@@ -20,15 +20,10 @@ declare const document: any;
 declare const navigator: any;
 declare const Blob: any;
 
-const suite = process.env.DATABASE_URL ? describe : describe.skip;
-if (!process.env.DATABASE_URL) {
-  test.skip('browser tests run in the PostgreSQL + Redis pass only (DATABASE_URL is unset)', () => undefined);
-}
-
 const REFRESH = 'mutation { refreshToken { accessToken refreshToken } }';
 const LOGOUT_ALL = 'mutation { logout(scope: GLOBAL) }';
 
-suite('pages on other origins, in the signed-in user’s browser', () => {
+describeInBrowser('pages on other origins, in the signed-in user’s browser', () => {
   let browser: Browser;
   let example: ExampleSetup;
   let elsewhere: StaticSite;
@@ -45,10 +40,10 @@ suite('pages on other origins, in the signed-in user’s browser', () => {
     await Promise.all([example?.close(), elsewhere?.close()]);
   });
 
+  /** warden_refresh_total by result (ok, grace, reused, expired, invalid). */
   async function refreshCounters(): Promise<Record<string, number>> {
-    const text = await (await fetch(`${example.warden.url}/metrics`)).text();
     const counters: Record<string, number> = {};
-    for (const match of text.matchAll(/^warden_refresh_total\{result="(\w+)"\} (\d+)/gm)) counters[match[1]] = Number(match[2]);
+    for (const sample of await scrapeMetrics(example.warden)) if (sample.name === 'warden_refresh_total') counters[sample.labels.result] = sample.value;
     return counters;
   }
 

@@ -5,24 +5,19 @@
  * refused afterwards though the authenticator still holds it. Writes the passkey screenshot to
  * docs/screenshots/.
  *
- * Runs only in the PostgreSQL + Redis CI pass (DATABASE_URL set): it drives a real browser, so it
- * runs once rather than twice.
+ * Runs only in the PostgreSQL + Redis CI pass: it drives a real browser, so it runs once rather
+ * than twice.
  */
 import path from 'node:path';
 import type { Browser, CDPSession, Page } from 'playwright-core';
-import { uniqueEmail } from '../support/harness';
-import { openBrowser } from './browser';
+import { uniqueEmail } from '../kit';
+import { describeInBrowser, openBrowser } from './browser';
 import { SCREENSHOTS, startExample, type ExampleSetup } from './app';
 
 // Names the page functions below use in the browser (this file is type-checked without the DOM lib).
 declare const document: any;
 
-const suite = process.env.DATABASE_URL ? describe : describe.skip;
-if (!process.env.DATABASE_URL) {
-  test.skip('browser tests run in the PostgreSQL + Redis pass only (DATABASE_URL is unset)', () => undefined);
-}
-
-suite('examples/web passkeys, with a virtual authenticator', () => {
+describeInBrowser('examples/web passkeys, with a virtual authenticator', () => {
   let browser: Browser;
   let example: ExampleSetup;
 

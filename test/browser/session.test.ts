@@ -5,14 +5,13 @@
  * clears the cookie and a revoked session ends in onSignedOut. Writes the app's screenshots to
  * docs/screenshots/.
  *
- * Runs only in the PostgreSQL + Redis CI pass (DATABASE_URL set): it drives a real browser, so it
- * runs once rather than twice.
+ * Runs only in the PostgreSQL + Redis CI pass: it drives a real browser, so it runs once rather
+ * than twice.
  */
 import path from 'node:path';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
-import { uniqueEmail } from '../support/harness';
-import { refreshMetric } from '../clients/support';
-import { openBrowser } from './browser';
+import { metric, uniqueEmail } from '../kit';
+import { describeInBrowser, openBrowser } from './browser';
 import { SCREENSHOTS, startExample, type ExampleSetup } from './app';
 
 // Names the page functions below use in the browser (this file is type-checked without the DOM lib).
@@ -20,18 +19,15 @@ declare const document: { cookie: string; body: { dataset: Record<string, string
 declare const localStorage: Record<string, string>;
 declare const sessionStorage: Record<string, string>;
 
-const suite = process.env.DATABASE_URL ? describe : describe.skip;
-if (!process.env.DATABASE_URL) {
-  test.skip('browser tests run in the PostgreSQL + Redis pass only (DATABASE_URL is unset)', () => undefined);
-}
-
 const PASSWORD = 'correct horse battery staple';
 /** Past ACCESS_TOKEN_TTL (15m) and CLOCK_SKEW: every access token issued so far is expired. */
 const EXPIRE_ACCESS_TOKENS = 16 * 60_000;
 
+const rotations = (warden: ExampleSetup['warden'], result: 'ok' | 'grace' = 'ok') => metric(warden, 'warden_refresh_total', { result });
+
 const isRefresh = (request: Request) => request.method() === 'POST' && (request.postData() ?? '').includes('"operationName":"WardenRefreshToken"');
 
-suite('examples/web in Chromium, cookie transport', () => {
+describeInBrowser('examples/web in Chromium, cookie transport', () => {
   let browser: Browser;
   let example: ExampleSetup;
   // Warden's clock runs with real time, plus what a test skips: an access token expires without
@@ -122,7 +118,7 @@ suite('examples/web in Chromium, cookie transport', () => {
       const body = await response.text().catch(() => '');
       if (body.includes('"ACCESS_TOKEN_EXPIRED"')) expired.push(response.url());
     });
-    const before = await refreshMetric(example.warden);
+    const before = await rotations(example.warden);
     const [session] = await sessionOf(email);
 
     passTime(EXPIRE_ACCESS_TOKENS);
@@ -130,7 +126,7 @@ suite('examples/web in Chromium, cookie transport', () => {
 
     expect(expired).toHaveLength(3);
     expect(refreshes).toHaveLength(1);
-    expect(await refreshMetric(example.warden)).toBe(before + 1);
+    expect(await rotations(example.warden)).toBe(before + 1);
     expect((await sessionOf(email))[0].generation).toBe(session.generation + 1);
     expect(await page.textContent('#status')).toBe(`Signed in as ${email}.`);
     await context.close();
@@ -144,8 +140,8 @@ suite('examples/web in Chromium, cookie transport', () => {
     const second = await openApp(context); // restores the same session from the cookie
     await second.waitForSelector('#signed-in:not([hidden])');
     const [session] = await sessionOf(email);
-    const okBefore = await refreshMetric(example.warden, 'ok');
-    const graceBefore = await refreshMetric(example.warden, 'grace');
+    const okBefore = await rotations(example.warden, 'ok');
+    const graceBefore = await rotations(example.warden, 'grace');
 
     // Hold each tab's refresh until both are waiting, then let them go together: both carry
     // the same cookie. (Routing is used only here: with it, the browser's preflights are not
@@ -171,8 +167,8 @@ suite('examples/web in Chromium, cookie transport', () => {
     await context.unrouteAll();
 
     for (const tab of [first, second]) expect(await tab.textContent('#status')).toBe(`Signed in as ${email}.`);
-    expect(await refreshMetric(example.warden, 'ok')).toBe(okBefore + 1);
-    expect(await refreshMetric(example.warden, 'grace')).toBe(graceBefore + 1);
+    expect(await rotations(example.warden, 'ok')).toBe(okBefore + 1);
+    expect(await rotations(example.warden, 'grace')).toBe(graceBefore + 1);
     for (let i = 0; cookies.length < 2 && i < 100; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(cookies[0]).toMatch(/^refresh_token=[^;]+/);
     expect(cookies[1].split(';')[0]).toBe(cookies[0].split(';')[0]);
@@ -182,7 +178,7 @@ suite('examples/web in Chromium, cookie transport', () => {
     // The successor keeps working: the next expiry refreshes normally in either tab.
     passTime(EXPIRE_ACCESS_TOKENS);
     await reload(second);
-    expect(await refreshMetric(example.warden, 'ok')).toBe(okBefore + 2);
+    expect(await rotations(example.warden, 'ok')).toBe(okBefore + 2);
     await context.close();
   });
 

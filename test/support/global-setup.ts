@@ -23,9 +23,9 @@ export default async function globalSetup(globalConfig?: { testPathPattern?: str
   if (url) {
     await applyMigrations({ kind: 'postgres', url });
     await dropStaleTemplates(url);
-    // One Chromium for all of test/browser (a PostgreSQL-pass suite), when the run includes it.
+    // One Chromium for all of test/browser (a PostgreSQL + Redis pass suite), when the run includes it.
     const pattern = globalConfig?.testPathPattern ?? '';
-    if (pattern === '' || pattern.includes('browser')) await launchSharedBrowser();
+    if (process.env.REDIS_URL && (pattern === '' || pattern.includes('browser'))) await launchSharedBrowser();
   }
 }
 
