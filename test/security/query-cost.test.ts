@@ -14,7 +14,7 @@ import { Kind, print, type DocumentNode, type OperationDefinitionNode, type Type
 import * as sdk from '@warden/client';
 import { loadConfig } from '../../src/config';
 import { QUERY_LIMITS } from '../../src/schema/query-limits';
-import { timed, signupUser, startTestServer, type GqlResponse, type SignedUp, type TestServer } from '../kit';
+import { timed, signupUser, startTestServer, type GqlResponse, type SignedUp, type TestServer, scrapeMetrics } from '../kit';
 
 const firstCode = (response: GqlResponse) => response.body.errors?.[0]?.extensions?.code;
 
@@ -43,11 +43,11 @@ async function seedPosts(server: TestServer, authorId: string, count: number, bi
   });
 }
 
-async function metric(server: TestServer, name: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const match = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
-  if (!match) throw new Error(`metric ${name} missing from /metrics`);
-  return Number(match[1]);
+/** An unlabelled counter's value; it must be on the page (a misspelt name fails, not reads 0). */
+async function counter(server: TestServer, name: string): Promise<number> {
+  const sample = (await scrapeMetrics(server)).find((found) => found.name === name && Object.keys(found.labels).length === 0);
+  if (!sample) throw new Error(`metric ${name} missing from /metrics`);
+  return sample.value;
 }
 
 describe('the cost estimate', () => {
@@ -277,7 +277,7 @@ describe('the list-item cap at execution (MAX_LIST_ITEMS)', () => {
   });
 
   it('aborts an operation the estimate lets through but that resolves more items: one masked error, no data, a log line, a metric', async () => {
-    const before = await metric(server, 'warden_list_item_cap_aborts_total');
+    const before = await counter(server, 'warden_list_item_cap_aborts_total');
     const linesBefore = capLines().length;
     // 10 posts, each with 10 of its author's posts: cost 454 (under the limit), 110 list items.
     const query = `query($me: ID!) {
@@ -288,7 +288,7 @@ describe('the list-item cap at execution (MAX_LIST_ITEMS)', () => {
     expect(response.status).toBe(200);
     expect(response.body.data).toBeNull();
     expect(response.body.errors).toEqual([{ message: 'Something went wrong; try again later.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
-    expect(await metric(server, 'warden_list_item_cap_aborts_total')).toBe(before + 1);
+    expect(await counter(server, 'warden_list_item_cap_aborts_total')).toBe(before + 1);
     const lines = capLines().slice(linesBefore);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 50, maxItems: MAX_LIST_ITEMS });
@@ -298,12 +298,12 @@ describe('the list-item cap at execution (MAX_LIST_ITEMS)', () => {
   });
 
   it('counts a `first` over the cap before its resolver runs: no post is read', async () => {
-    const before = await metric(server, 'warden_list_item_cap_aborts_total');
+    const before = await counter(server, 'warden_list_item_cap_aborts_total');
     // A cost of 201, well within the estimate; 100 items reserved against a cap of 50.
     statements.length = 0;
     const response = await server.gql('query($me: ID!) { posts(first: 100, authorId: $me) { edges { node { id } } } }', { me: author.user.id }, { token: author.accessToken });
     expect(response.body).toEqual({ data: null, errors: [{ message: 'Something went wrong; try again later.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
-    expect(await metric(server, 'warden_list_item_cap_aborts_total')).toBe(before + 1);
+    expect(await counter(server, 'warden_list_item_cap_aborts_total')).toBe(before + 1);
     expect(statements.filter((sql) => /"Post"/.test(sql))).toEqual([]);
     // The same page within the cap does read the Post table, so the check above can fail.
     const within = await server.gql('query($me: ID!) { posts(first: 5, authorId: $me) { edges { node { id } } } }', { me: author.user.id }, { token: author.accessToken });

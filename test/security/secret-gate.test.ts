@@ -14,7 +14,7 @@ import { ManualClock } from '../../src/lib/clock';
 import { randomPrivateIp } from '../support/raw-http';
 import { RedisServer } from '../support/redis-server';
 import { login, outcome } from './helpers';
-import { ME, REDIS_SKIP_REASON, redisServerAvailable, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../kit';
+import { ME, REDIS_SKIP_REASON, redisServerAvailable, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer, metric } from '../kit';
 
 const MAX = 3;
 const LOCKOUT_MS = 10 * 60_000;
@@ -45,10 +45,8 @@ class CapturingMailer implements Mailer {
 }
 
 /** The current value of warden_secret_checks_total{kind, result}. */
-async function secretChecks(server: TestServer, result: 'ok' | 'failed' | 'locked' | 'busy', kind = 'password'): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const match = new RegExp(`^warden_secret_checks_total\\{kind="${kind}",result="${result}"\\} (\\d+)`, 'm').exec(text);
-  return match ? Number(match[1]) : 0;
+function secretChecks(server: TestServer, result: 'ok' | 'failed' | 'locked' | 'busy', kind = 'password'): Promise<number> {
+  return metric(server, 'warden_secret_checks_total', { kind, result });
 }
 
 const changePassword = (server: TestServer, user: SignedUp, current: string, options: { ip?: string } = {}) =>
