@@ -3,7 +3,8 @@
  * server to wait on, yet still use the database (a login's session insert after its bcrypt).
  */
 import { Writable } from 'node:stream';
-import { LOGIN, signupUser, startTestServer } from '../kit';
+import { PasswordHasher } from '../../src/lib/password';
+import { LOGIN, signupUser, startTestServer, waitFor } from '../kit';
 
 it('close() lets an operation whose client went away finish before the database closes', async () => {
   const lines: string[] = [];
@@ -21,6 +22,8 @@ it('close() lets an operation whose client went away finish before the database 
   const events = server.app.infra.database.prisma;
   const sessionsBefore = await events.session.count({ where: { userId: user.user.id } });
 
+  // Seen from inside: the login has reached bcrypt (a fixed delay was a guess under load).
+  const verify = jest.spyOn(PasswordHasher.prototype, 'verify');
   const abort = new AbortController();
   const login = fetch(server.graphqlUrl, {
     method: 'POST',
@@ -28,7 +31,7 @@ it('close() lets an operation whose client went away finish before the database 
     body: JSON.stringify({ query: LOGIN, variables: { input: { email: user.email, password: user.password } } }),
     signal: abort.signal,
   }).catch(() => 'aborted');
-  await new Promise((resolve) => setTimeout(resolve, 50)); // the login is in bcrypt now
+  await waitFor(() => verify.mock.calls.length > 0, { what: 'the login to reach bcrypt' });
   abort.abort();
   expect(await login).toBe('aborted');
 
@@ -42,4 +45,5 @@ it('close() lets an operation whose client went away finish before the database 
   await server.close();
   expect(sessionsAtClose).toBe(sessionsBefore + 1);
   expect(lines.filter((line) => /"level":50/.test(line))).toEqual([]);
+  verify.mockRestore();
 });
