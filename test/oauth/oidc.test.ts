@@ -9,6 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { MailMessage } from '../../src/infra/mailer';
+import { ManualClock } from '../../src/lib/clock';
 import { CLIENT_ID, CLIENT_SECRET, IdpBrowser, REDIRECT_URI, startIdp, type TestIdp } from './idp';
 import { describeInServicesPass, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from '../kit';
 
@@ -348,9 +349,11 @@ suite('OpenID Connect sign-in: a provider down or slow', () => {
     const idp = await startIdp();
     const { port } = idp;
     await idp.close();
+    const clock = new ManualClock();
     const server = await startTestServer({
       env: { ...oauthEnv(idp), OAUTH_PROVIDERS: 'down,slow', OAUTH_DOWN_ISSUER: idp.issuer, OAUTH_DOWN_CLIENT_ID: CLIENT_ID, OAUTH_SLOW_ISSUER: `https://127.0.0.1:${silentPort}`, OAUTH_SLOW_CLIENT_ID: CLIENT_ID },
       oauth: { fetch: idp.fetch, timeoutMs: 500 },
+      clock,
     });
     try {
       const down = await server.gql(START, { provider: 'down', redirectUri: REDIRECT_URI });
@@ -362,7 +365,7 @@ suite('OpenID Connect sign-in: a provider down or slow', () => {
       // The provider comes back on the same port: after the retry pause, discovery succeeds.
       const back = await startIdp({ port });
       try {
-        await new Promise((resolve) => setTimeout(resolve, 2_100));
+        clock.advance(2_100); // past the retry pause, on the server's clock
         const ok = await server.gql(START, { provider: 'down', redirectUri: REDIRECT_URI });
         expect(ok.body.errors).toBeUndefined();
         expect(ok.body.data!.startOAuthLogin.authorizationUrl).toContain(back.issuer);
