@@ -11,7 +11,7 @@ import { passwordProblem, type PasswordHasher } from '../../lib/password';
 import type { RequestMeta, Viewer } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { AuditService } from '../security/audit.service';
-import { issueTokens, type IssuedTokens } from './auth.service';
+import { issueTokens, type IssuedTokens } from '../session/issue-tokens';
 import type { SecretGate } from '../security/secret-gate.service';
 import type { SessionService } from '../session/session.service';
 

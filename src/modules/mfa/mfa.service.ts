@@ -27,7 +27,7 @@ import type { RequestMeta, Viewer } from '../../domain/types';
 import { secretFingerprint } from '../keys/signing-keys';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { AuditService } from '../security/audit.service';
-import { issueTokens, type IssuedTokens } from '../identity/auth.service';
+import { issueTokens, type IssuedTokens } from '../session/issue-tokens';
 import type { SecretGate } from '../security/secret-gate.service';
 import type { SessionService } from '../session/session.service';
 import { matchTotp, newTotpSecret, totpUri } from './totp';

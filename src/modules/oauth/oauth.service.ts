@@ -23,7 +23,8 @@ import type { CookieJar, RequestMeta, UserRow } from '../../domain/types';
 import { Role } from '../user/role';
 import { USER_SELECT } from '../user/user.service';
 import type { AuditService } from '../security/audit.service';
-import type { AuthService, IssuedTokens } from '../identity/auth.service';
+import type { AuthService } from '../identity/auth.service';
+import type { IssuedTokens } from '../session/issue-tokens';
 import type { RateLimitService } from '../security/rate-limit.service';
 import { OAuthStates, hashOf, type PendingOAuth } from './oauth-states';
 

@@ -40,7 +40,8 @@ import { emailProblem, textProblem } from '../../lib/validation';
 import type { RequestMeta, Viewer } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import type { AuditService } from '../security/audit.service';
-import type { AuthService, IssuedTokens } from '../identity/auth.service';
+import type { AuthService } from '../identity/auth.service';
+import type { IssuedTokens } from '../session/issue-tokens';
 import type { RateLimitService } from '../security/rate-limit.service';
 import { KNOWN_TRANSPORTS, authenticationResponse, clientDataOf, registrationResponse } from './passkey-response';
 

@@ -37,7 +37,7 @@ import type { RequestMeta } from '../../domain/types';
 import type { Role } from '../user/role';
 import type { UserRow } from '../user/user.service';
 import type { AuditService } from '../security/audit.service';
-import type { IssuedTokens } from '../identity/auth.service';
+import type { IssuedTokens } from './issue-tokens';
 import type { SessionService } from './session.service';
 
 export interface RefreshServiceDeps {
