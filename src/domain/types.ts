@@ -61,3 +61,11 @@ export interface CookieJar {
   set(name: string, value: string, options: CookieOptions): void;
   clear(name: string): void;
 }
+
+/**
+ * What a write that changes a user's row calls once it has committed, so that no instance keeps
+ * answering from the old row (the session module's ViewerCache; docs/session-cache.md).
+ */
+export interface ViewerInvalidation {
+  invalidateUser(userId: string): Promise<void>;
+}

@@ -23,7 +23,7 @@ import type { Clock } from '../../lib/clock';
 import { keyedHash, newNumericCode } from '../../lib/tokens';
 import { runLimiter, type Store } from '../../infra/store';
 import type { MailQueue } from '../../infra/mailer';
-import type { RequestMeta } from '../../domain/types';
+import type { RequestMeta, ViewerInvalidation } from '../../domain/types';
 import { USER_SELECT, type UserRow } from '../user/user.service';
 import { Role } from '../user/role';
 import type { AuditService } from '../security/audit.service';
@@ -31,7 +31,6 @@ import type { SecretGate } from '../security/secret-gate.service';
 import type { RateLimitService } from '../security/rate-limit.service';
 import { verificationCodeMail } from './mail-templates';
 import { OneTimeTokenPurpose, replaceOneTimeToken, spendOneTimeToken } from './one-time-tokens';
-import type { ViewerCache } from '../session/viewer-cache';
 
 export const VERIFICATION_CODE_TTL_MS = 10 * 60_000;
 export const VERIFICATION_CODE_DIGITS = 6;
@@ -54,7 +53,7 @@ export interface VerificationServiceDeps {
   /** HMAC keys: the first hashes new codes; every one is accepted (the previous JWT secret's, while it rotates out). */
   codeKeys: readonly Uint8Array[];
   /** Told once a verification has committed, so no instance serves the unverified row. */
-  viewerCache?: Pick<ViewerCache, 'invalidateUser'>;
+  viewerCache?: ViewerInvalidation;
   /** Normalised addresses that become ADMIN once verified. */
   adminEmails?: readonly string[];
 }

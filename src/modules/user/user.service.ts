@@ -6,9 +6,8 @@ import { isUuid } from '../../lib/tokens';
 import { NEWEST_FIRST, afterCursorWhere, decodeCursor, toConnection } from '../../lib/pagination';
 import type { Role } from './role';
 import type { SecretGate } from '../security/secret-gate.service';
-import type { ViewerCache } from '../session/viewer-cache';
 import type { AuditService } from '../security/audit.service';
-import type { RequestMeta, UserRow } from '../../domain/types';
+import type { RequestMeta, UserRow, ViewerInvalidation } from '../../domain/types';
 import { defaultAvatarUrl } from './default-avatar';
 
 /** Who asked for an audited change: the signed-in actor and their request. */
@@ -38,7 +37,7 @@ export interface UserServiceDeps {
   /** The lockout every password check goes through. */
   gate: Pick<SecretGate, 'check'>;
   /** Told after every change to a user's row, so no instance answers with the old one. */
-  viewerCache?: Pick<ViewerCache, 'invalidateUser'>;
+  viewerCache?: ViewerInvalidation;
   /** role_changed and user_deleted rows (docs/api.md §6). */
   audit?: Pick<AuditService, 'record'>;
   /**
