@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../src/config';
 import { openDatabase } from '../src/infra/database';
 import { createLogger } from '../src/infra/logger';
 import { systemClock } from '../src/lib/clock';
-import { runKeysCommand } from '../src/modules/keys/keys-command';
+import { runKeysCommand } from '../src/modules/keys';
 
 async function main(): Promise<number> {
   let config;

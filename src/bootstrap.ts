@@ -15,7 +15,7 @@ import type { ObjectStorage } from './infra/storage/storage';
 import { systemClock, type Clock } from './lib/clock';
 import { buildApp, type App } from './app';
 import { getSchema } from './schema/build-schema';
-import { openSigningKeys } from './modules/keys/signing-keys';
+import { openSigningKeys } from './modules/keys';
 import type { Infrastructure, OAuthTransport, Services } from './services';
 
 /**

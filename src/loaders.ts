@@ -6,8 +6,8 @@
  */
 import DataLoader from 'dataloader';
 import type { Viewer } from './domain/types';
-import type { PostPage } from './modules/post/post.service';
-import type { UserRow } from './modules/user/user.service';
+import type { PostPage } from './modules/post';
+import type { UserRow } from './modules/user';
 import type { Services } from './services';
 
 export interface UserPostsKey {

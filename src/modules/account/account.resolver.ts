@@ -1,7 +1,6 @@
 import { Arg, Args, Ctx, Directive, Mutation, Resolver } from 'type-graphql';
 import type { ResolverContext } from '../../context';
-import { UserType } from '../user/user.type';
-import type { UserRow } from '../user/user.service';
+import { UserType, type UserRow } from '../user';
 import { ResetPasswordArgs } from './account.inputs';
 
 /** The services this resolver uses. */

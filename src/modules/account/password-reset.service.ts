@@ -22,10 +22,8 @@ import { runLimiter, type Store } from '../../infra/store';
 import type { MailQueue } from '../../infra/mailer';
 import { emailProblem } from '../../lib/validation';
 import type { RequestMeta } from '../../domain/types';
-import type { AuditService } from '../security/audit.service';
-import type { SecretGate } from '../security/secret-gate.service';
-import type { RateLimitService } from '../security/rate-limit.service';
-import type { SessionService } from '../session/session.service';
+import type { AuditService, SecretGate, RateLimitService } from '../security';
+import type { SessionService } from '../session';
 import { passwordResetMail } from './mail-templates';
 import { OneTimeTokenPurpose, replaceOneTimeToken, spendOneTimeToken } from './one-time-tokens';
 

@@ -24,11 +24,8 @@ import { keyedHash, newNumericCode } from '../../lib/tokens';
 import { runLimiter, type Store } from '../../infra/store';
 import type { MailQueue } from '../../infra/mailer';
 import type { RequestMeta, ViewerInvalidation } from '../../domain/types';
-import { USER_SELECT, type UserRow } from '../user/user.service';
-import { Role } from '../user/role';
-import type { AuditService } from '../security/audit.service';
-import type { SecretGate } from '../security/secret-gate.service';
-import type { RateLimitService } from '../security/rate-limit.service';
+import { USER_SELECT, type UserRow, Role } from '../user';
+import type { AuditService, SecretGate, RateLimitService } from '../security';
 import { verificationCodeMail } from './mail-templates';
 import { OneTimeTokenPurpose, replaceOneTimeToken, spendOneTimeToken } from './one-time-tokens';
 

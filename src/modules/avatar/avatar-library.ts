@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { ValidationError } from '../../errors/app-error';
 import type { ObjectStorage } from '../../infra/storage/storage';
 import { isUuid } from '../../lib/tokens';
-import { defaultAvatarUrl } from '../user/default-avatar';
+import { defaultAvatarUrl } from '../user';
 
 export const UPLOAD_PREFIX = 'avatar-uploads';
 export const AVATAR_PREFIX = 'avatars';

@@ -1,7 +1,6 @@
 import { Arg, Args, Ctx, Directive, Mutation, Resolver } from 'type-graphql';
 import type { Context } from '../../context';
-import type { UserRow } from '../user/user.service';
-import { UserType } from '../user/user.type';
+import { type UserRow, UserType } from '../user';
 import type { AvatarUploadResult } from './avatar.service';
 import { AvatarUploadType, StartAvatarUploadArgs } from './avatar.type';
 

@@ -15,7 +15,7 @@ import { ErrorCode } from '../../errors/error-code';
 import { runLimiter, type Store } from '../../infra/store';
 import { ObjectTooLargeError, type PresignedUpload } from '../../infra/storage/storage';
 import type { Clock } from '../../lib/clock';
-import type { UserRow, UserService } from '../user/user.service';
+import type { UserRow, UserService } from '../user';
 import { ImageRejectedError, toAvatar } from './avatar-image';
 import type { AvatarLibrary } from './avatar-library';
 

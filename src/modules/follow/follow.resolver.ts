@@ -1,7 +1,6 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
 import type { ResolverContext } from '../../context';
-import type { UserRow } from '../user/user.service';
-import { UserType } from '../user/user.type';
+import { type UserRow, UserType } from '../user';
 
 /** The services this resolver uses. */
 type FollowContext = ResolverContext<'follows'>;

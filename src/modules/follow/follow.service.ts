@@ -2,7 +2,7 @@ import { Prisma, type PrismaClient } from '../../generated/prisma/client';
 import { AppError, ValidationError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import { isUuid } from '../../lib/tokens';
-import type { UserRow, UserService } from '../user/user.service';
+import type { UserRow, UserService } from '../user';
 
 export interface FollowServiceDeps {
   prisma: PrismaClient;

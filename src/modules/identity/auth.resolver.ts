@@ -1,6 +1,6 @@
 import { Arg, Ctx, Directive, Mutation, Resolver } from 'type-graphql';
 import type { ResolverContext } from '../../context';
-import { AuthPayload } from '../session/auth.types';
+import { AuthPayload } from '../session';
 import { LoginInput, SignupInput } from './auth.inputs';
 
 /** The services this resolver uses. */

@@ -12,14 +12,9 @@ import { normalizeEmail } from '../../lib/tokens';
 import { MAX_EMAIL_LENGTH, emailProblem } from '../../lib/validation';
 import type { Metrics } from '../../infra/metrics';
 import type { Assurance, NoViewerReason, RequestMeta, Viewer } from '../../domain/types';
-import { Role } from '../user/role';
-import { USER_SELECT, type UserRow } from '../user/user.service';
-import { defaultAvatarUrl } from '../user/default-avatar';
-import type { AuditService } from '../security/audit.service';
-import { AccountLockedError, type SecretGate } from '../security/secret-gate.service';
-import type { RateLimitService } from '../security/rate-limit.service';
-import type { SessionService } from '../session/session.service';
-import { issueTokens, type IssuedTokens } from '../session/issue-tokens';
+import { Role, USER_SELECT, type UserRow, defaultAvatarUrl } from '../user';
+import { type AuditService, AccountLockedError, type SecretGate, type RateLimitService } from '../security';
+import { type SessionService, issueTokens, type IssuedTokens } from '../session';
 
 export interface AuthServiceDeps {
   prisma: PrismaClient;

@@ -9,11 +9,9 @@ import type { Clock } from '../../lib/clock';
 import type { AccessTokens } from '../../lib/jwt';
 import { passwordProblem, type PasswordHasher } from '../../lib/password';
 import type { RequestMeta, Viewer } from '../../domain/types';
-import { USER_SELECT, type UserRow } from '../user/user.service';
-import type { AuditService } from '../security/audit.service';
-import { issueTokens, type IssuedTokens } from '../session/issue-tokens';
-import type { SecretGate } from '../security/secret-gate.service';
-import type { SessionService } from '../session/session.service';
+import { USER_SELECT, type UserRow } from '../user';
+import type { AuditService, SecretGate } from '../security';
+import { issueTokens, type IssuedTokens, type SessionService } from '../session';
 
 export interface ChangePasswordServiceDeps {
   prisma: PrismaClient;

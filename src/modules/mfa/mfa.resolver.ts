@@ -1,6 +1,6 @@
 import { Arg, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { ResolverContext } from '../../context';
-import { AuthPayload } from '../session/auth.types';
+import { AuthPayload } from '../session';
 import { MfaActivation, MfaFactorObject, MfaFactorType, TotpEnrollment } from './mfa.types';
 
 type MfaContext = ResolverContext<'mfa' | 'tokenDelivery'>;

@@ -24,12 +24,10 @@ import type { AccessTokens } from '../../lib/jwt';
 import { openWithToken, sealWithToken } from '../../lib/seal';
 import { deriveKey, isUuid, keyedHash } from '../../lib/tokens';
 import type { RequestMeta, Viewer } from '../../domain/types';
-import { secretFingerprint } from '../keys/signing-keys';
-import { USER_SELECT, type UserRow } from '../user/user.service';
-import type { AuditService } from '../security/audit.service';
-import { issueTokens, type IssuedTokens } from '../session/issue-tokens';
-import type { SecretGate } from '../security/secret-gate.service';
-import type { SessionService } from '../session/session.service';
+import { secretFingerprint } from '../keys';
+import { USER_SELECT, type UserRow } from '../user';
+import type { AuditService, SecretGate } from '../security';
+import { issueTokens, type IssuedTokens, type SessionService } from '../session';
 import { matchTotp, newTotpSecret, totpUri } from './totp';
 
 export const RECOVERY_CODE_COUNT = 10;

@@ -1,7 +1,7 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { AuthPayload } from '../session/auth.types';
+import { AuthPayload } from '../session';
 
-export { AssuranceLevel } from '../session/auth.types';
+export { AssuranceLevel } from '../session';
 
 export enum MfaFactorType {
   TOTP = 'TOTP',

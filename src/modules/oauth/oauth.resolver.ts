@@ -1,6 +1,6 @@
 import { Arg, Args, Ctx, Directive, Mutation, Query, Resolver } from 'type-graphql';
 import type { ResolverContext } from '../../context';
-import { AuthPayload } from '../session/auth.types';
+import { AuthPayload } from '../session';
 import { IdentityType, OAuthProviderType, OAuthStartType } from './oauth.types';
 import { OAuthFinishArgs, OAuthStartArgs } from './oauth.inputs';
 

@@ -20,12 +20,10 @@ import type { Clock } from '../../lib/clock';
 import { normalizeEmail } from '../../lib/tokens';
 import { emailProblem } from '../../lib/validation';
 import type { CookieJar, RequestMeta, UserRow } from '../../domain/types';
-import { Role } from '../user/role';
-import { USER_SELECT } from '../user/user.service';
-import type { AuditService } from '../security/audit.service';
-import type { AuthService } from '../identity/auth.service';
-import type { IssuedTokens } from '../session/issue-tokens';
-import type { RateLimitService } from '../security/rate-limit.service';
+import { Role, USER_SELECT } from '../user';
+import type { AuditService, RateLimitService } from '../security';
+import type { AuthService } from '../identity';
+import type { IssuedTokens } from '../session';
 import { OAuthStates, hashOf, type PendingOAuth } from './oauth-states';
 
 /** The browser-binding cookie (HttpOnly, SameSite=Lax, Path=/graphql). */

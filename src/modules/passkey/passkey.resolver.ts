@@ -1,7 +1,7 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Args, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { ResolverContext } from '../../context';
-import { AuthPayload } from '../session/auth.types';
+import { AuthPayload } from '../session';
 import { FinishPasskeyRegistrationArgs } from './passkey.inputs';
 import { PasskeyObject } from './passkey.types';
 

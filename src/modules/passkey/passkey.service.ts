@@ -38,11 +38,10 @@ import type { Clock } from '../../lib/clock';
 import { deriveKey, isUuid, normalizeEmail } from '../../lib/tokens';
 import { emailProblem, textProblem } from '../../lib/validation';
 import type { RequestMeta, Viewer } from '../../domain/types';
-import { USER_SELECT, type UserRow } from '../user/user.service';
-import type { AuditService } from '../security/audit.service';
-import type { AuthService } from '../identity/auth.service';
-import type { IssuedTokens } from '../session/issue-tokens';
-import type { RateLimitService } from '../security/rate-limit.service';
+import { USER_SELECT, type UserRow } from '../user';
+import type { AuditService, RateLimitService } from '../security';
+import type { AuthService } from '../identity';
+import type { IssuedTokens } from '../session';
 import { KNOWN_TRANSPORTS, authenticationResponse, clientDataOf, registrationResponse } from './passkey-response';
 
 /** How long a started ceremony may be finished (API.md §3). */

@@ -3,7 +3,7 @@ import { AppError, ValidationError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import { isUuid } from '../../lib/tokens';
 import { NEWEST_FIRST, afterCursorWhere, decodeCursor, toConnection } from '../../lib/pagination';
-import type { Role } from '../user/role';
+import type { Role } from '../user';
 
 /** The columns a post response may show (authorId feeds the batched `author` field). */
 export const POST_SELECT = {

@@ -1,8 +1,7 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import type { ResolverContext } from '../../context';
 import { clampFirst } from '../../schema/pagination';
-import type { UserRow } from '../user/user.service';
-import { UserType } from '../user/user.type';
+import { type UserRow, UserType } from '../user';
 import type { PostPage } from './post.service';
 import { PostConnection } from './post.type';
 

@@ -1,5 +1,5 @@
 import { Field, ObjectType, registerEnumType } from 'type-graphql';
-import { UserType } from '../user/user.type';
+import { UserType } from '../user';
 
 @ObjectType('AuthPayload')
 export class AuthPayload {

@@ -34,9 +34,8 @@ import type { AccessTokens } from '../../lib/jwt';
 import { MAX_GENERATION, REFRESH_TOKEN_LENGTH, type ParsedRefreshToken, type RefreshTokenCodec } from '../../lib/refresh-token';
 import { looksLikeOpaqueToken, sha256 } from '../../lib/tokens';
 import type { RequestMeta } from '../../domain/types';
-import type { Role } from '../user/role';
-import type { UserRow } from '../user/user.service';
-import type { AuditService } from '../security/audit.service';
+import type { Role, UserRow } from '../user';
+import type { AuditService } from '../security';
 import type { IssuedTokens } from './issue-tokens';
 import type { SessionService } from './session.service';
 

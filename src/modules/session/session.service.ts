@@ -12,9 +12,9 @@ import { newSessionSalt, REFRESH_TOKEN_LENGTH, type RefreshTokenCodec } from '..
 import { AppError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import type { Metrics } from '../../infra/metrics';
-import { USER_SELECT, type UserRow } from '../user/user.service';
+import { USER_SELECT, type UserRow } from '../user';
 import type { Assurance, RequestMeta, ViewerUser } from '../../domain/types';
-import type { AuditService } from '../security/audit.service';
+import type { AuditService } from '../security';
 import type { ViewerCache } from './viewer-cache';
 
 export interface SessionServiceDeps {

@@ -2,7 +2,7 @@ import type { CookieJar } from '../../domain/types';
 import type { RefreshTokenTransport } from '../../config';
 import { AssuranceLevel, type AuthPayload } from './auth.types';
 import type { IssuedTokens } from './issue-tokens';
-import { ownRows } from '../user/user.type';
+import { ownRows } from '../user';
 
 export const REFRESH_COOKIE = 'refresh_token';
 

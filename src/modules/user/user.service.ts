@@ -5,8 +5,7 @@ import type { PasswordHasher } from '../../lib/password';
 import { isUuid } from '../../lib/tokens';
 import { NEWEST_FIRST, afterCursorWhere, decodeCursor, toConnection } from '../../lib/pagination';
 import type { Role } from './role';
-import type { SecretGate } from '../security/secret-gate.service';
-import type { AuditService } from '../security/audit.service';
+import type { SecretGate, AuditService } from '../security';
 import type { RequestMeta, UserRow, ViewerInvalidation } from '../../domain/types';
 import { defaultAvatarUrl } from './default-avatar';
 
