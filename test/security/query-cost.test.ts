@@ -215,7 +215,7 @@ describe('the cost estimate', () => {
     /** A value of a variable's declared scalar type; input objects must be named in the table above. */
     function plausible(type: TypeNode): unknown {
       if (type.kind !== Kind.NAMED_TYPE) return plausible(type.type);
-      const scalars: Record<string, unknown> = { String: 'sdk', ID: randomUUID(), Int: 1, Float: 1, Boolean: false };
+      const scalars: Record<string, unknown> = { String: 'sdk', ID: randomUUID(), Int: 1, Float: 1, Boolean: false, JSONObject: {} };
       if (type.name.value in scalars) return scalars[type.name.value];
       throw new Error(`variablesFor() needs a value for an argument of type ${type.name.value}`);
     }
