@@ -11,7 +11,8 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Logger } from 'pino';
 import { PrismaClient, type Prisma } from '../generated/prisma/client';
 import { applyMigrations, type MigrationTarget } from './migrate';
-import { redactUrl, withTimeout } from './store';
+import { redactUrl } from '../lib/redact-url';
+import { withTimeout } from '../lib/timeout';
 
 export type { PrismaClient };
 

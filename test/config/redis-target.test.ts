@@ -3,7 +3,7 @@
  * REDIS_CLUSTER_URLS, or REDIS_SENTINEL_URLS with REDIS_SENTINEL_MASTER.
  */
 import { loadConfig } from '../../src/config';
-import { describeRedisTarget } from '../../src/infra/store';
+import { describeRedisTarget } from '../../src/infra/redis-connection';
 
 const base = { DATA_DIR: '/tmp/warden-config-test', JWT_SECRET: 'x'.repeat(32) };
 

@@ -20,7 +20,7 @@
 import { createClient } from 'redis';
 import { ConfigError, loadConfig } from '../../src/config';
 import { ErrorCode } from '../../src/errors/error-code';
-import { BROADCAST_ACCEPT_TIMEOUT_MS, BROADCAST_LEASE_MS } from '../../src/infra/store';
+import { BROADCAST_ACCEPT_TIMEOUT_MS, BROADCAST_LEASE_MS } from '../../src/infra/broadcast';
 import { RedisServer } from '../support/redis-server';
 import { TcpProxy } from '../support/tcp-proxy';
 import { describeInServicesPass, describeWithRedis, LOGIN, ME, metric, errorCode, signupAdmin, signupUser, sleep, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';

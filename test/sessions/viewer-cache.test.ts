@@ -5,7 +5,8 @@
  * REDIS_URL), by the very next request — with the cache warm when the write happens.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { MemoryStore, type Broadcast, type BroadcastHandlers, type Store } from '../../src/infra/store';
+import type { Broadcast, BroadcastHandlers } from '../../src/infra/broadcast';
+import { MemoryStore, type Store } from '../../src/infra/store';
 import { createLogger } from '../../src/infra/logger';
 import { ViewerCache } from '../../src/modules/session/viewer-cache';
 import type { UserRow } from '../../src/modules/user/user.service';

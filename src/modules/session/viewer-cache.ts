@@ -23,7 +23,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../infra/metrics';
-import type { Broadcast, PublishOutcome, Store } from '../../infra/store';
+import type { Broadcast, PublishOutcome } from '../../infra/broadcast';
+import type { Store } from '../../infra/store';
 import type { UserRow } from '../../domain/types';
 
 export const VIEWER_CACHE_CHANNEL = 'warden:viewer-invalidate';
