@@ -4,7 +4,8 @@
  * in-memory PGlite; no server needed). Prints "no changes" when there is nothing to migrate.
  */
 import path from 'node:path';
-import { createMigration, repoRoot } from '../src/infra/migrate';
+import { repoRoot } from '../src/infra/migrate';
+import { createMigration } from './migration-tooling';
 
 async function main(): Promise<void> {
   const name = process.argv.slice(2).join(' ').trim();

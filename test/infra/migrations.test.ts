@@ -8,15 +8,8 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import {
-  applyMigrations,
-  createMigration,
-  defaultMigrationsDir,
-  defaultSchemaPath,
-  diffMigrationsToSchema,
-  MigrationError,
-  type MigrationTarget,
-} from '../../src/infra/migrate';
+import { applyMigrations, defaultMigrationsDir, defaultSchemaPath, MigrationError, type MigrationTarget } from '../../src/infra/migrate';
+import { createMigration, diffMigrationsToSchema } from '../../scripts/migration-tooling';
 import { createTestDatabase, freshPGlite, withClient, withDatabase } from '../support/db-template';
 import { describeInEmbeddedPass, describeUnless } from '../kit';
 
