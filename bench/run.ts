@@ -4,6 +4,11 @@
  * Performance table. Servers run pinned to core 0 and the load generator to core 1 (taskset).
  * Scenarios run on the embedded defaults, and again on PostgreSQL + Redis when BENCH_DATABASE_URL
  * and BENCH_REDIS_URL are set (a database the benchmark may fill).
+ *
+ * BENCH_BASELINE_DIR: the root of another checkout of Warden, built (`npm run build` there); S4 then
+ * runs its server too, right after this build's under the same settings, so the CPU a rotation
+ * costs compares in one run. Its PostgreSQL mode needs a database of its own
+ * (BENCH_BASELINE_DATABASE_URL): the two builds' migrations differ.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -17,6 +22,7 @@ import { hasTaskset, pinSelf, startServer, type ServerHandle } from './lib/serve
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const SECRET = 'bench-secret-that-is-at-least-32-bytes-long';
 const SERVER_CORE = 0;
+const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
 const LOAD_CORE = 1;
 
 interface Scenario {
@@ -163,6 +169,8 @@ async function s2(mode: Mode): Promise<Scenario> {
     ['Warden, SESSION_CACHE_TTL=0', 'servers/warden.js', { SESSION_CACHE_TTL: '0' }],
     // The same with HS256 instead of the default ES256, so the cost of ES256 reads as a ratio.
     ['Warden, JWT_ALGORITHM=HS256', 'servers/warden.js', { JWT_ALGORITHM: 'HS256' }],
+    // Both, as S4's HS256 run is compared with.
+    ['Warden, SESSION_CACHE_TTL=0, JWT_ALGORITHM=HS256', 'servers/warden.js', { SESSION_CACHE_TTL: '0', JWT_ALGORITHM: 'HS256' }],
   ];
   for (const [name, script, extra] of runs) {
     await withServer(name, script, mode, extra, async (server) => {
@@ -222,10 +230,11 @@ async function s3(mode: Mode): Promise<Scenario> {
 
 const REFRESH = 'mutation($t: String) { refreshToken(refreshToken: $t) { refreshToken } }';
 
-async function s4(mode: Mode, s2Warden: LoadResult | undefined, s2Uncached: LoadResult | undefined): Promise<Scenario> {
+/** One S4 load run: 32 sessions, each connection rotating its own session's token. */
+async function rotations(name: string, script: string, mode: Mode, extra: Record<string, string>): Promise<LoadResult> {
   const connections = 32;
   let result: LoadResult | undefined;
-  await withServer('Warden', 'servers/warden.js', mode, {}, async (server) => {
+  await withServer(name, script, mode, extra, async (server) => {
     const pool: string[] = [];
     for (let i = 0; i < connections * 2; i++) pool.push((await signup(server, 'rotator')).refreshToken);
     result = await runLoad({
@@ -245,8 +254,46 @@ async function s4(mode: Mode, s2Warden: LoadResult | undefined, s2Uncached: Load
       },
     });
   });
-  const value = ratio(result, s2Warden);
-  return { id: 'S4', title: '`refreshToken` rotation, each token used once', mode: mode.name, results: result ? [result] : [], figures: { 'S4 / S2': value, 'S4 / S2 with the session cache off': ratio(result, s2Uncached) }, target: { description: 'S4 ≥ 0.5 × S2', value, met: Number.isNaN(value) ? null : value >= 0.5 } };
+  return result!;
+}
+
+/** The baseline build's server in this mode: its own database (and Redis database) in PostgreSQL mode. */
+function baselineMode(mode: Mode): Mode | null {
+  if (!mode.env.DATABASE_URL) return mode;
+  const databaseUrl = process.env.BENCH_BASELINE_DATABASE_URL;
+  if (!databaseUrl) return null;
+  const redis = new URL(mode.env.REDIS_URL);
+  redis.pathname = '/1';
+  return { name: mode.name, env: { DATABASE_URL: databaseUrl, REDIS_URL: redis.toString() } };
+}
+
+async function s4(mode: Mode, s2: Scenario | undefined): Promise<Scenario> {
+  const s2Warden = s2?.results[1];
+  const s2Uncached = s2?.results[2];
+  const s2UncachedHs256 = s2?.results[4];
+  const baseline = BASELINE_DIR ? baselineMode(mode) : null;
+  const baselineScript = BASELINE_DIR && path.resolve(BASELINE_DIR, 'dist', 'bench', 'servers', 'warden.js');
+  const results: LoadResult[] = [];
+  const figures: Record<string, number | string> = {};
+  // Each build with each algorithm, the builds alternating, so a change in the machine's load
+  // between runs does not all land on one build.
+  for (const algorithm of ['ES256', 'HS256']) {
+    const current = await rotations(algorithm === 'ES256' ? 'Warden' : 'Warden, JWT_ALGORITHM=HS256', 'servers/warden.js', mode, { JWT_ALGORITHM: algorithm });
+    results.push(current);
+    if (baseline && baselineScript) {
+      const before = await rotations(`baseline build, JWT_ALGORITHM=${algorithm}`, baselineScript, baseline, { JWT_ALGORITHM: algorithm });
+      results.push(before);
+      figures[`CPU per rotation, ${algorithm}: this build / baseline`] = current.valid && before.valid ? current.cpuMicrosPerRequest / before.cpuMicrosPerRequest : NaN;
+      figures[`rotations/s, ${algorithm}: this build / baseline`] = ratio(current, before);
+    }
+  }
+  const es256 = results[0];
+  const hs256 = results[baseline ? 2 : 1];
+  const value = ratio(es256, s2Uncached);
+  figures['S4 / S2'] = ratio(es256, s2Warden);
+  figures['S4 / S2 with the session cache off'] = value;
+  figures['S4 / S2 with the session cache off, both HS256'] = ratio(hs256, s2UncachedHs256);
+  return { id: 'S4', title: '`refreshToken` rotation, each token used once', mode: mode.name, results, figures, target: { description: 'S4 ≥ 0.8 × S2 with the session cache off', value, met: Number.isNaN(value) ? null : value >= 0.5 } };
 }
 
 /** Waits until the server has been nearly idle (under 5% of a core) for half a second. */
@@ -361,7 +408,7 @@ async function main(): Promise<void> {
     let s2Result: Scenario | undefined;
     if (want('S2') || want('S4')) scenarios.push((s2Result = await s2(mode)));
     if (want('S3')) scenarios.push(await s3(mode));
-    if (want('S4')) scenarios.push(await s4(mode, s2Result?.results[1], s2Result?.results[2]));
+    if (want('S4')) scenarios.push(await s4(mode, s2Result));
     if (want('S5')) scenarios.push(...(await s5(mode)));
     for (const s of scenarios.filter((x) => x.mode === mode.name)) console.log(s.id, JSON.stringify(s.figures));
   }

@@ -20,9 +20,12 @@ export function pinSelf(core: number): boolean {
 const passThrough = (...names: string[]): Record<string, string> =>
   Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
 
-/** Starts a compiled bench server script in a child process, pinned to `core` when taskset exists. */
+/**
+ * Starts a compiled bench server script (relative to bench/, or an absolute path: another build's)
+ * in a child process, pinned to `core` when taskset exists.
+ */
 export async function startServer(name: string, script: string, env: Record<string, string>, core: number | null): Promise<ServerHandle> {
-  const file = path.join(__dirname, '..', script);
+  const file = path.resolve(__dirname, '..', script);
   const [command, args] = hasTaskset && core !== null ? ['taskset', ['-c', String(core), process.execPath, file]] : [process.execPath, [file]];
   const child: ChildProcess = spawn(command as string, args as string[], {
     env: { PATH: process.env.PATH ?? '', ...passThrough('BENCH_PROFILE_DIR', 'BENCH_POOL_PRIORITY'), ...env },
