@@ -15,8 +15,14 @@
  *
  * While a previous master secret is configured (JWT_SECRET_PREVIOUS), tokens made under it still
  * verify; new ones are always made under the current secret.
+ *
+ * Derived session keys are kept in a bounded map (an HKDF costs more than the HMAC it keys), and
+ * so is the salt of each session this process lately minted for: a hint that lets a rotation skip
+ * reading the row, never a decision — the rotation's statement requires the row's salt to be that
+ * salt (src/modules/auth/refresh.service.ts). Neither adds a secret the process does not hold.
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
 export const REFRESH_TOKEN_VERSION = 1;
 const HEADER_BYTES = 1 + 16 + 4;
@@ -43,9 +49,16 @@ export interface ParsedRefreshToken {
   tag: Buffer;
 }
 
+/** How many session keys and salts are remembered; a session key is 32 bytes. */
+export const SESSION_KEY_CACHE_SIZE = 10_000;
+
 export class RefreshTokenCodec {
   private readonly secrets: Buffer[];
   private readonly checkKeys: Buffer[];
+  /** `${secretIndex}:${salt}` → HKDF(secret, salt): the session key. */
+  private readonly sessionKeys = new LRUCache<string, Buffer>({ max: SESSION_KEY_CACHE_SIZE });
+  /** session id → the salt it was last minted under. */
+  private readonly salts = new LRUCache<string, Uint8Array>({ max: SESSION_KEY_CACHE_SIZE });
 
   /** `secrets[0]` makes new tokens; every one verifies. */
   constructor(secrets: readonly string[]) {
@@ -62,6 +75,7 @@ export class RefreshTokenCodec {
     Buffer.from(sessionId.replace(/-/g, ''), 'hex').copy(header, 1);
     header.writeUInt32BE(generation, 17);
     const tag = this.tag(0, salt, header);
+    this.salts.set(sessionId, Uint8Array.from(salt));
     const body = Buffer.concat([header, tag]);
     return Buffer.concat([body, this.check(0, body)]).toString('base64url');
   }
@@ -95,8 +109,27 @@ export class RefreshTokenCodec {
     return timingSafeEqual(this.tag(parsed.secretIndex, salt, parsed.header), parsed.tag);
   }
 
+  /**
+   * The salt this session's last token from this process was minted under, if still remembered:
+   * what the session row held then, which may have changed since (a hint, see the file's head).
+   */
+  knownSalt(sessionId: string): Uint8Array | undefined {
+    return this.salts.get(sessionId);
+  }
+
+  /** Forgets every known salt: each session's next rotation here reads its row first. */
+  forgetSalts(): void {
+    this.salts.clear();
+  }
+
   private tag(secretIndex: number, salt: Uint8Array, header: Buffer): Buffer {
-    const key = hkdf(this.secrets[secretIndex], Buffer.from(salt), 'refresh-token session key v1');
+    const saltBytes = Buffer.from(salt);
+    const cacheKey = `${secretIndex}:${saltBytes.toString('base64')}`;
+    let key = this.sessionKeys.get(cacheKey);
+    if (!key) {
+      key = hkdf(this.secrets[secretIndex], saltBytes, 'refresh-token session key v1');
+      this.sessionKeys.set(cacheKey, key);
+    }
     return createHmac('sha256', key).update(header).digest().subarray(0, TAG_BYTES);
   }
 
@@ -128,3 +161,4 @@ function sessionIdOf(header: Buffer): string {
 function hkdf(secret: Buffer, salt: Buffer, info: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, salt, Buffer.from(info, 'utf8'), 32));
 }
+

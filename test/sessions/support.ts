@@ -19,6 +19,35 @@ export function expiredCopy(accessToken: string): string {
 
 export const prismaOf = (server: TestServer) => server.app.infra.database.prisma;
 
+/**
+ * Makes the server forget the salts it minted refresh tokens under, so its next rotation of each
+ * session reads the row first (the read-then-write path) instead of writing at once.
+ */
+export function forgetKnownSalts(server: TestServer): void {
+  (server.app.services.refresh as unknown as { deps: { refreshTokens: { forgetSalts(): void } } }).deps.refreshTokens.forgetSalts();
+}
+
+/**
+ * Runs `hook` just before the first rotation write (`SET generation`, whether sent with
+ * $executeRaw after a read or with $queryRaw as the one statement of a rotation) goes to the
+ * database, as a rival request would. Every other statement passes through untouched, a
+ * transaction's included (`this` is its client).
+ * @returns whether the hook has fired, and a function that removes it
+ */
+export function beforeRotationWrite(server: TestServer, hook: () => Promise<unknown>): { fired: () => boolean; restore: () => void } {
+  const prisma = prismaOf(server);
+  let fired = false;
+  const spies = (['$executeRaw', '$queryRaw'] as const).map((method) => {
+    const original = prisma[method] as (...args: unknown[]) => Promise<unknown>;
+    return jest.spyOn(prisma, method).mockImplementation(function (this: unknown, strings: TemplateStringsArray, ...values: unknown[]) {
+      if (fired || !strings.join('?').includes('SET generation')) return original.call(this, strings, ...values);
+      fired = true;
+      return hook().then(() => original.call(this, strings, ...values));
+    } as never);
+  });
+  return { fired: () => fired, restore: () => spies.forEach((spy) => spy.mockRestore()) };
+}
+
 /** A session's refresh-token state: its key's salt, the current generation and when it last moved. */
 export function tokenState(server: TestServer, sessionId: string) {
   return prismaOf(server).session.findUnique({

@@ -39,6 +39,8 @@ export interface RateLimitServiceDeps {
 
 export class RateLimitService {
   private readonly limiter: RateLimiterAbstract | null;
+  /** The ping the callers of this turn of the event loop wait for, until it is sent. */
+  private nextPing: Promise<void> | null = null;
 
   constructor(private readonly deps: RateLimitServiceDeps) {
     this.limiter =
@@ -66,7 +68,13 @@ export class RateLimitService {
    * @throws StoreUnavailableError
    */
   async requireStore(): Promise<void> {
-    await runStore('store ping', () => this.deps.store.ping());
+    // Callers within one turn of the event loop share one ping, sent after all of them called,
+    // so each still waits for an answer the store gave after it asked (never an earlier one).
+    this.nextPing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.nextPing = null;
+      return runStore('store ping', () => this.deps.store.ping());
+    });
+    await this.nextPing;
   }
 }
 

@@ -5,7 +5,9 @@
  * as long as the session lives.
  *
  * A rotation of generation n is one indexed read of the session row (salt, generation, state and
- * the user) and one conditional UPDATE, no transaction:
+ * the user) and one conditional UPDATE, no transaction — or, when this process minted the token and
+ * still knows the salt it used, the UPDATE alone (returning the row), with the read only when that
+ * changes nothing:
  *
  *   UPDATE "Session" SET generation = n + 1, … WHERE id = $sid AND generation = n AND "tokenSalt" = $salt
  *                                           AND "revokedAt" IS NULL AND "absoluteExpiresAt" > now
@@ -135,6 +137,15 @@ export class RefreshService {
   }
 
   private async rotateCounter(parsed: ParsedRefreshToken, request: RefreshRequest, receivedAt: number): Promise<IssuedTokens> {
+    // The common case in one statement: the salt this process last minted the session's token
+    // under, if the tag verifies under it, stands in for the read. The statement requires the row
+    // to be exactly as a plain rotation of generation n needs (that salt, generation n, live, not
+    // idle-expired); anything else changes nothing and takes the read below, which answers it.
+    const knownSalt = this.deps.refreshTokens.knownSalt(parsed.sessionId);
+    if (knownSalt && parsed.generation < MAX_GENERATION && this.deps.refreshTokens.verifyTag(parsed, knownSalt)) {
+      const issued = await this.advanceKnown(parsed, knownSalt, request.meta);
+      if (issued) return issued;
+    }
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const row = await this.readSession(parsed.sessionId);
       // An unknown session and a tag that does not verify under its salt answer alike.
@@ -175,6 +186,29 @@ export class RefreshService {
     this.deps.metrics.refreshes.inc({ result: 'ok' });
     if (this.deps.auditRefresh) await this.deps.audit.record('refresh', { userId: row.userId, sessionId: row.id, meta });
     return this.issue(row, next, expiresAt);
+  }
+
+  /**
+   * A rotation of generation n of a session whose salt is known, as one conditional statement
+   * that also returns the row and its user; null when the row is not in that state (or another
+   * rotation won), so the caller reads it and answers as what the token now is.
+   */
+  private async advanceKnown(parsed: ParsedRefreshToken, salt: Uint8Array, meta: RequestMeta): Promise<IssuedTokens | null> {
+    const now = this.deps.clock.now();
+    const at = new Date(now);
+    const rows = await this.deps.prisma.$queryRaw<SessionRow[]>`
+      UPDATE "Session" s
+         SET generation = ${parsed.generation + 1}, "rotatedAt" = ${at}, "lastUsedAt" = ${at}, ip = ${meta.ip},
+             "expiresAt" = LEAST(${new Date(now + this.deps.refreshTokenTtlMs)}::timestamptz, s."absoluteExpiresAt")
+        FROM "User" u
+       WHERE s.id = ${parsed.sessionId}::uuid AND u.id = s."userId" AND s.generation = ${parsed.generation} AND s."tokenSalt" = ${salt}
+         AND s."revokedAt" IS NULL AND s."absoluteExpiresAt" > ${at} AND s."expiresAt" > ${at}
+      RETURNING ${SESSION_COLUMNS}`;
+    if (!rows[0]) return null;
+    const row = normalized(rows[0]);
+    this.deps.metrics.refreshes.inc({ result: 'ok' });
+    if (this.deps.auditRefresh) await this.deps.audit.record('refresh', { userId: row.userId, sessionId: row.id, meta });
+    return this.issue(row, row.generation, row.expiresAt);
   }
 
   /** The previous generation within the grace window: the successor again, and a fresh access token. */
