@@ -9,6 +9,9 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
+/** A server pinned to one core of a busy machine can take a while to open its database. */
+const START_TIMEOUT_MS = 180_000;
+
 export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
 /** Moves this process (the load generator) to a core of its own. */
@@ -32,7 +35,7 @@ export async function startServer(name: string, script: string, env: Record<stri
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60s`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${START_TIMEOUT_MS / 1000}s`)), START_TIMEOUT_MS);
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready`)));
     child.on('message', (message: { ready?: string }) => {
       if (message.ready) {

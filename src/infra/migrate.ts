@@ -14,6 +14,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MigrationTarget } from './migration-adapters';
 import { NO_FILTERS, oneLine, withEngine, type MigrationList, type SchemaContainer } from './schema-engine';
+import pg from 'pg';
+import { MIGRATION_GUARDS, type GuardQuery } from './migration-guards';
 
 export type { MigrationTarget } from './migration-adapters';
 
@@ -66,12 +68,42 @@ export async function applyMigrations(target: MigrationTarget, opts: MigrationOp
     // The datamodel is optional here (the engine only reads datasource settings from it), so a
     // deployment that ships prisma/migrations without schema.prisma still migrates.
     const schema = existsSync(defaultSchemaPath()) ? readSchema({}) : undefined;
+    await checkGuards(target, migrationsList);
     return await withEngine(target, schema, async (engine) => {
       const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: NO_FILTERS });
       return appliedMigrationNames;
     });
   } catch (error) {
     throw toMigrationError(error);
+  }
+}
+
+/**
+ * Runs the guard of every listed migration (src/infra/migration-guards.ts) before anything is
+ * applied; the first refusal is thrown as it is.
+ * @throws MigrationError
+ */
+async function checkGuards(target: MigrationTarget, list: MigrationList): Promise<void> {
+  const listed = new Set(list.migrationDirectories.map((entry) => entry.path));
+  const guards = MIGRATION_GUARDS.filter((guard) => listed.has(guard.migration));
+  if (guards.length === 0) return;
+  let client: pg.Client | null = null;
+  const query: GuardQuery = async <T>(sql: string): Promise<T[]> => {
+    if (target.kind === 'pglite') return (await target.client.query<T>(sql)).rows;
+    if (!client) {
+      client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 10_000 });
+      client.on('error', () => undefined); // surfaces on the next query instead
+      await client.connect();
+    }
+    return (await client.query(sql)).rows as T[];
+  };
+  try {
+    for (const guard of guards) {
+      const refusal = await guard.refusal(query);
+      if (refusal) throw new MigrationError(refusal, { migrationName: guard.migration });
+    }
+  } finally {
+    await (client as pg.Client | null)?.end().catch(() => undefined);
   }
 }
 

@@ -191,12 +191,12 @@ export async function readyz(server: Instance): Promise<{ status: number; body: 
 
 /**
  * Clients whose refresh token is not their session's current one: its session must be live, of
- * that client, and at the token's generation; and no legacy token row may exist for it. Empty
- * when every client holds the one usable refresh token of its session.
+ * that client, and at the token's generation. Empty when every client holds the one usable
+ * refresh token of its session.
  */
 export async function outOfStep(pair: Pick<Pair, 'sql'>, clients: Array<{ userId: string; refreshToken: string }>): Promise<string[]> {
-  const rows = await pair.sql<{ id: string; userId: string; generation: number; legacy: string }>(
-    `SELECT s.id, s."userId", s.generation, (SELECT count(*) FROM "RefreshToken" t WHERE t."sessionId" = s.id) AS legacy
+  const rows = await pair.sql<{ id: string; userId: string; generation: number }>(
+    `SELECT s.id, s."userId", s.generation
        FROM "Session" s WHERE s."userId" = ANY($1::uuid[]) AND s."revokedAt" IS NULL`,
     [clients.map((client) => client.userId)],
   );
@@ -207,7 +207,6 @@ export async function outOfStep(pair: Pick<Pair, 'sql'>, clients: Array<{ userId
     const row = claimed && byId.get(claimed.sessionId);
     if (!claimed || !row || row.userId !== client.userId) problems.push(`${client.userId}: its token names no live session of its own`);
     else if (row.generation !== claimed.generation) problems.push(`${client.userId}: holds generation ${claimed.generation}, the session is at ${row.generation}`);
-    else if (Number(row.legacy) !== 0) problems.push(`${client.userId}: ${row.legacy} legacy token rows`);
   }
   return problems;
 }

@@ -263,21 +263,26 @@ describe('bad input', () => {
     ['standard base64 (+ and /)', randomBytes(32).toString('base64').slice(0, 43).replace(/^./, '+')],
     ['whitespace around a token', ` ${randomBytes(32).toString('base64url')} `],
     ['unicode', 'ü'.repeat(43)],
+    // 256 random bits in base64url: the shape of a token from before counter tokens.
+    ['a token of the format before counter tokens', randomBytes(32).toString('base64url')],
   ];
 
   it.each(cases)('%s → REFRESH_TOKEN_INVALID, no 5xx, no database access', async (_what, token) => {
     const prisma = prismaOf(quiet);
     const transaction = jest.spyOn(prisma, '$transaction');
-    const findUnique = jest.spyOn(prisma.refreshToken, 'findUnique');
+    const queryRaw = jest.spyOn(prisma, '$queryRaw');
+    const executeRaw = jest.spyOn(prisma, '$executeRaw');
     try {
       const res = await refresh(quiet, token);
       expect(res.status).toBe(200);
       expect(errorCode(res)).toBe('REFRESH_TOKEN_INVALID');
       expect(transaction).not.toHaveBeenCalled();
-      expect(findUnique).not.toHaveBeenCalled();
+      expect(queryRaw).not.toHaveBeenCalled();
+      expect(executeRaw).not.toHaveBeenCalled();
     } finally {
       transaction.mockRestore();
-      findUnique.mockRestore();
+      queryRaw.mockRestore();
+      executeRaw.mockRestore();
     }
   });
 

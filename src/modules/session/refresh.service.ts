@@ -23,8 +23,8 @@
  * Grace: within REFRESH_REUSE_GRACE of the last rotation the previous generation's holder gets the
  * same successor (recomputed from the key, nothing stored) and a fresh access token of the session.
  *
- * Legacy tokens (issued before counter tokens, a hash in "RefreshToken") are accepted once: the
- * unspent one is spent and answered with a counter token of the next generation.
+ * Tokens of the format before counter tokens (hashes in a table dropped since, docs/refresh-tokens.md)
+ * are just malformed now: REFRESH_TOKEN_INVALID, with no database access.
  */
 import type { Logger } from 'pino';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client';
@@ -34,7 +34,6 @@ import type { Metrics } from '../../infra/metrics';
 import type { Clock } from '../../lib/clock';
 import type { AccessTokens } from '../../lib/jwt';
 import { MAX_GENERATION, REFRESH_TOKEN_LENGTH, type ParsedRefreshToken, type RefreshTokenCodec } from '../../lib/refresh-token';
-import { looksLikeOpaqueToken, sha256 } from '../../lib/tokens';
 import type { RequestMeta } from '../../domain/types';
 import type { Role, UserRow } from '../user';
 import type { AuditService } from '../security';
@@ -93,13 +92,6 @@ interface SessionRow {
   userCreatedAt: Date;
 }
 
-/** A legacy token's row joined to its session. */
-interface LegacyRow extends SessionRow {
-  tokenId: string;
-  tokenExpiresAt: Date;
-  spentAt: Date | null;
-}
-
 type RefusalCode = ErrorCode.REFRESH_TOKEN_INVALID | ErrorCode.REFRESH_TOKEN_EXPIRED | ErrorCode.SESSION_REVOKED | ErrorCode.REFRESH_TOKEN_REUSED;
 
 /** A row changed by a rotation that lost its race is read again; more rounds than this mean a bug. */
@@ -124,12 +116,11 @@ export class RefreshService {
     const receivedAt = this.deps.clock.now();
     // Checked without the database: length, alphabet, version and the secret-keyed check.
     const parsed = token !== undefined && token.length === REFRESH_TOKEN_LENGTH ? this.deps.refreshTokens.parse(token) : null;
-    const legacy = !parsed && token !== undefined && looksLikeOpaqueToken(token);
-    if (!parsed && !legacy) {
+    if (!parsed) {
       await storeReady;
       return this.refuse(ErrorCode.REFRESH_TOKEN_INVALID);
     }
-    const work = parsed ? this.rotateCounter(parsed, request, receivedAt) : this.exchangeLegacy(token!, request, receivedAt);
+    const work = this.rotateCounter(parsed, request, receivedAt);
     const [store, result] = await Promise.allSettled([storeReady, work]);
     if (store.status === 'rejected') throw store.reason;
     if (result.status === 'rejected') throw result.reason;
@@ -226,52 +217,6 @@ export class RefreshService {
     this.deps.logger.warn({ sessionId: row.id, userId: row.userId }, 'refresh token reuse: session ended');
     await this.deps.audit.record('refresh_reuse_detected', { userId: row.userId, sessionId: row.id, meta });
     throw new AppError(ErrorCode.REFRESH_TOKEN_REUSED);
-  }
-
-  /**
-   * A token issued before counter tokens. Its unspent one is spent and the session moves to the
-   * next generation in one statement (conditional on the session's generation and salt as read,
-   * so a credential change racing it wins); the answer is a counter token. A spent one is replayed
-   * within grace of that exchange, else it is reuse.
-   */
-  private async exchangeLegacy(token: string, request: RefreshRequest, receivedAt: number): Promise<IssuedTokens> {
-    for (let round = 0; round < MAX_ROUNDS; round += 1) {
-      const rows = await this.deps.prisma.$queryRaw<LegacyRow[]>`
-        SELECT t.id AS "tokenId", t."expiresAt" AS "tokenExpiresAt", t."spentAt", ${SESSION_COLUMNS}
-          FROM "RefreshToken" t
-          JOIN "Session" s ON s.id = t."sessionId"
-          JOIN "User" u ON u.id = s."userId"
-         WHERE t."tokenHash" = ${sha256(token)}`;
-      if (!rows[0]) return this.refuse(ErrorCode.REFRESH_TOKEN_INVALID);
-      const row = { ...normalized(rows[0]), tokenExpiresAt: new Date(rows[0].tokenExpiresAt), spentAt: rows[0].spentAt && new Date(rows[0].spentAt) };
-      const now = this.deps.clock.now();
-      if (row.revokedAt) return this.refuse(row.spentAt && row.revokedReason === 'reuse' ? ErrorCode.REFRESH_TOKEN_REUSED : ErrorCode.SESSION_REVOKED);
-      if (row.absoluteExpiresAt.getTime() <= now) return this.refuse(ErrorCode.REFRESH_TOKEN_EXPIRED);
-      if (row.spentAt) {
-        // Replayed only while the session's last move is this very exchange (same statement, same time).
-        const exchangedLast = row.rotatedAt !== null && row.rotatedAt.getTime() === row.spentAt.getTime();
-        if (exchangedLast && this.withinGrace(row, receivedAt)) return this.replay(row, request.meta);
-        return this.reused(row, request.meta);
-      }
-      if (row.tokenExpiresAt.getTime() <= now && !this.ownAccessToken(row, request)) return this.refuse(ErrorCode.REFRESH_TOKEN_EXPIRED);
-      const at = new Date(now);
-      const expiresAt = this.renewedExpiry(row, now);
-      const next = row.generation + 1;
-      const changed = await this.deps.prisma.$executeRaw`
-        WITH spent AS (
-          UPDATE "RefreshToken" SET "spentAt" = ${at} WHERE id = ${row.tokenId}::uuid AND "spentAt" IS NULL RETURNING "sessionId"
-        )
-        UPDATE "Session"
-           SET generation = ${next}, "rotatedAt" = ${at}, "lastUsedAt" = ${at}, "expiresAt" = ${expiresAt}, ip = ${request.meta.ip}
-         WHERE id = (SELECT "sessionId" FROM spent) AND generation = ${row.generation} AND "tokenSalt" = ${row.tokenSalt}
-           AND "revokedAt" IS NULL AND "absoluteExpiresAt" > ${at}`;
-      if (changed === 1) {
-        this.deps.metrics.refreshes.inc({ result: 'ok' });
-        await this.deps.audit.record('refresh', { userId: row.userId, sessionId: row.id, meta: request.meta, detail: { legacyExchanged: true } });
-        return this.issue(row, next, expiresAt);
-      }
-    }
-    throw new Error(`legacy refresh exchange did not settle after ${MAX_ROUNDS} rounds`);
   }
 
   private readSession(sessionId: string): Promise<SessionRow | undefined> {

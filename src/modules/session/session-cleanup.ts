@@ -1,9 +1,7 @@
 /**
  * The periodic cleanup (every CLEANUP_INTERVAL): deletes sessions past their lifetimes and expired
  * verification codes and reset tokens. A session's refresh-token state lives in its own row, so
- * nothing else grows with rotations; the `RefreshToken` statements only drain rows left by the
- * version before counter tokens (docs/refresh-tokens.md) until that table is dropped. Every
- * instance may run it; each statement is idempotent.
+ * nothing else grows with rotations. Every instance may run it; each statement is idempotent.
  */
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../../generated/prisma/client';
@@ -36,8 +34,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface CleanupResult {
   sessions: number;
-  refreshTokens: number;
-  sealedErased: number;
   /** Verification codes and reset tokens past their expiry, spent or not. */
   oneTimeTokens: number;
   /** What each CleanupTask deleted, by name (a failed one is missing). */
@@ -57,24 +53,14 @@ export class SessionCleanup {
     const prisma = this.deps.prisma;
     // `expiresAt` is indexed and never later than `absoluteExpiresAt`; revocation pulls it in to
     // the revocation time (SessionService.revoke), so this one range finds ended sessions too.
-    // Their refresh tokens go with them (ON DELETE CASCADE).
     const sessions = await prisma.session.deleteMany({ where: { expiresAt: { lt: cutoff } } });
-    // Legacy tokens (from before counter tokens) past their own idle lifetime.
-    const refreshTokens = await prisma.refreshToken.deleteMany({ where: { expiresAt: { lt: cutoff } } });
-    // Legacy sealed successor pairs, never opened any more: erased once their grace window passed.
-    const sealedErased = await prisma.refreshToken.updateMany({
-      where: { successorSealed: { not: null }, spentAt: { lt: new Date(now - this.deps.reuseGraceMs) } },
-      data: { successorSealed: null },
-    });
     const oneTimeTokens = await prisma.oneTimeToken.deleteMany({ where: { expiresAt: { lt: new Date(now) } } });
     const result = {
       sessions: sessions.count,
-      refreshTokens: refreshTokens.count,
-      sealedErased: sealedErased.count,
       oneTimeTokens: oneTimeTokens.count,
       tasks: {} as Record<string, number>,
     };
-    if (result.sessions + result.refreshTokens + result.oneTimeTokens > 0) this.deps.logger.info(result, 'cleaned up lapsed sessions and tokens');
+    if (result.sessions + result.oneTimeTokens > 0) this.deps.logger.info(result, 'cleaned up lapsed sessions and tokens');
     for (const task of this.deps.tasks ?? []) {
       try {
         result.tasks[task.name] = await task.run(now);

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client';
 import type { Clock } from '../../lib/clock';
-import { isUuid, looksLikeOpaqueToken, sha256 } from '../../lib/tokens';
+import { isUuid } from '../../lib/tokens';
 import { newSessionSalt, REFRESH_TOKEN_LENGTH, type RefreshTokenCodec } from '../../lib/refresh-token';
 import { AppError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
@@ -88,15 +88,14 @@ export class SessionService {
    * Gives a live session a new key (a new salt and the next generation, no grace replay), in `db`:
    * every refresh token issued before it stops verifying (REFRESH_TOKEN_INVALID), whether it was
    * the current one or a rotation's successor that committed just before — and a rotation that
-   * read the row before this commits fails its WHERE clause (generation and salt). Its legacy
-   * tokens, if any, go too. Used by changePassword for the session that changed it.
+   * read the row before this commits fails its WHERE clause (generation and salt). Used by
+   * changePassword for the session that changed it.
    * @returns the session's new refresh token, or null when it is not a live session of `userId`.
    */
   async rekey(db: Db, sessionId: string, userId: string, meta: RequestMeta): Promise<{ refreshToken: string; refreshTokenExpiresAt: Date } | null> {
     const now = this.deps.clock.now();
     const at = new Date(now);
     const salt = newSessionSalt();
-    await db.refreshToken.deleteMany({ where: { sessionId } });
     const rows = await db.$queryRaw<Array<{ generation: number; expiresAt: Date }>>`
       UPDATE "Session"
          SET "tokenSalt" = ${salt}, generation = generation + 1, "rotatedAt" = NULL, "lastUsedAt" = ${at}, ip = ${meta.ip},
@@ -230,13 +229,14 @@ export class SessionService {
 
   /**
    * The session a refresh token names, for logout: its current token, or — within the grace
-   * window — the immediately previous one (a legacy token: its unspent one). Checked without the
-   * database first (src/lib/refresh-token.ts).
+   * window — the immediately previous one. Checked without the database first
+   * (src/lib/refresh-token.ts); anything else, a token of the format before counter tokens
+   * included, names none.
    */
   private async findByRefreshToken(token: string | undefined): Promise<{ userId: string; sessionId: string; live: boolean } | null> {
     if (token === undefined) return null;
     const now = this.deps.clock.now();
-    if (token.length !== REFRESH_TOKEN_LENGTH) return this.findByLegacyToken(token, now);
+    if (token.length !== REFRESH_TOKEN_LENGTH) return null;
     const parsed = this.deps.refreshTokens.parse(token);
     if (!parsed) return null;
     const session = await this.deps.prisma.session.findUnique({
@@ -251,16 +251,5 @@ export class SessionService {
     if (!current && !previousInGrace) return null;
     const live = session.expiresAt.getTime() > now && session.absoluteExpiresAt.getTime() > now;
     return { userId: session.userId, sessionId: session.id, live };
-  }
-
-  private async findByLegacyToken(token: string, now: number): Promise<{ userId: string; sessionId: string; live: boolean } | null> {
-    if (!looksLikeOpaqueToken(token)) return null;
-    const row = await this.deps.prisma.refreshToken.findUnique({
-      where: { tokenHash: sha256(token) },
-      select: { expiresAt: true, spentAt: true, session: { select: { id: true, userId: true, revokedAt: true, absoluteExpiresAt: true } } },
-    });
-    if (!row || row.spentAt || row.session.revokedAt) return null;
-    const live = row.expiresAt.getTime() > now && row.session.absoluteExpiresAt.getTime() > now;
-    return { userId: row.session.userId, sessionId: row.session.id, live };
   }
 }
