@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: Warden against raw node:http (R0) and a typical Apollo app (P1), measured in
  * the same run so only ratios are quoted. Writes bench/results/latest.{json,md} and docs/performance.md's
- * Performance table. Servers run pinned to core 0 and the load generator to core 1 (taskset).
+ * Performance table; a BENCH_ONLY run writes bench/results/only-<ids>.{json,md} instead. Servers run
+ * pinned to core 0 and the load generator to core 1 (taskset).
  * Scenarios run on the embedded defaults, and again on PostgreSQL + Redis when BENCH_DATABASE_URL
  * and BENCH_REDIS_URL are set (a database the benchmark may fill).
  *
@@ -415,9 +416,15 @@ async function main(): Promise<void> {
   await stopSink();
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, pinned, duration: DURATION };
   const dir = path.join(__dirname, '..', '..', 'bench', 'results');
-  writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), machine, scenarios }, null, 2) + '\n');
+  // A run of some scenarios (BENCH_ONLY) writes a file of its own, leaving the full run's alone.
+  const name = only ? `only-${only.join('-')}` : 'latest';
+  writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ date: new Date().toISOString(), machine, scenarios }, null, 2) + '\n');
   const table = markdown(scenarios, machine);
-  writeFileSync(path.join(dir, 'latest.md'), table);
+  writeFileSync(path.join(dir, `${name}.md`), table);
+  if (only) {
+    console.log(table);
+    return;
+  }
   const readme = path.join(__dirname, '..', '..', 'docs', 'performance.md');
   const text = readFileSync(readme, 'utf8');
   const start = '<!-- bench:start -->';
