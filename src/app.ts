@@ -7,13 +7,19 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import { randomUUID } from 'node:crypto';
 import type { GraphQLSchema } from 'graphql';
 import type { Context, CookieJar } from './context';
 import { createFormatError } from './errors/format-error';
 import { getSchema } from './schema/build-schema';
+import { compiledExecutorGateway } from './schema/compiled-executor';
 import { queryLimits } from './schema/query-limits';
 import { createLoaders } from './loaders';
 import { createServices, type Infrastructure, type Services } from './services';
@@ -50,6 +56,12 @@ export interface BuildAppOptions {
   schema?: GraphQLSchema;
   /** JWT_ALGORITHM=ES256: the opened key store (openSigningKeys); null with HS256. */
   signingKeys?: SigningKeys | null;
+  /**
+   * 'compiled' (the default): operations run through graphql-jit, compiled once per document;
+   * 'graphql-js': graphql-js's interpreter runs every operation (to compare, or to rule the
+   * compiler out). See docs/performance.md.
+   */
+  execution?: 'compiled' | 'graphql-js';
 }
 
 export async function buildApp(infra: Infrastructure, options: BuildAppOptions = {}): Promise<App> {
@@ -112,7 +124,9 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
 
   const limits = queryLimits({ production: config.isProduction });
   const apollo = new ApolloServer<Context>({
-    schema,
+    // The compiled executor reaches Apollo through its gateway hook: Apollo still parses,
+    // validates, runs every plugin and formats every error; only execution is replaced.
+    ...(options.execution === 'graphql-js' ? { schema } : { gateway: compiledExecutorGateway(schema) }),
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
     formatError: createFormatError({ logger, development: config.isDevelopment }),
@@ -129,6 +143,12 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
       ...limits.plugins,
       listItemCapPlugin({ maxItems: config.maxListItems, logger, aborts: metrics.listItemCapAborts }),
       legacyJsonStatusPlugin<Context>(),
+      // Nothing in Warden sets cache hints, and no usage or traces go to Apollo's cloud. Apollo
+      // installs the cache-control plugin unless told not to, and its per-field hook makes Apollo
+      // wrap every resolver of the schema on every request (docs/performance.md).
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
     ],
   });
   await apollo.start();

@@ -13,7 +13,7 @@ import { openStore, type Store } from './infra/store';
 import { openStorage } from './infra/storage/open-storage';
 import type { ObjectStorage } from './infra/storage/storage';
 import { systemClock, type Clock } from './lib/clock';
-import { buildApp, type App } from './app';
+import { buildApp, type App, type BuildAppOptions } from './app';
 import { getSchema } from './schema/build-schema';
 import { openSigningKeys } from './modules/keys';
 import type { Infrastructure, OAuthTransport, Services } from './services';
@@ -49,6 +49,8 @@ export interface WardenOptions {
   storage?: ObjectStorage;
   /** How OAuth providers are called: a fetch of the caller's (e.g. one trusting a private CA) and the per-call bound. */
   oauth?: OAuthTransport;
+  /** How operations execute: 'compiled' (graphql-jit, the default) or 'graphql-js' (see buildApp). */
+  execution?: BuildAppOptions['execution'];
 }
 
 export interface ListenOptions {
@@ -116,7 +118,7 @@ export async function createWarden(config: Config, overrides: WardenOptions = {}
     // ES256: the signing keys every instance shares (made on the first start, re-sealed after a
     // JWT_SECRET rotation); buildApp publishes them and rotates them on schedule.
     const signingKeys = await openSigningKeys(infra);
-    const app = await buildApp(infra, { schema, signingKeys });
+    const app = await buildApp(infra, { schema, signingKeys, execution: overrides.execution });
     return {
       config,
       infra,

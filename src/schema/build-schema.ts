@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { GraphQLEnumType, GraphQLSchema } from 'graphql';
 import { GraphQLDateTime } from 'graphql-scalars';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { buildSchema, getMetadataStorage, type NonEmptyArray } from 'type-graphql';
 import { ErrorCode } from '../errors/error-code';
 import { applyAuthDirectives } from './auth.directive';
 import { validateArgs } from './validate';
@@ -45,8 +45,25 @@ export function getSchema(extraResolvers: readonly Function[] = []): Promise<Gra
   return built;
 }
 
+/**
+ * Leaves the plain fields (a property of the parent object, read as is) without a resolver of
+ * their own, so they are read as graphql-js and graphql-jit read any property, inline. Without
+ * it type-graphql gives each one a resolver that builds an object and goes through its
+ * middleware dispatcher, once per field per object. A field keeps type-graphql's resolver when
+ * it has middlewares or roles, or a GraphQL name other than its property's (the default
+ * resolver reads the property of the GraphQL name); `@FieldResolver` fields are not plain.
+ */
+function markPlainFieldsSimple(): void {
+  for (const field of getMetadataStorage().fields) {
+    if (field.simple !== undefined) continue;
+    if ((field.middlewares?.length ?? 0) > 0 || field.roles !== undefined || field.name !== field.schemaName) continue;
+    field.simple = true;
+  }
+}
+
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 async function buildWardenSchema(resolvers: NonEmptyArray<Function>): Promise<GraphQLSchema> {
+  markPlainFieldsSimple();
   const base = await buildSchema({
     resolvers,
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
