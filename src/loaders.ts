@@ -25,7 +25,30 @@ export interface Loaders {
   userPosts: DataLoader<UserPostsKey, PostPage, string>;
 }
 
+/**
+ * The request's loaders, each made on first use: most operations (`me`, a mutation) touch none
+ * of them, and four DataLoaders per request are allocations for nothing.
+ */
 export function createLoaders(services: Services, viewer: Viewer | null): Loaders {
+  let made: Loaders | undefined;
+  const all = () => (made ??= makeLoaders(services, viewer));
+  return {
+    get user() {
+      return all().user;
+    },
+    get followerCount() {
+      return all().followerCount;
+    },
+    get followingCount() {
+      return all().followingCount;
+    },
+    get userPosts() {
+      return all().userPosts;
+    },
+  };
+}
+
+function makeLoaders(services: Services, viewer: Viewer | null): Loaders {
   const user = new DataLoader<string, UserRow | null>(async (ids) => {
     const rows = await services.users.findByIds(ids);
     const byId = new Map(rows.map((row) => [row.id, row]));
