@@ -60,8 +60,8 @@ const MASKED: GraphQLFormattedError = {
 /** One operation's count, kept in its context under COUNTER. */
 interface ItemCounter {
   aborted: boolean;
-  /** One error, thrown by every field that starts after the abort. */
-  abort: AppError;
+  /** One error, thrown by every field that starts after the abort (made then: an error captures a stack). */
+  readonly abort: AppError;
   /** What each `first` field counted, by the object it returned, for the lists inside it. */
   counted: WeakMap<object, number>;
   /** Adds `count` items; false (and the operation aborted) when that goes past the cap. */
@@ -122,11 +122,14 @@ export function listItemCapPlugin(options: ListItemCapOptions): ApolloServerPlug
       return {
         async executionDidStart({ operationName, contextValue }) {
           let items = 0;
+          let abort: AppError | undefined;
           const started: ItemCounter = {
             aborted: false,
             // An AppError, so error formatting passes it silently; the response is replaced by
             // the single masked error anyway.
-            abort: new AppError(ErrorCode.INTERNAL_SERVER_ERROR),
+            get abort() {
+              return (abort ??= new AppError(ErrorCode.INTERNAL_SERVER_ERROR));
+            },
             counted: new WeakMap(),
             take(count, info) {
               items += count;
