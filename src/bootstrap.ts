@@ -49,7 +49,7 @@ export interface WardenOptions {
   storage?: ObjectStorage;
   /** How OAuth providers are called: a fetch of the caller's (e.g. one trusting a private CA) and the per-call bound. */
   oauth?: OAuthTransport;
-  /** How operations execute: 'compiled' (graphql-jit, the default) or 'graphql-js' (see buildApp). */
+  /** How operations execute: 'graphql-js' (the default) or 'compiled' (graphql-jit; see buildApp). */
   execution?: BuildAppOptions['execution'];
 }
 
