@@ -109,8 +109,12 @@ export class RefreshService {
   async rotate(request: RefreshRequest): Promise<IssuedTokens> {
     const token = request.refreshToken;
     // The store check (a round trip to Redis) runs beside the read; nothing is written, let alone
-    // issued, until it has answered, and when it fails that failure is what the caller sees.
-    const storeReady = this.deps.storeGuard?.requireStore();
+    // issued, until it has answered (every write below awaits `storeReady` first), and when it
+    // fails that failure is what the caller sees, with the token unspent (docs/api.md §6).
+    const storeReady: Promise<void> = this.deps.storeGuard?.requireStore() ?? Promise.resolve();
+    // Observed below and by each write; this only keeps a rejection that comes while the read is
+    // still in flight from counting as unhandled.
+    storeReady.catch(() => undefined);
     // The grace window is judged by when the request came in, not by when its read got through a
     // busy pool: a duplicate sent together with the winning rotation is a parallel duplicate.
     const receivedAt = this.deps.clock.now();
@@ -120,20 +124,22 @@ export class RefreshService {
       await storeReady;
       return this.refuse(ErrorCode.REFRESH_TOKEN_INVALID);
     }
-    const work = this.rotateCounter(parsed, request, receivedAt);
+    const work = this.rotateCounter(parsed, request, receivedAt, storeReady);
     const [store, result] = await Promise.allSettled([storeReady, work]);
     if (store.status === 'rejected') throw store.reason;
     if (result.status === 'rejected') throw result.reason;
     return result.value;
   }
 
-  private async rotateCounter(parsed: ParsedRefreshToken, request: RefreshRequest, receivedAt: number): Promise<IssuedTokens> {
+  /** Awaits `storeReady` before anything is written or issued: a store that is down leaves the token unspent. */
+  private async rotateCounter(parsed: ParsedRefreshToken, request: RefreshRequest, receivedAt: number, storeReady: Promise<void>): Promise<IssuedTokens> {
     // The common case in one statement: the salt this process last minted the session's token
     // under, if the tag verifies under it, stands in for the read. The statement requires the row
     // to be exactly as a plain rotation of generation n needs (that salt, generation n, live, not
     // idle-expired); anything else changes nothing and takes the read below, which answers it.
     const knownSalt = this.deps.refreshTokens.knownSalt(parsed.sessionId);
     if (knownSalt && parsed.generation < MAX_GENERATION && this.deps.refreshTokens.verifyTag(parsed, knownSalt)) {
+      await storeReady;
       const issued = await this.advanceKnown(parsed, knownSalt, request.meta);
       if (issued) return issued;
     }
@@ -151,11 +157,13 @@ export class RefreshService {
       if (row.absoluteExpiresAt.getTime() <= now) return this.refuse(ErrorCode.REFRESH_TOKEN_EXPIRED);
       if (n > row.generation) return this.refuse(ErrorCode.REFRESH_TOKEN_INVALID); // never issued under this salt
       if (n < row.generation) {
+        await storeReady;
         if (n === row.generation - 1 && this.withinGrace(row, receivedAt)) return this.replay(row, request.meta);
         return this.reused(row, request.meta);
       }
       if (row.expiresAt.getTime() <= now && !this.ownAccessToken(row, request)) return this.refuse(ErrorCode.REFRESH_TOKEN_EXPIRED);
       if (n >= MAX_GENERATION) return this.refuse(ErrorCode.REFRESH_TOKEN_EXPIRED);
+      await storeReady;
       const issued = await this.advance(row, now, request.meta);
       if (issued) return issued;
       // Another write changed the row since the read: answer as what the token now is.
