@@ -10,8 +10,8 @@
  */
 import { ErrorCode } from '../../src/errors/error-code';
 import { PostgresServer, privatePostgresUnavailable } from '../support/postgres-server';
-import { REFRESH, outOfStep, readyz, startPair, type Pair } from './support';
-import { describeUnless, ME, missing, ONE_PASS_REASON, refreshedPair, errorCode, servicesPass, signupUser, sleep, eventually, type GqlResponse, type SignedUp } from '../kit';
+import { outOfStep, readyz, startPair, type Pair } from './support';
+import { describeUnless, ME, missing, ONE_PASS_REASON, REFRESH, refreshedPair, errorCode, servicesPass, signupUser, sleep, eventually, type GqlResponse, type SignedUp } from '../kit';
 
 /**
  * Enough clients, back to back, that connections are busy at the moment PostgreSQL terminates

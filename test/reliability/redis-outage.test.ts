@@ -6,8 +6,8 @@
  * themselves, and the refresh token presented during the outage still rotates.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { REFRESH, readyz, startPair, type Pair } from './support';
-import { describeNeeding, LOGIN, ME, refreshedPair, errorCode, SIGNUP, signupUser, sleep, uniqueEmail, eventually, type SignedUp, type TestServer } from '../kit';
+import { readyz, startPair, type Pair } from './support';
+import { describeNeeding, LOGIN, ME, REFRESH, refreshedPair, errorCode, SIGNUP, signupUser, sleep, uniqueEmail, eventually, type SignedUp, type TestServer } from '../kit';
 
 const FAIL_CLOSED_MS = 5_000;
 const MASKED = 'Something went wrong; try again later.';

@@ -7,8 +7,8 @@
  */
 import { ErrorCode } from '../../src/errors/error-code';
 import { createTestDatabase } from '../support/db-template';
-import { REFRESH, startPair, type Pair } from './support';
-import { describeNeeding, ME, postgresServerUrl, refreshedPair, errorCode, signupUser, startTestServer, type TestServer } from '../kit';
+import { startPair, type Pair } from './support';
+import { describeNeeding, ME, postgresServerUrl, REFRESH, refreshedPair, errorCode, signupUser, startTestServer, type TestServer } from '../kit';
 
 const OLD = 'the-old-secret-that-is-at-least-32-bytes!';
 const NEW = 'the-new-secret-that-is-at-least-32-bytes!';

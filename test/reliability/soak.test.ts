@@ -6,8 +6,8 @@
  * refresh token — the one its client holds. Prints rotations/s and the session tables' size.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { REFRESH, outOfStep, startProcessPair, type Instance, type Pair, type WardenProcess } from './support';
-import { describeNeeding, ME, metric, refreshedPair, errorCode, SIGNUP, sleep, uniqueEmail, type GqlResponse } from '../kit';
+import { outOfStep, startProcessPair, type Instance, type Pair, type WardenProcess } from './support';
+import { describeNeeding, ME, metric, REFRESH, refreshedPair, errorCode, SIGNUP, sleep, uniqueEmail, type GqlResponse } from '../kit';
 
 const CLIENTS = 200;
 const CYCLES = 20;

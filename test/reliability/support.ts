@@ -105,13 +105,6 @@ export async function startProcessPair(env: Record<string, string> = {}): Promis
   };
 }
 
-/**
- * The reliability tests' refresh: the pair only, as they have always sent it. (With `user`
- * selected too, a refresh while Redis is down answers INTERNAL_SERVER_ERROR and yet spends the
- * token: an open bug these tests do not cover.)
- */
-export const REFRESH = 'mutation Refresh($refreshToken: String) { refreshToken(refreshToken: $refreshToken) { accessToken refreshToken } }';
-
 export const MAIN_JS = path.join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
 /** The real server process, `node dist/src/main.js` (npm test builds it first), on a free port. */

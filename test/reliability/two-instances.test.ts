@@ -3,8 +3,8 @@
  * sharing one database and one redis-server: what one instance does, the other enforces.
  */
 import { ErrorCode } from '../../src/errors/error-code';
-import { REFRESH, startPair, type Pair } from './support';
-import { describeNeeding, LOGIN, ME, metric, refreshedPair, errorCode, signupUser, sleep, uniqueEmail } from '../kit';
+import { startPair, type Pair } from './support';
+import { describeNeeding, LOGIN, ME, metric, REFRESH, refreshedPair, errorCode, signupUser, sleep, uniqueEmail } from '../kit';
 
 const MAX_FAILURES = 5;
 const GRACE_MS = 1_000;
