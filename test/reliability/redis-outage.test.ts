@@ -4,10 +4,15 @@
  * instances and issue no token; @auth reads and Post mutations keep working, with revocation
  * still checked in the database; /readyz says 503. Redis comes back → both recover by
  * themselves, and the refresh token presented during the outage still rotates.
+ *
+ * The refreshes select the user as the SDK's do (its RefreshToken operation asks for the whole
+ * AuthPayload), and the pair runs with REFRESH_REUSE_GRACE=0: a token spent during the outage
+ * would then answer REFRESH_TOKEN_REUSED afterwards instead of hiding behind a grace replay.
  */
+import { createWardenAuth, RefreshTokenDocument, WardenAuthError, memoryTokenStore, type SignedOutEvent } from '@warden/client';
 import { ErrorCode } from '../../src/errors/error-code';
 import { readyz, startPair, type Pair } from './support';
-import { describeNeeding, LOGIN, ME, REFRESH, refreshedPair, errorCode, SIGNUP, signupUser, sleep, uniqueEmail, eventually, type SignedUp, type TestServer } from '../kit';
+import { describeNeeding, LOGIN, ME, REFRESH, refreshedPair, errorCode, sessionIdOf, SIGNUP, signupUser, sleep, uniqueEmail, eventually, type SignedUp, type TestServer } from '../kit';
 
 const FAIL_CLOSED_MS = 5_000;
 const MASKED = 'Something went wrong; try again later.';
@@ -17,7 +22,7 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'Redis stopped m
   let users: SignedUp[];
 
   beforeAll(async () => {
-    pair = await startPair();
+    pair = await startPair({ REFRESH_REUSE_GRACE: '0' });
     users = await Promise.all(Array.from({ length: 6 }, (_, i) => signupUser(i % 2 ? pair.a : pair.b)));
   });
   afterAll(() => pair?.close());
@@ -53,8 +58,9 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'Redis stopped m
     const login = await server.gql(LOGIN, { input: { email: user.email, password: user.password } });
     const signup = await server.gql(SIGNUP, { input: { email: uniqueEmail('outage'), password: 'outage password', name: 'Outage' } });
     const refresh = await server.gql(REFRESH, { refreshToken: user.refreshToken });
-    expect(performance.now() - started).toBeLessThan(3 * FAIL_CLOSED_MS);
-    for (const answer of [login, signup, refresh]) {
+    const sdkRefresh = await server.gql(RefreshTokenDocument, { refreshToken: user.refreshToken });
+    expect(performance.now() - started).toBeLessThan(4 * FAIL_CLOSED_MS);
+    for (const answer of [login, signup, refresh, sdkRefresh]) {
       expect(errorCode(answer)).toBe(ErrorCode.INTERNAL_SERVER_ERROR);
       expect(answer.body.data ?? null).toBeNull();
       expect(answer.body.errors?.[0]?.message).toBe(MASKED);
@@ -62,7 +68,14 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'Redis stopped m
     }
   }
 
+  /** The generation of the session an access token names: a rotation moves it by one. */
+  async function generationOf(accessToken: string): Promise<number> {
+    const rows = await pair.sql<{ generation: number }>('SELECT generation FROM "Session" WHERE id = $1::uuid', [sessionIdOf(accessToken)]);
+    return Number(rows[0].generation);
+  }
+
   it('fails closed, keeps signed-in users working, and recovers without a restart', async () => {
+    const generationBefore = await generationOf(users[1].accessToken);
     const traffic = backgroundTraffic();
     await sleep(300);
     await pair.redis.stop();
@@ -97,8 +110,50 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'Redis stopped m
       const login = await server.gql(LOGIN, { input: { email: users[0].email, password: users[0].password } });
       expect(login.body.data?.login.accessToken).toEqual(expect.any(String));
     }
-    // The refresh token presented during the outage was not spent: it rotates now.
-    const rotated = refreshedPair(await pair.b.gql(REFRESH, { refreshToken: users[1].refreshToken }));
-    expect(rotated?.refreshToken).toEqual(expect.any(String));
+    // The refresh token presented during the outage was not spent (the session did not move, and
+    // with no grace a spent one would answer REFRESH_TOKEN_REUSED): it rotates now, an ordinary
+    // rotation, and the session lives on with the successor.
+    expect(await generationOf(users[1].accessToken)).toBe(generationBefore);
+    const recovered = await pair.b.gql(REFRESH, { refreshToken: users[1].refreshToken });
+    expect(recovered.body.errors).toBeUndefined();
+    const rotated = refreshedPair(recovered)!;
+    expect(rotated.refreshToken).toEqual(expect.any(String));
+    expect((recovered.body.data as { refreshToken: { user: { id: string; email: string } } }).refreshToken.user).toEqual({ id: users[1].user.id, email: users[1].email });
+    expect(await generationOf(users[1].accessToken)).toBe(generationBefore + 1);
+    expect((await pair.a.gql(ME, {}, { token: rotated.accessToken })).body.data?.me.id).toBe(users[1].user.id);
+    const next = refreshedPair(await pair.a.gql(RefreshTokenDocument, { refreshToken: rotated.refreshToken }));
+    expect(next?.refreshToken).toEqual(expect.any(String));
+    // The token spent just now is spent: with no grace it is reuse (the check can fail).
+    expect(errorCode(await pair.a.gql(REFRESH, { refreshToken: users[1].refreshToken }))).toBe(ErrorCode.REFRESH_TOKEN_REUSED);
   }, 60_000);
+
+  it("the SDK's refresh during the outage fails without signing out, and works once Redis is back", async () => {
+    const user = await signupUser(pair.a);
+    const signedOut: SignedOutEvent[] = [];
+    const auth = createWardenAuth({
+      url: pair.a.graphqlUrl,
+      tokenStore: memoryTokenStore({ accessToken: user.accessToken, refreshToken: user.refreshToken }),
+      onSignedOut: (event) => signedOut.push(event),
+    });
+    await auth.ready();
+    await pair.redis.stop();
+    try {
+      const failure = await auth.refresh().then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(WardenAuthError);
+      expect((failure as WardenAuthError).code).toBe(ErrorCode.INTERNAL_SERVER_ERROR);
+      expect((failure as WardenAuthError).signedOut).toBe(false);
+      expect(auth.refreshTokenValue).toBe(user.refreshToken);
+    } finally {
+      await pair.redis.start();
+    }
+    await eventually(async () => (await readyz(pair.a)).status === 200, 15_000, 'readyz 200 after Redis is back');
+    const accessToken = await auth.refresh();
+    expect(accessToken).not.toBe(user.accessToken);
+    expect(auth.refreshTokenValue).not.toBe(user.refreshToken);
+    expect(signedOut).toEqual([]);
+    expect((await pair.b.gql(ME, {}, { token: accessToken })).body.data?.me.id).toBe(user.user.id);
+  }, 30_000);
 });
