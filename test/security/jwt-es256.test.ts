@@ -8,6 +8,7 @@
  * In the PostgreSQL pass this file uses a database of its own: the shared one holds sessions of
  * other files, which would read as a deployment switching from HS256 (jwt-keys.test.ts covers that).
  */
+import { print } from 'graphql';
 import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomUUID, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
@@ -76,7 +77,7 @@ async function meWith(token: string) {
   const response = await fetch(server.graphqlUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: ME }),
+    body: JSON.stringify({ query: print(ME) }),
   });
   const text = await response.text();
   return { status: response.status, text, body: JSON.parse(text) as { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> } };

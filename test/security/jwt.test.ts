@@ -4,6 +4,7 @@
  * signed token past `exp` answers ACCESS_TOKEN_EXPIRED. Key rotation: JWT_SECRET_PREVIOUS is
  * accepted for verification only, and the `kid` header picks the key.
  */
+import { print } from 'graphql';
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
@@ -44,7 +45,7 @@ const fresh = (overrides: Record<string, unknown> = {}) => {
 async function meWith(authorization: string | undefined) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (authorization !== undefined) headers.authorization = authorization;
-  const response = await fetch(server.graphqlUrl, { method: 'POST', headers, body: JSON.stringify({ query: ME }) });
+  const response = await fetch(server.graphqlUrl, { method: 'POST', headers, body: JSON.stringify({ query: print(ME) }) });
   const text = await response.text();
   return { status: response.status, text, body: JSON.parse(text) as { data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string } }> } };
 }
@@ -163,7 +164,7 @@ describe('an oversized Authorization header', () => {
     const response = await rawRequest(server.graphqlUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${'a'.repeat(16 * 1024)}` },
-      body: JSON.stringify({ query: ME }),
+      body: JSON.stringify({ query: print(ME) }),
     });
     expect(response.status).toBeGreaterThanOrEqual(400);
     expect(response.status).toBeLessThan(500);
