@@ -35,7 +35,7 @@ const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, '
 export function renderTable(): string {
   const rows = variableReference().map((variable) => {
     const fallback = schemaDefault(variable.schema);
-    const shown = variable.defaultText ?? (fallback === undefined || fallback === '' ? 'none' : `\`${String(fallback)}\``);
+    const shown = variable.defaultText ?? (fallback === undefined || fallback === '' ? 'none' : `\`${typeof fallback === 'string' ? fallback : JSON.stringify(fallback)}\``);
     return `| \`${variable.name}\` | ${cell(shown)} | ${cell(variable.description ?? '')} |`;
   });
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');

@@ -21,7 +21,7 @@ export function pinSelf(core: number): boolean {
 
 /** The runner's own settings that its servers read too. */
 const passThrough = (...names: string[]): Record<string, string> =>
-  Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
+  Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])));
 
 /**
  * Starts a compiled bench server script (relative to bench/, or an absolute path: another build's)
@@ -30,7 +30,7 @@ const passThrough = (...names: string[]): Record<string, string> =>
 export async function startServer(name: string, script: string, env: Record<string, string>, core: number | null): Promise<ServerHandle> {
   const file = path.resolve(__dirname, '..', script);
   const [command, args] = hasTaskset && core !== null ? ['taskset', ['-c', String(core), process.execPath, file]] : [process.execPath, [file]];
-  const child: ChildProcess = spawn(command as string, args as string[], {
+  const child: ChildProcess = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', ...passThrough('BENCH_PROFILE_DIR', 'BENCH_POOL_PRIORITY'), ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -137,7 +137,7 @@ function createClient(adapter: PrismaPg | PrismaPGlite, onQuery: OpenDatabaseOpt
   if (!onQuery) return new PrismaClient({ adapter });
   const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
   prisma.$on('query', onQuery);
-  return prisma as unknown as PrismaClient;
+  return prisma;
 }
 
 async function runMigrations(target: MigrationTarget, logger: Logger, where: string): Promise<void> {

@@ -11,7 +11,6 @@
  * (keys name emails and token hashes), no SQL parameters, no mail recipients. docs/tracing.md lists the spans and settings.
  */
 import type * as Api from '@opentelemetry/api';
-import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 
 type Attributes = Record<string, string | number | boolean>;
@@ -88,7 +87,7 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
         // string is dropped: a GET /graphql carries its variables there.
         requestHook: (span, request) => {
           if (!('headers' in request) || 'setHeader' in request) return;
-          const incoming = request as IncomingMessage;
+          const incoming = request;
           if (incoming.url?.includes('?')) span.setAttribute('url.query', '[redacted]');
           if (pathOf(incoming.url) === '/graphql') span.updateName(`${incoming.method ?? 'HTTP'} /graphql`);
         },

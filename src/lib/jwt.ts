@@ -219,7 +219,7 @@ export class AccessTokens {
     const hasExtras = typeof scope === 'string' && (aal === 'aal1' || aal === 'aal2') && Array.isArray(amr) && amr.every((value) => typeof value === 'string');
     if (!hasExtras && strict) return null;
     return hasExtras
-      ? { sub, sid, role, scope: scope!, aal: aal!, amr: amr!, jti, iat, exp }
+      ? { sub, sid, role, scope: scope, aal: aal, amr: amr, jti, iat, exp }
       : { sub, sid, role, scope: scopeFor(role), aal: 'aal1', amr: ['pwd'], jti, iat, exp };
   }
 }

@@ -25,6 +25,7 @@ export function emailProblem(raw: string): string | null {
  * back would differ from what was accepted). Every other code point, noncharacters and controls
  * included, is stored and returned unchanged.
  */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this rejects (PostgreSQL text cannot hold it)
 const UNSTORABLE_TEXT = /[\u0000\p{Cs}]/u;
 
 /** Why this text cannot be stored as it is, or null when it can. */

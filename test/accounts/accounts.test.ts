@@ -139,7 +139,7 @@ describe('@auth fields', () => {
   it('answers UNAUTHENTICATED for a token signed with another secret', async () => {
     const user = await signupUser(server);
     const { header } = jwt.decode(user.accessToken, { complete: true })!;
-    const forged = jwt.sign(jwt.decode(user.accessToken) as object, 'another-secret-of-at-least-32-bytes!!', { algorithm: 'HS256', header: { ...header, alg: 'HS256' } as jwt.JwtHeader });
+    const forged = jwt.sign(jwt.decode(user.accessToken) as object, 'another-secret-of-at-least-32-bytes!!', { algorithm: 'HS256', header: { ...header, alg: 'HS256' } });
     expect(errorCode(await server.gql(ME, {}, { token: forged }))).toBe('UNAUTHENTICATED');
     expect(errorCode(await server.gql(ME, {}, { token: 'garbage' }))).toBe('UNAUTHENTICATED');
   });

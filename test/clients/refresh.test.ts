@@ -91,7 +91,7 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('%s', (kind) 
     await client.auth.signIn(payload);
     // Someone else spends the token twice, so the client's copy is no longer the immediately
     // previous one and the grace window does not cover it.
-    const stolen = pairOf(await refresh(server, payload.refreshToken!));
+    const stolen = pairOf(await refresh(server, payload.refreshToken));
     const stolenAgain = pairOf(await refresh(server, stolen.refreshToken));
     expireAccessToken(clock, payload.accessTokenExpiresAt);
 
@@ -154,7 +154,7 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('%s', (kind) 
     expect(client.auth.accessToken).toBe(changed.data!.changePassword.accessToken);
     expect(client.auth.refreshTokenValue).toBe(changed.data!.changePassword.refreshToken);
     // The refresh token the client held before is dead; the one it keeps now works.
-    expect((await refresh(steady, payload.refreshToken!)).body.errors?.[0]?.extensions?.code).toBe(ErrorCode.REFRESH_TOKEN_INVALID);
+    expect((await refresh(steady, payload.refreshToken)).body.errors?.[0]?.extensions?.code).toBe(ErrorCode.REFRESH_TOKEN_INVALID);
     await client.auth.refresh();
     expect(counter.refreshCalls()).toBe(1);
     expect(client.signedOut).toEqual([]);

@@ -55,7 +55,7 @@ export function countingFetch(options: { jar?: CookieJar; intercept?: (operation
     const response = options.intercept?.(operationName) ?? (await fetch(url, { ...init, headers }));
     if (options.jar) options.jar.store(response);
     const text = await response.clone().text();
-    let code: string | null = null;
+    let code: string | null;
     try {
       code = (JSON.parse(text) as { errors?: Array<{ extensions?: { code?: string } }> }).errors?.[0]?.extensions?.code ?? null;
     } catch {

@@ -37,7 +37,7 @@ it('close() lets an operation whose client went away finish before the database 
 
   // Count before close() ends the database: the login must have written its session by then.
   let sessionsAtClose = -1;
-  const closeDatabase = server.app.infra.database.close;
+  const closeDatabase = server.app.infra.database.close.bind(server.app.infra.database);
   server.app.infra.database.close = async () => {
     sessionsAtClose = await events.session.count({ where: { userId: user.user.id } });
     await closeDatabase();

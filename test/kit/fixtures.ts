@@ -39,7 +39,7 @@ export function pairOf(response: GqlResponse): TokenPair {
 
 /** The new pair of a refresh, or null when it was refused (for tests that count refusals). */
 export function refreshedPair(response: GqlResponse): TokenPair | null {
-  return ((response.body.data as { refreshToken?: TokenPair } | null | undefined)?.refreshToken as TokenPair | undefined) ?? null;
+  return ((response.body.data as { refreshToken?: TokenPair } | null | undefined)?.refreshToken) ?? null;
 }
 
 /** The session id (`sid`) an access token names. */

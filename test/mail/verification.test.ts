@@ -30,7 +30,7 @@ describe('email verification', () => {
 
   const verify = (user: SignedUp, code: string) => server.gql(VERIFY, { code }, { token: user.accessToken });
   const requestCode = (user: SignedUp) => server.gql(REQUEST_VERIFICATION, {}, { token: user.accessToken, headers: { 'x-forwarded-for': randomPrivateIp() } });
-  const verified = async (user: SignedUp) => (await server.gql(ME, {}, { token: user.accessToken })).body.data!.me.emailVerified as boolean;
+  const verified = async (user: SignedUp) => (await server.gql(ME, {}, { token: user.accessToken })).body.data!.me.emailVerified;
   /** Signs up and returns the user with the code from their signup mail. */
   const signupWithCode = async () => {
     const user = await signupUser(server);
@@ -275,7 +275,7 @@ describe('cleanup of expired codes', () => {
     if (process.env.DATABASE_URL) {
       const database = await createTestDatabase();
       url = database.url;
-      drop = database.drop;
+      drop = () => database.drop();
     }
     server = await startTestServer({ clock, env: { DATABASE_URL: url } });
   });

@@ -72,7 +72,7 @@ describe('the assurance matrix of every @auth root field', () => {
     const admin = Object.values(schema.getMutationType()!.getFields()).filter((f) => (getDirective(schema, f, 'auth')?.[0] as { requires?: string } | undefined)?.requires === 'ADMIN');
     expect(admin.map((f) => f.name)).toContain('resetUserMfa');
     for (const field of admin) {
-      const response = await server.gql(`mutation { ${field.name}(userId: "${placeholder(field.args[0].type)}"${field.args.length > 1 ? ', role: USER' : ''})${selection(field)} }`, undefined, { token });
+      const response = await server.gql(`mutation { ${field.name}(userId: "${String(placeholder(field.args[0].type))}"${field.args.length > 1 ? ', role: USER' : ''})${selection(field)} }`, undefined, { token });
       expect([field.name, errorCode(response)]).toEqual([field.name, ErrorCode.FORBIDDEN]);
     }
     // Anonymous: UNAUTHENTICATED first.

@@ -73,7 +73,7 @@ export function fetchTrusting(ca: string): typeof fetch {
       request.on('error', reject);
       request.end(body);
     });
-  }) as typeof fetch;
+  });
 }
 
 export const certificate = makeCertificate();

@@ -19,7 +19,7 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('passkey sign
     const user = await signupUser(server);
     const authenticator = new SoftwareAuthenticator('http://localhost:4000');
     const client = DRIVERS[name]({ server, fetch: globalThis.fetch });
-    await client.auth.signIn({ accessToken: user.accessToken, refreshToken: user.refreshToken } as never);
+    await client.auth.signIn({ accessToken: user.accessToken, refreshToken: user.refreshToken });
     const options = await client.mutate(StartPasskeyRegistrationDocument);
     const { response } = authenticator.register(options.data!.startPasskeyRegistration);
     const registered = await client.mutate(FinishPasskeyRegistrationDocument, { response: response as never, name: 'laptop' });

@@ -85,7 +85,7 @@ it('counts logins, lockouts, rotations, reuse and revocations in /metrics, and l
   expect(revoked.body.data?.revokeSession).toBe(true);
 
   // An unexpected error inside a service: masked for the client, logged with the request id.
-  const feed = server.app.services.posts.feed;
+  const feed = server.app.services.posts.feed.bind(server.app.services.posts);
   server.app.services.posts.feed = async () => {
     throw new Error('boom from the feed');
   };

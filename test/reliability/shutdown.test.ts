@@ -96,9 +96,8 @@ it('SIGTERM with 50 requests in flight: all complete, new connections are refuse
   const signalled = performance.now();
   warden.child.kill('SIGTERM');
   const port = Number(new URL(warden.url).port);
-  let refusedWhileDraining = false;
   while ((await tryConnect(port)) === 'accepted') await sleep(5);
-  refusedWhileDraining = completed < IN_FLIGHT;
+  const refusedWhileDraining = completed < IN_FLIGHT;
 
   const answers = await Promise.all(logins);
   const code = await warden.exited;

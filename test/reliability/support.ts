@@ -93,7 +93,7 @@ export async function startProcessPair(env: Record<string, string> = {}): Promis
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) {
     await close();
-    throw (failed as PromiseRejectedResult).reason;
+    throw (failed).reason;
   }
   return {
     a: servers[0],
@@ -151,8 +151,8 @@ export class WardenProcess implements Instance {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log = { text: '' };
-    child.stdout!.on('data', (chunk) => (log.text += chunk));
-    child.stderr!.on('data', (chunk) => (log.text += chunk));
+    child.stdout.on('data', (chunk) => (log.text += chunk));
+    child.stderr.on('data', (chunk) => (log.text += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 60_000;
     for (;;) {

@@ -73,7 +73,7 @@ function differences(documented: GraphQLSchema, actual: GraphQLSchema): string[]
           problems.push(`${where} is missing`);
           continue;
         }
-        if (String(match.type) !== String(field.type)) problems.push(`${where} is ${match.type}, documented as ${field.type}`);
+        if (String(match.type) !== String(field.type)) problems.push(`${where} is ${String(match.type)}, documented as ${String(field.type)}`);
         if (directivesOf(match).join(' ') !== directivesOf(field).join(' ')) {
           problems.push(`${where} carries ${directivesOf(match).join(' ') || 'no directive'}, documented as ${directivesOf(field).join(' ') || 'none'}`);
         }

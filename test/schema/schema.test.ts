@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildSchema as buildSDL, isObjectType } from 'graphql';
+import { buildSchema as buildSDL, GraphQLSchema, isObjectType } from 'graphql';
 import { getSchema, printSchema } from '../../src/schema/build-schema';
 import { AuthDirectiveError, applyAuthDirectives } from '../../src/schema/auth.directive';
 import { describeInEmbeddedPass } from '../kit';
@@ -50,5 +50,5 @@ describeInEmbeddedPass('schema.graphql', () => {
 /** applyAuthDirectives declares the directives itself, as it does for type-graphql's output. */
 function stripDirectives(schema: ReturnType<typeof buildSDL>) {
   const config = schema.toConfig();
-  return new (require('graphql').GraphQLSchema)({ ...config, directives: config.directives.filter((d) => d.name !== 'auth' && d.name !== 'public') });
+  return new GraphQLSchema({ ...config, directives: config.directives.filter((d) => d.name !== 'auth' && d.name !== 'public') });
 }

@@ -191,7 +191,7 @@ function requestFor(root: RootField): fc.Arbitrary<FuzzRequest> {
     root: fc.constant(root),
     viewer: fc.constantFrom('anonymous', 'user', 'admin') as fc.Arbitrary<FuzzRequest['viewer']>,
     literal: fc.boolean(),
-    args: args as fc.Arbitrary<Record<string, unknown>>,
+    args: args,
   });
 }
 

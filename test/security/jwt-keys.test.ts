@@ -36,7 +36,7 @@ function signEs(key: KeyObject, kid: string, payload: Record<string, unknown>): 
 }
 function signHs(secret: string, payload: Record<string, unknown>): string {
   const kid = createHash('sha256').update(secret, 'utf8').digest('base64url').slice(0, 16);
-  return jwt.sign(payload, secret, { algorithm: 'HS256', header: { alg: 'HS256', typ: 'at+jwt', kid } as jwt.JwtHeader });
+  return jwt.sign(payload, secret, { algorithm: 'HS256', header: { alg: 'HS256', typ: 'at+jwt', kid } });
 }
 
 async function codeOf(server: TestServer, token: string): Promise<string | null> {

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { Kind, print, type DocumentNode, type OperationDefinitionNode, type TypeNode } from 'graphql';
+import { Kind, OperationTypeNode, print, type DocumentNode, type OperationDefinitionNode, type TypeNode } from 'graphql';
 import * as sdk from '@warden/client';
 import { loadConfig } from '../../src/config';
 import { QUERY_LIMITS } from '../../src/schema/query-limits';
@@ -237,7 +237,7 @@ describe('the cost estimate', () => {
           refused.push(`${name}: ${response.status} ${JSON.stringify(response.body.errors)}`);
         }
         // A query answers in full, but Users, which needs ADMIN.
-        const allowed = operation.operation === 'query' ? (name === 'Users' ? ['FORBIDDEN'] : []) : codes;
+        const allowed = operation.operation === OperationTypeNode.QUERY ? (name === 'Users' ? ['FORBIDDEN'] : []) : codes;
         if (!codes.every((code) => allowed.includes(code))) refused.push(`${name}: ${JSON.stringify(response.body.errors)}`);
       }
       expect(refused).toEqual([]);

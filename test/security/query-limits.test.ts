@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { QUERY_LIMITS } from '../../src/schema/query-limits';
 import { startProductionServer } from './helpers';
-import { describeUnless, timed, REDIS_SKIP_REASON, redisServerAvailable, signupAdmin, signupUser, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from '../kit';
+import { describeUnless, timed, REDIS_SKIP_REASON, redisServerAvailable, signupAdmin, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from '../kit';
 
 const adminEmail = uniqueEmail('admin');
 let server: TestServer;

@@ -159,7 +159,7 @@ class ReplayPrevious implements Cmd {
   check = (model: Readonly<Model>) => model.sessions.some((s) => s.previous);
   async run(model: Model, real: Real) {
     const session = pick(model.sessions.filter((s) => s.previous), this.s);
-    const answer = await refresh(real.server, session.previous!);
+    const answer = await refresh(real.server, session.previous);
     if (!session.live) expectCode(answer, ['SESSION_REVOKED', 'REFRESH_TOKEN_REUSED']);
     else if (real.clock.now() - session.rotatedAt! < GRACE_MS) {
       const pair = ok(answer, 'refreshToken');

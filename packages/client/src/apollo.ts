@@ -7,9 +7,11 @@
  *   const link = ApolloLink.from([createWardenApolloLink({ auth }), new HttpLink({ uri: url })]);
  */
 import { ApolloLink } from '@apollo/client';
+// graphql is a peer of @apollo/client, so it is installed wherever this link is.
+import { OperationTypeNode } from 'graphql';
 import { catchError, defer, from, map, mergeMap, of, throwError, type Observable } from 'rxjs';
 import { ErrorCode } from './generated/schema-types';
-import { firstErrorCode, isSignOutCode, WardenAuthError, type WardenGraphQLError } from './errors';
+import { firstErrorCode, isSignOutCode, WardenAuthError } from './errors';
 import { WardenAuth, type WardenAuthOptions } from './warden-auth';
 
 export type WardenApolloLinkOptions = WardenAuthOptions | { auth: WardenAuth };
@@ -31,7 +33,7 @@ export function createWardenApolloLink(options: WardenApolloLinkOptions): Warden
     };
 
     const afterResult = (result: ApolloLink.Result, sent: string | null, retried: boolean): Observable<ApolloLink.Result> => {
-      const errors = 'errors' in result ? (result.errors as readonly WardenGraphQLError[] | undefined) : undefined;
+      const errors = 'errors' in result ? (result.errors) : undefined;
       const code = firstErrorCode(errors);
       if (code === ErrorCode.ACCESS_TOKEN_EXPIRED && !retried) {
         return from(auth.recover([sent])).pipe(
@@ -47,9 +49,9 @@ export function createWardenApolloLink(options: WardenApolloLinkOptions): Warden
         return from(auth.signOut({ code, error: errors?.[0] }, sent)).pipe(map(() => result));
       }
       if (code === ErrorCode.MFA_REQUIRED) {
-        auth.mfaRequired({ reason: 'MFA_REQUIRED', operationName: operation.operationName || undefined, error: errors?.find((e) => e.extensions?.code === code) });
+        auth.mfaRequired({ reason: 'MFA_REQUIRED', operationName: operation.operationName || undefined, error: errors?.find((e) => firstErrorCode([e]) === code) });
       }
-      if (operation.operationType === 'mutation' && 'data' in result && result.data) {
+      if (operation.operationType === OperationTypeNode.MUTATION && 'data' in result && result.data) {
         return from(auth.capture(result.data)).pipe(map(() => result));
       }
       return of(result);

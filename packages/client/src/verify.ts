@@ -92,7 +92,7 @@ function claimsOf(payload: JWTPayload, nowSeconds: number, toleranceSeconds: num
   if (!Array.isArray(amr) || !amr.every((value) => typeof value === 'string')) return null;
   if (typeof iat !== 'number' || typeof exp !== 'number' || iat > nowSeconds + toleranceSeconds) return null;
   if (typeof iss !== 'string' || (typeof aud !== 'string' && !Array.isArray(aud))) return null;
-  return { sub, sid, role, scope, scopes: scope.split(' ').filter(Boolean), aal, amr: amr as string[], jti, iat, exp, iss, aud: aud as string | string[] };
+  return { sub, sid, role, scope, scopes: scope.split(' ').filter(Boolean), aal, amr: amr, jti, iat, exp, iss, aud: aud as string | string[] };
 }
 
 export function createVerifier(options: VerifierOptions): Verifier {
@@ -139,7 +139,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       let header: Record<string, unknown>;
       try {
-        header = jose.decodeProtectedHeader(token) as Record<string, unknown>;
+        header = jose.decodeProtectedHeader(token);
       } catch (error) {
         return refuse('UNAUTHENTICATED', error);
       }

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildSchema, isEnumType, Kind, parse, validate, type DocumentNode } from 'graphql';
+import { buildSchema, isEnumType, Kind, OperationTypeNode, parse, validate, type DocumentNode } from 'graphql';
 import * as sdk from '../src/index';
 
 const PACKAGE = path.resolve(__dirname, '..');
@@ -33,7 +33,7 @@ describe('typed SDK (codegen.yml)', () => {
     for (const document of operationDocuments()) {
       for (const definition of document.definitions) {
         if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
-        const root = definition.operation === 'query' ? 'Query' : definition.operation === 'mutation' ? 'Mutation' : 'Subscription';
+        const root = definition.operation === OperationTypeNode.QUERY ? 'Query' : definition.operation === OperationTypeNode.MUTATION ? 'Mutation' : 'Subscription';
         for (const selection of definition.selectionSet.selections) {
           if (selection.kind === Kind.FIELD) used.add(`${root}.${selection.name.value}`);
         }

@@ -69,7 +69,7 @@ export class FileStorage implements ObjectStorage {
     const expires = String(Math.floor(expiresAt.getTime() / 1000));
     const signature = this.sign(this.keys[0], key, contentType, byteSize, expires);
     const query = new URLSearchParams({ expires, signature });
-    return { url: `${this.publicUrl(key)}?${query}`, method: 'PUT', headers: { 'Content-Type': contentType }, fields: null };
+    return { url: `${this.publicUrl(key)}?${query.toString()}`, method: 'PUT', headers: { 'Content-Type': contentType }, fields: null };
   }
 
   /**

@@ -111,7 +111,7 @@ export class AuthService {
       throw new AppError(ErrorCode.INVALID_CREDENTIALS);
     }
     const { passwordHash: _hash, mfaEnabled, ...user } = found as Found;
-    const tokens = await this.startSession(user as UserRow, meta, ['pwd'], { mfaEnabled });
+    const tokens = await this.startSession(user, meta, ['pwd'], { mfaEnabled });
     this.deps.metrics.logins.inc({ result: 'ok' });
     await this.deps.audit.record('login_ok', { userId: user.id, sessionId: tokens.sessionId, meta });
     return tokens;

@@ -56,7 +56,7 @@ export async function runKeysCommand(args: readonly string[], deps: KeysCommandD
       const next = await keys.rotate();
       deps.print(`next key ${next.kid} is published and signs from ${next.activatesAt.toISOString()}`);
     } else if (command === 'revoke') {
-      const revoked = await keys.revoke(kid!);
+      const revoked = await keys.revoke(kid);
       if (!revoked) {
         deps.print(`no signing key has the kid ${JSON.stringify(kid)}`);
         return 1;

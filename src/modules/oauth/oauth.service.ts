@@ -151,7 +151,7 @@ export class OAuthService {
       select: { user: { select: USER_SELECT } },
     });
     if (owned) {
-      const tokens = await this.deps.auth.startSession(owned.user as UserRow, meta, ['oauth']);
+      const tokens = await this.deps.auth.startSession(owned.user, meta, ['oauth']);
       await this.deps.audit.record('oauth_login', { userId: owned.user.id, sessionId: tokens.sessionId, meta, detail: { provider: provider.id } });
       return tokens;
     }
@@ -257,7 +257,7 @@ export class OAuthService {
         expectedState: input.state,
         idTokenExpected: true,
       });
-      claims = (tokens.claims() ?? {}) as Record<string, unknown>;
+      claims = (tokens.claims() ?? {});
       accessToken = tokens.access_token;
     } catch (error) {
       throw this.failed('code exchange or ID token validation failed', error);

@@ -38,7 +38,7 @@ import type { Clock } from '../../lib/clock';
 import { deriveKey, isUuid, normalizeEmail } from '../../lib/tokens';
 import { emailProblem, textProblem } from '../../lib/validation';
 import type { RequestMeta, Viewer } from '../../domain/types';
-import { USER_SELECT, type UserRow } from '../user';
+import { USER_SELECT } from '../user';
 import type { AuditService, RateLimitService } from '../security';
 import type { AuthService } from '../identity';
 import type { IssuedTokens } from '../session';
@@ -281,7 +281,7 @@ export class PasskeyService {
         expectedChallenge: clientData.challenge,
         expectedOrigin: [...this.deps.webauthn.origins],
         expectedRPID: this.deps.webauthn.rpId,
-        credential: { id: row.credentialId, publicKey: new Uint8Array(row.publicKey), counter: Number(row.counter), transports: row.transports as never },
+        credential: { id: row.credentialId, publicKey: new Uint8Array(row.publicKey), counter: Number(row.counter), transports: row.transports },
         requireUserVerification: true,
       });
       if (!verification.verified) throw new Error('not verified');
@@ -301,7 +301,7 @@ export class PasskeyService {
     const amr = [row.backupEligible ? 'swk' : 'hwk'];
     let tokens: IssuedTokens;
     try {
-      tokens = await this.deps.auth.startSession(user as UserRow, meta, amr, { aal: 'aal2' });
+      tokens = await this.deps.auth.startSession(user, meta, amr, { aal: 'aal2' });
     } catch (error) {
       // The user was deleted between the lookup and the session's insert.
       if (isForeignKeyViolation(error)) throw await this.loginFailed(row.userId, meta, 'user deleted');

@@ -184,8 +184,8 @@ export class SecretGate {
       if (!set) this.waiters.set(key, (set = new Set()));
       const done = () => {
         clearTimeout(timer);
-        set!.delete(done);
-        if (set!.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
+        set.delete(done);
+        if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
         resolve();
       };
       const timer = setTimeout(done, ms);

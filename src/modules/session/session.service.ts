@@ -12,7 +12,7 @@ import { newSessionSalt, REFRESH_TOKEN_LENGTH, type RefreshTokenCodec } from '..
 import { AppError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import type { Metrics } from '../../infra/metrics';
-import { USER_SELECT, type UserRow } from '../user';
+import { USER_SELECT } from '../user';
 import type { Assurance, RequestMeta, ViewerUser } from '../../domain/types';
 import type { AuditService } from '../security';
 import type { ViewerCache } from './viewer-cache';

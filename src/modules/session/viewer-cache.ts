@@ -140,23 +140,32 @@ export class ViewerCache {
     this.dropAll();
   }
 
+  private async publishUndelivered(): Promise<void> {
+    for (const [userId, since] of this.undelivered) {
+      if (this.closed) return;
+      if (Date.now() - since > this.options.ttlMs) {
+        this.undelivered.delete(userId);
+        continue;
+      }
+      if ((await this.channel!.publish(userId)) !== 'undelivered') {
+        this.undelivered.delete(userId);
+        this.options.logger.info({ userId }, 'a delayed session-cache invalidation got through');
+      }
+    }
+  }
+
   /** Publishes undelivered invalidations again until Redis takes them or SESSION_CACHE_TTL has passed (every entry they retract has expired then). */
   private scheduleRetry(): void {
     if (this.retryTimer || this.closed) return;
-    this.retryTimer = setTimeout(async () => {
-      for (const [userId, since] of this.undelivered) {
-        if (this.closed) return;
-        if (Date.now() - since > this.options.ttlMs) {
-          this.undelivered.delete(userId);
-          continue;
-        }
-        if ((await this.channel!.publish(userId)) !== 'undelivered') {
-          this.undelivered.delete(userId);
-          this.options.logger.info({ userId }, 'a delayed session-cache invalidation got through');
-        }
-      }
-      this.retryTimer = null;
-      if (this.undelivered.size > 0) this.scheduleRetry();
+    // A publish that throws must not become an unhandled rejection (which would end the process)
+    // nor leave retryTimer set, which would stop every later retry.
+    this.retryTimer = setTimeout(() => {
+      this.publishUndelivered()
+        .catch((error: unknown) => this.options.logger.error({ err: error }, 'retrying session-cache invalidations failed; trying again later'))
+        .finally(() => {
+          this.retryTimer = null;
+          if (!this.closed && this.undelivered.size > 0) this.scheduleRetry();
+        });
     }, UNDELIVERED_RETRY_MS);
     this.retryTimer.unref();
   }
