@@ -163,9 +163,9 @@ form('add-passkey-form', async (fields) => {
   setStatus('Passkey added.');
 }, failed);
 
-$('reload').addEventListener('click', () => refreshView().catch((error) => failed('Reload', error)));
+$('reload').addEventListener('click', () => void refreshView().catch((error) => failed('Reload', error)));
 
-$('logout').addEventListener('click', async () => {
+async function logOut(): Promise<void> {
   try {
     // Ends this session and clears the cookie; then forget the access token here.
     await client.mutate({ mutation: LogoutDocument });
@@ -176,7 +176,10 @@ $('logout').addEventListener('click', async () => {
   await client.clearStore();
   show('signed-out');
   setStatus('Logged out.');
-});
+}
+
+// A listener's promise goes nowhere: a failure clearing local state is reported like the others.
+$('logout').addEventListener('click', () => void logOut().catch((error) => failed('Log out', error)));
 
 // At start there is no access token (it lives in memory): the cookie, if any, restores the session.
 auth
