@@ -111,7 +111,7 @@ function fixExecuteScript(adapter: SqlDriverAdapter, exec: (script: string) => P
 
 type SqlQueryable = Pick<SqlDriverAdapter, 'queryRaw'>;
 type PgQueryableInternals = SqlQueryable & {
-  performIO(query: unknown): Promise<{ fields: Array<{ dataTypeID: number }> }>;
+  performIO: (query: unknown) => Promise<{ fields: Array<{ dataTypeID: number }> }>;
 };
 const PG_CHAR_OID = 18;
 const PG_TEXT_OID = 25;

@@ -11,7 +11,7 @@ import { createLogger } from '../../src/infra/logger';
 import { ViewerCache } from '../../src/modules/session/viewer-cache';
 import type { UserRow } from '../../src/modules/user/user.service';
 import { RedisServer } from '../support/redis-server';
-import { describeWithRedis, LOGIN, ME, REDIS_SKIP_REASON, redisServerAvailable, errorCode, signupAdmin, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../kit';
+import { describeWithRedis, LOGIN, ME, errorCode, signupAdmin, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../kit';
 
 const logger = createLogger({ level: 'silent' });
 
@@ -152,10 +152,10 @@ class SwitchableStore extends MemoryStore {
   override async broadcast(channel: string, handlers: BroadcastHandlers): Promise<Broadcast> {
     this.handlers = handlers;
     const inner = await super.broadcast(channel, handlers);
-    const store = this;
+    const isLive = () => this.live;
     return {
       get live() {
-        return store.live;
+        return isLive();
       },
       publish: (message) => inner.publish(message),
       close: () => inner.close(),
