@@ -38,7 +38,9 @@ export function beforeRotationWrite(server: TestServer, hook: () => Promise<unkn
   const prisma = prismaOf(server);
   let fired = false;
   const spies = (['$executeRaw', '$queryRaw'] as const).map((method) => {
-    const original = (prisma[method] as (...args: unknown[]) => Promise<unknown>).bind(prisma);
+    // Called with the caller's own `this` (a transaction client inside $transaction), so not bound.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const original = prisma[method] as (...args: unknown[]) => Promise<unknown>;
     return jest.spyOn(prisma, method).mockImplementation(function (this: unknown, strings: TemplateStringsArray, ...values: unknown[]) {
       if (fired || !strings.join('?').includes('SET generation')) return original.call(this, strings, ...values);
       fired = true;
