@@ -20,7 +20,7 @@
  * - it is a subscription (Warden has none).
  */
 import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
-import { execute, getVariableValues, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { execute, getVariableValues, OperationTypeNode, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
 type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
@@ -42,7 +42,7 @@ export function createCompiledExecutor(schema: GraphQLSchema): GatewayExecutor &
     if (!byName) cache.set(document, (byName = new Map()));
     const key = operationName ?? '';
     if (byName.has(key)) return byName.get(key)!;
-    let compiled: CompiledQuery | null = null;
+    let compiled: CompiledQuery | null;
     stats.compilations++;
     try {
       const result = compileQuery(schema, document, operationName ?? undefined);
@@ -57,7 +57,7 @@ export function createCompiledExecutor(schema: GraphQLSchema): GatewayExecutor &
     const { document, operation, context: contextValue } = requestContext;
     const operationName = requestContext.request.operationName;
     const variables = requestContext.request.variables ?? {};
-    const compiled = operation?.operation === 'query' ? compiledFor(document, operationName) : null;
+    const compiled = operation?.operation === OperationTypeNode.QUERY ? compiledFor(document, operationName) : null;
     if (compiled && !getVariableValues(schema, operation!.variableDefinitions ?? [], variables).errors) {
       stats.compiled++;
       return (await compiled.query(undefined, contextValue, variables)) as ExecutionResult;

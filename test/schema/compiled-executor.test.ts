@@ -6,7 +6,7 @@
  * and operations whose variables do not coerce (its own BAD_USER_INPUT errors).
  */
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { execute, parse, type DocumentNode, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
+import { execute, Kind, parse, type DocumentNode, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
 import { createCompiledExecutor } from '../../src/schema/compiled-executor';
 
 const typeDefs = /* GraphQL */ `
@@ -58,7 +58,7 @@ const executor = createCompiledExecutor(schema);
 /** What Apollo hands the executor, reduced to what it reads. */
 async function viaExecutor(document: DocumentNode, variables: Record<string, unknown> = {}, operationName?: string): Promise<ExecutionResult> {
   const operation = document.definitions.find(
-    (d): d is OperationDefinitionNode => d.kind === 'OperationDefinition' && (operationName === undefined || d.name?.value === operationName),
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || d.name?.value === operationName),
   );
   const requestContext = { document, operation, operationName: operationName ?? null, request: { variables, operationName }, context: {} };
   return (await executor(requestContext as never)) as ExecutionResult;
