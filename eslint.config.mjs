@@ -38,7 +38,10 @@ export default tseslint.config(
       // findings were applied once.
       '@typescript-eslint/no-unnecessary-type-assertion': 'off',
       // `_name` marks a value left out on purpose (`const { exp: _exp, ...rest } = claims`).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
     },
   },
   {

@@ -80,7 +80,13 @@ function envFor(mode: Mode, extra: Record<string, string> = {}): { env: Record<s
   };
 }
 
-async function withServer<T>(name: string, script: string, mode: Mode, extra: Record<string, string>, body: (server: ServerHandle) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  name: string,
+  script: string,
+  mode: Mode,
+  extra: Record<string, string>,
+  body: (server: ServerHandle) => Promise<T>,
+): Promise<T> {
   const { env, cleanup } = envFor(mode, extra);
   const server = await startServer(name, script, env, SERVER_CORE);
   try {
@@ -121,7 +127,12 @@ async function startTraceSink(): Promise<() => Promise<void>> {
 }
 
 /** Runs `load` on a Warden with tracing on (when BENCH_TRACING=1), noting what reached the sink. */
-async function tracedRun(name: string, mode: Mode, extra: Record<string, string>, load: (server: ServerHandle) => Promise<LoadResult>): Promise<LoadResult | undefined> {
+async function tracedRun(
+  name: string,
+  mode: Mode,
+  extra: Record<string, string>,
+  load: (server: ServerHandle) => Promise<LoadResult>,
+): Promise<LoadResult | undefined> {
   if (!tracingEnv) return undefined;
   let result: LoadResult | undefined;
   await withServer(name, 'servers/warden.js', mode, { ...extra, ...tracingEnv }, async (server) => {
@@ -149,14 +160,51 @@ const ratio = (a: LoadResult | undefined, b: LoadResult | undefined) => (a?.vali
 async function s1(mode: Mode): Promise<Scenario> {
   const body = JSON.stringify({ query: '{ __typename }' });
   const results: LoadResult[] = [];
-  await withServer('R0 raw node:http', 'servers/raw-node.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
-  await withServer('P1 typical Apollo', 'peers/typical-apollo.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
-  await withServer('A0 Apollo on Fastify, one-field schema', 'servers/apollo-fastify.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
-  await withServer('Warden', 'servers/warden.js', mode, {}, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
+  await withServer(
+    'R0 raw node:http',
+    'servers/raw-node.js',
+    mode,
+    {},
+    async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })),
+  );
+  await withServer(
+    'P1 typical Apollo',
+    'peers/typical-apollo.js',
+    mode,
+    {},
+    async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })),
+  );
+  await withServer(
+    'A0 Apollo on Fastify, one-field schema',
+    'servers/apollo-fastify.js',
+    mode,
+    {},
+    async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })),
+  );
+  await withServer(
+    'Warden',
+    'servers/warden.js',
+    mode,
+    {},
+    async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })),
+  );
   const traced = await tracedRun('Warden, tracing on (100%)', mode, {}, (server) => runLoad({ server, body, durationSeconds: DURATION }));
   if (traced) results.push(traced);
   const value = ratio(results[3], results[0]);
-  return { id: 'S1', title: 'anonymous `{ __typename }`', mode: mode.name, results, figures: { 'Warden / R0': value, 'P1 / R0': ratio(results[1], results[0]), 'A0 / R0': ratio(results[2], results[0]), 'Warden / A0': ratio(results[3], results[2]), ...tracingFigures(traced, results[3]) }, target: { description: 'Warden ≥ 0.45 × R0', value, met: Number.isNaN(value) ? null : value >= 0.45 } };
+  return {
+    id: 'S1',
+    title: 'anonymous `{ __typename }`',
+    mode: mode.name,
+    results,
+    figures: {
+      'Warden / R0': value,
+      'P1 / R0': ratio(results[1], results[0]),
+      'A0 / R0': ratio(results[2], results[0]),
+      'Warden / A0': ratio(results[3], results[2]),
+      ...tracingFigures(traced, results[3]),
+    },
+    target: { description: 'Warden ≥ 0.45 × R0', value, met: Number.isNaN(value) ? null : value >= 0.45 },
+  };
 }
 
 const ME = JSON.stringify({ query: '{ me { id name email role } }' });
@@ -185,7 +233,19 @@ async function s2(mode: Mode): Promise<Scenario> {
   });
   if (traced) results.push(traced);
   const value = ratio(results[1], results[0]);
-  return { id: 'S2', title: 'authenticated `me` (verify + revocation check + user read)', mode: mode.name, results, figures: { 'Warden / P1': value, 'Warden with the cache off / P1': ratio(results[2], results[0]), 'Warden ES256 / HS256': ratio(results[1], results[3]), ...tracingFigures(traced, results[1]) }, target: { description: 'Warden ≥ 1.3 × P1', value, met: Number.isNaN(value) ? null : value >= 1.3 } };
+  return {
+    id: 'S2',
+    title: 'authenticated `me` (verify + revocation check + user read)',
+    mode: mode.name,
+    results,
+    figures: {
+      'Warden / P1': value,
+      'Warden with the cache off / P1': ratio(results[2], results[0]),
+      'Warden ES256 / HS256': ratio(results[1], results[3]),
+      ...tracingFigures(traced, results[1]),
+    },
+    target: { description: 'Warden ≥ 1.3 × P1', value, met: Number.isNaN(value) ? null : value >= 1.3 },
+  };
 }
 
 const POSTS = JSON.stringify({ query: '{ posts(first: 20) { edges { node { id title author { id name followerCount } } } } }' });
@@ -195,7 +255,12 @@ async function seedPosts(server: ServerHandle): Promise<string> {
   for (let i = 0; i < 10; i++) authors.push(await signup(server, `author${i}`));
   for (const author of authors) {
     for (let p = 0; p < 5; p++) {
-      await gql(server, 'mutation($input: CreatePostInput!) { createPost(input: $input) { id } }', { input: { title: `Post ${p}`, body: 'x'.repeat(500), published: true } }, author.accessToken);
+      await gql(
+        server,
+        'mutation($input: CreatePostInput!) { createPost(input: $input) { id } }',
+        { input: { title: `Post ${p}`, body: 'x'.repeat(500), published: true } },
+        author.accessToken,
+      );
     }
   }
   return authors[0].accessToken;
@@ -213,7 +278,10 @@ async function statementsPerRequest(server: ServerHandle, body: string, token: s
 async function s3(mode: Mode): Promise<Scenario> {
   const results: LoadResult[] = [];
   const figures: Record<string, number | string> = {};
-  for (const [name, script] of [['P1 typical Apollo', 'peers/typical-apollo.js'], ['Warden', 'servers/warden.js']]) {
+  for (const [name, script] of [
+    ['P1 typical Apollo', 'peers/typical-apollo.js'],
+    ['Warden', 'servers/warden.js'],
+  ]) {
     // Statements per request on a counting server; throughput on a server that does not count.
     await withServer(name, script, mode, { BENCH_COUNT_QUERIES: '1' }, async (server) => {
       const token = await seedPosts(server);
@@ -221,12 +289,27 @@ async function s3(mode: Mode): Promise<Scenario> {
     });
     await withServer(name, script, mode, {}, async (server) => {
       const token = await seedPosts(server);
-      results.push(await runLoad({ server, body: POSTS, headers: { authorization: `Bearer ${token}` }, durationSeconds: DURATION, checkBody: (text) => (text.match(/"author"/g) ?? []).length === 20 }));
+      results.push(
+        await runLoad({
+          server,
+          body: POSTS,
+          headers: { authorization: `Bearer ${token}` },
+          durationSeconds: DURATION,
+          checkBody: (text) => (text.match(/"author"/g) ?? []).length === 20,
+        }),
+      );
     });
   }
   const value = ratio(results[1], results[0]);
   figures['Warden / P1'] = value;
-  return { id: 'S3', title: '`posts(first: 20)` with each author', mode: mode.name, results, figures, target: { description: 'Warden ≥ 1.3 × P1', value, met: Number.isNaN(value) ? null : value >= 1.3 } };
+  return {
+    id: 'S3',
+    title: '`posts(first: 20)` with each author',
+    mode: mode.name,
+    results,
+    figures,
+    target: { description: 'Warden ≥ 1.3 × P1', value, met: Number.isNaN(value) ? null : value >= 1.3 },
+  };
 }
 
 const REFRESH = 'mutation($t: String) { refreshToken(refreshToken: $t) { refreshToken } }';
@@ -247,7 +330,9 @@ async function rotations(name: string, script: string, mode: Mode, extra: Record
       // autocannon clears it each time the chain loops.)
       setupClient: (client) => {
         const body = (token: string) => JSON.stringify({ query: REFRESH, variables: { t: token } });
-        client.setRequests([{ method: 'POST', path: new URL(server.url).pathname, headers: { 'content-type': 'application/json' }, body: body(pool.pop()!) }]);
+        client.setRequests([
+          { method: 'POST', path: new URL(server.url).pathname, headers: { 'content-type': 'application/json' }, body: body(pool.pop()!) },
+        ]);
         client.on('body', (chunk: Buffer) => {
           const next = /"refreshToken":"([^"]+)"/.exec(chunk.toString('utf8'))?.[1];
           if (next) client.setBody(body(next));
@@ -279,12 +364,15 @@ async function s4(mode: Mode, s2: Scenario | undefined): Promise<Scenario> {
   // Each build with each algorithm, the builds alternating, so a change in the machine's load
   // between runs does not all land on one build.
   for (const algorithm of ['ES256', 'HS256']) {
-    const current = await rotations(algorithm === 'ES256' ? 'Warden' : 'Warden, JWT_ALGORITHM=HS256', 'servers/warden.js', mode, { JWT_ALGORITHM: algorithm });
+    const current = await rotations(algorithm === 'ES256' ? 'Warden' : 'Warden, JWT_ALGORITHM=HS256', 'servers/warden.js', mode, {
+      JWT_ALGORITHM: algorithm,
+    });
     results.push(current);
     if (baseline && baselineScript) {
       const before = await rotations(`baseline build, JWT_ALGORITHM=${algorithm}`, baselineScript, baseline, { JWT_ALGORITHM: algorithm });
       results.push(before);
-      figures[`CPU per rotation, ${algorithm}: this build / baseline`] = current.valid && before.valid ? current.cpuMicrosPerRequest / before.cpuMicrosPerRequest : NaN;
+      figures[`CPU per rotation, ${algorithm}: this build / baseline`] =
+        current.valid && before.valid ? current.cpuMicrosPerRequest / before.cpuMicrosPerRequest : NaN;
       figures[`rotations/s, ${algorithm}: this build / baseline`] = ratio(current, before);
     }
   }
@@ -294,7 +382,14 @@ async function s4(mode: Mode, s2: Scenario | undefined): Promise<Scenario> {
   figures['S4 / S2'] = ratio(es256, s2Warden);
   figures['S4 / S2 with the session cache off'] = value;
   figures['S4 / S2 with the session cache off, both HS256'] = ratio(hs256, s2UncachedHs256);
-  return { id: 'S4', title: '`refreshToken` rotation, each token used once', mode: mode.name, results, figures, target: { description: 'S4 ≥ 0.8 × S2 with the session cache off', value, met: Number.isNaN(value) ? null : value >= 0.5 } };
+  return {
+    id: 'S4',
+    title: '`refreshToken` rotation, each token used once',
+    mode: mode.name,
+    results,
+    figures,
+    target: { description: 'S4 ≥ 0.8 × S2 with the session cache off', value, met: Number.isNaN(value) ? null : value >= 0.5 },
+  };
 }
 
 /** Waits until the server has been nearly idle (under 5% of a core) for half a second. */
@@ -329,12 +424,19 @@ async function s5(mode: Mode): Promise<Scenario[]> {
   for (const cost of [10, 12]) {
     const hashMs = medianHashMs(cost);
     const ceiling = (serverCores * 1000) / hashMs;
-    const figures: Record<string, number | string> = { 'one bcrypt compare (ms)': Number(hashMs.toFixed(1)), 'server cores': serverCores, 'ceiling logins/s': Number(ceiling.toFixed(1)) };
+    const figures: Record<string, number | string> = {
+      'one bcrypt compare (ms)': Number(hashMs.toFixed(1)),
+      'server cores': serverCores,
+      'ceiling logins/s': Number(ceiling.toFixed(1)),
+    };
     const results: LoadResult[] = [];
     await withServer('Warden', 'servers/warden.js', mode, { BCRYPT_COST: String(cost) }, async (server) => {
       const user = await signup(server, 'login');
       const account = (await gql(server, '{ me { email } }', {}, user.accessToken)).me.email as string;
-      const loginBody = JSON.stringify({ query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { email: account, password: 'bench password 1' } } });
+      const loginBody = JSON.stringify({
+        query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }',
+        variables: { i: { email: account, password: 'bench password 1' } },
+      });
       // At least 8 s: a login takes a few hundred ms, so a short run counts too few of them.
       const logins = await runLoad({ server, body: loginBody, connections: 8, durationSeconds: Math.max(DURATION, 8) });
       logins.server = `Warden login, cost ${cost}`;
@@ -359,16 +461,25 @@ async function s5(mode: Mode): Promise<Scenario[]> {
         results.push(idle, busy, loaded);
         figures['S2 p99 under login load ÷ idle p99'] = Number((busy.latencyP99Ms / Math.max(idle.latencyP99Ms, 1)).toFixed(2));
         figures['S2 req/s under login load ÷ idle'] = Number((busy.rps / idle.rps).toFixed(2));
-        figures['p99 target (≤ 3 × idle) met'] = busy.valid && idle.valid ? (busy.latencyP99Ms <= 3 * Math.max(idle.latencyP99Ms, 1) ? 'yes' : 'no') : 'invalid run';
+        figures['p99 target (≤ 3 × idle) met'] =
+          busy.valid && idle.valid ? (busy.latencyP99Ms <= 3 * Math.max(idle.latencyP99Ms, 1) ? 'yes' : 'no') : 'invalid run';
       }
     });
     const value = results[0].valid ? results[0].rps / ceiling : NaN;
-    out.push({ id: `S5 cost ${cost}`, title: `\`login\` at BCRYPT_COST ${cost}`, mode: mode.name, results, figures, target: { description: 'logins/s ≥ 0.85 × cores ÷ hash time', value, met: Number.isNaN(value) ? null : value >= 0.85 } });
+    out.push({
+      id: `S5 cost ${cost}`,
+      title: `\`login\` at BCRYPT_COST ${cost}`,
+      mode: mode.name,
+      results,
+      figures,
+      target: { description: 'logins/s ≥ 0.85 × cores ÷ hash time', value, met: Number.isNaN(value) ? null : value >= 0.85 },
+    });
   }
   return out;
 }
 
-const fmt = (n: number | string) => (typeof n === 'number' ? (Number.isNaN(n) ? 'n/a' : Number.isInteger(n) ? String(n) : n.toFixed(2)) : n);
+const fmt = (n: number | string) =>
+  typeof n === 'number' ? (Number.isNaN(n) ? 'n/a' : Number.isInteger(n) ? String(n) : n.toFixed(2)) : n;
 
 function markdown(scenarios: Scenario[], machine: Record<string, string | number | boolean>): string {
   const lines = [
@@ -379,12 +490,16 @@ function markdown(scenarios: Scenario[], machine: Record<string, string | number
   ];
   for (const s of scenarios) {
     for (const r of s.results) {
-      lines.push(`| ${s.id} ${s.title} | ${s.mode} | ${r.server} | ${Math.round(r.rps)} | ${r.latencyP50Ms} | ${r.latencyP99Ms} | ${Math.round(r.cpuMicrosPerRequest)} | ${r.eventLoopUtilization.toFixed(2)} | ${r.valid ? 'yes' : `**invalid**: ${r.invalidReason}`} |`);
+      lines.push(
+        `| ${s.id} ${s.title} | ${s.mode} | ${r.server} | ${Math.round(r.rps)} | ${r.latencyP50Ms} | ${r.latencyP99Ms} | ${Math.round(r.cpuMicrosPerRequest)} | ${r.eventLoopUtilization.toFixed(2)} | ${r.valid ? 'yes' : `**invalid**: ${r.invalidReason}`} |`,
+      );
     }
   }
   lines.push('', '| scenario | mode | figures | target | met |', '| --- | --- | --- | --- | --- |');
   for (const s of scenarios) {
-    const figures = Object.entries(s.figures).map(([k, v]) => `${k}: ${fmt(v)}`).join('; ');
+    const figures = Object.entries(s.figures)
+      .map(([k, v]) => `${k}: ${fmt(v)}`)
+      .join('; ');
     const met = s.target ? (s.target.met === null ? 'invalid run' : s.target.met ? 'yes' : 'no') : '';
     lines.push(`| ${s.id} | ${s.mode} | ${figures} | ${s.target?.description ?? ''} | ${met} |`);
   }
@@ -398,7 +513,10 @@ async function main(): Promise<void> {
   // BENCH_EMBEDDED=0 runs only the PostgreSQL + Redis mode.
   if (process.env.BENCH_EMBEDDED !== '0') modes.push({ name: 'embedded', env: {} });
   if (process.env.BENCH_DATABASE_URL && process.env.BENCH_REDIS_URL) {
-    modes.push({ name: 'PostgreSQL + Redis', env: { DATABASE_URL: process.env.BENCH_DATABASE_URL, REDIS_URL: process.env.BENCH_REDIS_URL } });
+    modes.push({
+      name: 'PostgreSQL + Redis',
+      env: { DATABASE_URL: process.env.BENCH_DATABASE_URL, REDIS_URL: process.env.BENCH_REDIS_URL },
+    });
   }
   const only = process.env.BENCH_ONLY?.split(',');
   const want = (id: string) => !only || only.includes(id);

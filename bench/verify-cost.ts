@@ -7,9 +7,17 @@ import { createHash, generateKeyPairSync, randomUUID, verify } from 'node:crypto
 import { AccessTokens, type KeyRing } from '../src/lib/jwt';
 
 const N = Number(process.env.VERIFY_ITERATIONS ?? 5000);
-const base = { secret: 'bench-secret-that-is-at-least-32-bytes-long', issuer: 'warden', audience: 'warden', ttlMs: 900_000, clockSkewMs: 5_000 };
+const base = {
+  secret: 'bench-secret-that-is-at-least-32-bytes-long',
+  issuer: 'warden',
+  audience: 'warden',
+  ttlMs: 900_000,
+  clockSkewMs: 5_000,
+};
 const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const kid = createHash('sha256').update(JSON.stringify(pair.publicKey.export({ format: 'jwk' }))).digest('base64url');
+const kid = createHash('sha256')
+  .update(JSON.stringify(pair.publicKey.export({ format: 'jwk' })))
+  .digest('base64url');
 const ring: KeyRing = {
   signingKey: () => ({ kid, key: pair.privateKey }),
   verificationKey: (k) => (k === kid ? { algorithm: 'ES256', key: pair.publicKey } : null),
@@ -39,7 +47,9 @@ const results = {
   hs256: time('HS256 verify (jsonwebtoken)', () => hs.verify(hsToken)),
   es256: time('ES256 verify, no cache (jsonwebtoken)', () => esUncached.verify(esToken)),
   es256Cached: time('ES256 verify, cached', () => esCached.verify(esToken)),
-  bare: time('bare P-256 signature check (node:crypto)', () => verify('sha256', input, { key: pair.publicKey, dsaEncoding: 'ieee-p1363' }, signature)),
+  bare: time('bare P-256 signature check (node:crypto)', () =>
+    verify('sha256', input, { key: pair.publicKey, dsaEncoding: 'ieee-p1363' }, signature),
+  ),
 };
 if (!hs.verify(hsToken).ok || !esUncached.verify(esToken).ok || !esCached.verify(esToken).ok) throw new Error('a token did not verify');
 console.log(JSON.stringify(results));

@@ -13,7 +13,13 @@ export const END_MARKER = '<!-- END generated -->';
 
 /** The default a schema applies to an unset variable, looking through pipes, transforms and optionals. */
 function schemaDefault(schema: z.core.$ZodType): unknown {
-  const def = schema._zod.def as { type: string; defaultValue?: unknown; in?: z.core.$ZodType; out?: z.core.$ZodType; innerType?: z.core.$ZodType };
+  const def = schema._zod.def as {
+    type: string;
+    defaultValue?: unknown;
+    in?: z.core.$ZodType;
+    out?: z.core.$ZodType;
+    innerType?: z.core.$ZodType;
+  };
   switch (def.type) {
     case 'default':
       return def.defaultValue;
@@ -35,7 +41,9 @@ const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, '
 export function renderTable(): string {
   const rows = variableReference().map((variable) => {
     const fallback = schemaDefault(variable.schema);
-    const shown = variable.defaultText ?? (fallback === undefined || fallback === '' ? 'none' : `\`${typeof fallback === 'string' ? fallback : JSON.stringify(fallback)}\``);
+    const shown =
+      variable.defaultText ??
+      (fallback === undefined || fallback === '' ? 'none' : `\`${typeof fallback === 'string' ? fallback : JSON.stringify(fallback)}\``);
     return `| \`${variable.name}\` | ${cell(shown)} | ${cell(variable.description ?? '')} |`;
   });
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');

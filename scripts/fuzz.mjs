@@ -15,6 +15,12 @@ const env = {
   FUZZ_SEED: process.env.FUZZ_SEED || String(Math.floor(Math.random() * 2 ** 31)),
 };
 console.log(`fuzz: ${env.FUZZ_RUNS} requests, seed ${env.FUZZ_SEED} (replay with FUZZ_SEED=${env.FUZZ_SEED})`);
-const jest = ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--runInBand', 'test/security/fuzz.test.ts', ...process.argv.slice(2)];
+const jest = [
+  '--experimental-vm-modules',
+  'node_modules/jest/bin/jest.js',
+  '--runInBand',
+  'test/security/fuzz.test.ts',
+  ...process.argv.slice(2),
+];
 const result = spawnSync(process.execPath, jest, { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

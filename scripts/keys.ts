@@ -23,7 +23,13 @@ async function main(): Promise<number> {
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger });
   try {
-    return await runKeysCommand(process.argv.slice(2), { prisma: database.prisma, config, logger, clock: systemClock, print: (line) => console.log(line) });
+    return await runKeysCommand(process.argv.slice(2), {
+      prisma: database.prisma,
+      config,
+      logger,
+      clock: systemClock,
+      print: (line) => console.log(line),
+    });
   } finally {
     await database.close();
   }

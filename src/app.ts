@@ -98,10 +98,7 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
   });
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpDuration.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
   fastify.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
@@ -157,7 +154,12 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
   const cookieJar = (request: FastifyRequest, reply: FastifyReply): CookieJar => ({
     get: (name) => request.cookies[name],
     set: (name, value, options) => {
-      reply.setCookie(name, value, { ...cookieOptions, sameSite: options.sameSite ?? cookieOptions.sameSite, expires: options.expires, maxAge: options.maxAgeSeconds });
+      reply.setCookie(name, value, {
+        ...cookieOptions,
+        sameSite: options.sameSite ?? cookieOptions.sameSite,
+        expires: options.expires,
+        maxAge: options.maxAgeSeconds,
+      });
     },
     clear: (name) => {
       reply.clearCookie(name, cookieOptions);
@@ -233,7 +235,10 @@ export async function buildApp(infra: Infrastructure, options: BuildAppOptions =
   fastify.get('/.well-known/jwks.json', async (request, reply) => {
     if (!signingKeys) return reply.status(404).send({ error: 'NOT_FOUND', message: 'JWT_ALGORITHM=HS256: no JWKS is served' });
     const { body, etag } = signingKeys.jwks();
-    reply.header('cache-control', `public, max-age=${maxAgeSeconds}`).header('etag', etag).header('content-type', 'application/jwk-set+json');
+    reply
+      .header('cache-control', `public, max-age=${maxAgeSeconds}`)
+      .header('etag', etag)
+      .header('content-type', 'application/jwk-set+json');
     if (request.headers['if-none-match'] === etag) return reply.status(304).send();
     return reply.send(body);
   });

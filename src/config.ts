@@ -106,8 +106,10 @@ const integer = (fallback: number, min: number, max: number) => {
 /** true/false, 1/0, yes/no, on/off in any case; blank → the default (or undefined without one). */
 const BOOLEAN_WORDS = { truthy: ['1', 'true', 'yes', 'on'], falsy: ['0', 'false', 'no', 'off'] };
 const stringbool = () => z.stringbool({ ...BOOLEAN_WORDS, error: (issue) => `"${String(issue.input)}" must be true or false` });
-const flag = (fallback: boolean) => z.preprocess((value) => (typeof value === 'string' ? blankIsUnset(value.trim()) : value), stringbool().default(fallback));
-const optionalFlag = () => z.preprocess((value) => (typeof value === 'string' ? blankIsUnset(value.trim()) : value), stringbool().optional());
+const flag = (fallback: boolean) =>
+  z.preprocess((value) => (typeof value === 'string' ? blankIsUnset(value.trim()) : value), stringbool().default(fallback));
+const optionalFlag = () =>
+  z.preprocess((value) => (typeof value === 'string' ? blankIsUnset(value.trim()) : value), stringbool().optional());
 
 /** A comma-separated list; blanks dropped. */
 const list = () =>
@@ -130,7 +132,13 @@ const optionalUrl = (protocols: readonly string[]) =>
   z.preprocess(
     blankIsUnset,
     z
-      .url({ protocol: protocolPattern(protocols), error: (issue) => (issue.code === 'invalid_format' && 'note' in issue && issue.note === 'Invalid protocol' ? mustStartWith(protocols) : 'is not a URL') })
+      .url({
+        protocol: protocolPattern(protocols),
+        error: (issue) =>
+          issue.code === 'invalid_format' && 'note' in issue && issue.note === 'Invalid protocol'
+            ? mustStartWith(protocols)
+            : 'is not a URL',
+      })
       .trim()
       .optional(),
   );
@@ -141,7 +149,10 @@ const redisUrlList = () =>
     z.array(
       z.url({
         protocol: protocolPattern(['redis', 'rediss']),
-        error: (issue) => (issue.code === 'invalid_format' && 'note' in issue && issue.note === 'Invalid protocol' ? `each URL ${mustStartWith(['redis', 'rediss'])}` : `"${String(issue.input)}" is not a URL`),
+        error: (issue) =>
+          issue.code === 'invalid_format' && 'note' in issue && issue.note === 'Invalid protocol'
+            ? `each URL ${mustStartWith(['redis', 'rediss'])}`
+            : `"${String(issue.input)}" is not a URL`,
       }),
     ),
   );
@@ -155,7 +166,11 @@ interface SettingDoc {
 }
 
 /** One environment variable: the Config key its value lands in (null: read only by a derived setting), its schema, and how the page shows it. */
-function setting<const K extends string | null, S extends z.ZodType>(key: K, schema: S, doc: SettingDoc = {}): { key: K; schema: S; doc: SettingDoc } {
+function setting<const K extends string | null, S extends z.ZodType>(
+  key: K,
+  schema: S,
+  doc: SettingDoc = {},
+): { key: K; schema: S; doc: SettingDoc } {
   return { key, schema, doc };
 }
 
@@ -169,11 +184,15 @@ const SETTINGS = {
     z
       .string()
       .default('development')
-      .describe('`production` turns on the [production checks](operations.md#required-settings); `development` alone shows error details to clients'),
+      .describe(
+        '`production` turns on the [production checks](operations.md#required-settings); `development` alone shows error details to clients',
+      ),
   ),
   PORT: setting('port', integer(4000, 0, 65535).describe('the port to listen on')),
   HOST: setting('host', z.string().min(1).default('0.0.0.0').describe('the address to listen on')),
-  DATABASE_URL: setting('databaseUrl', optionalUrl(['postgresql', 'postgres']).describe('`postgresql://…`'), { default: 'unset → embedded PGlite' }),
+  DATABASE_URL: setting('databaseUrl', optionalUrl(['postgresql', 'postgres']).describe('`postgresql://…`'), {
+    default: 'unset → embedded PGlite',
+  }),
   DATA_DIR: setting(
     'dataDir',
     z
@@ -183,14 +202,19 @@ const SETTINGS = {
       .transform((dir) => path.resolve(dir))
       .describe('embedded database, development JWT secret, development mail outbox'),
   ),
-  REDIS_URL: setting('redisUrl', optionalUrl(['redis', 'rediss']).describe('`redis://…` or `rediss://…`'), { default: 'unset → in-process store' }),
+  REDIS_URL: setting('redisUrl', optionalUrl(['redis', 'rediss']).describe('`redis://…` or `rediss://…`'), {
+    default: 'unset → in-process store',
+  }),
   REDIS_CLUSTER_URLS: setting(
     null,
     redisUrlList().describe(
       'instead of `REDIS_URL`: a Redis Cluster, as comma-separated `redis://` / `rediss://` URLs of some of its nodes (see [operations](operations.md#scaling-out-to-n-instances))',
     ),
   ),
-  REDIS_SENTINEL_URLS: setting(null, redisUrlList().describe('instead of `REDIS_URL`: the master a Sentinel group watches, as comma-separated sentinel URLs')),
+  REDIS_SENTINEL_URLS: setting(
+    null,
+    redisUrlList().describe('instead of `REDIS_URL`: the master a Sentinel group watches, as comma-separated sentinel URLs'),
+  ),
   REDIS_SENTINEL_MASTER: setting(null, z.string().trim().optional().describe('the master group name, required with `REDIS_SENTINEL_URLS`')),
   JWT_SECRET: setting(
     null,
@@ -208,23 +232,39 @@ const SETTINGS = {
       .string()
       .optional()
       .transform((text) => text || undefined)
-      .describe('the master secret before the last rotation, still accepted for HS256 verification and every derived key ([tokens](tokens.md))'),
+      .describe(
+        'the master secret before the last rotation, still accepted for HS256 verification and every derived key ([tokens](tokens.md))',
+      ),
   ),
   JWT_ALGORITHM: setting(
     'jwtAlgorithm',
     z
       .enum(['ES256', 'HS256'])
       .default('ES256')
-      .describe('`ES256`: P-256 keys Warden makes, keeps in the database and publishes at `/.well-known/jwks.json`; `HS256`: the key is `JWT_SECRET`'),
+      .describe(
+        '`ES256`: P-256 keys Warden makes, keeps in the database and publishes at `/.well-known/jwks.json`; `HS256`: the key is `JWT_SECRET`',
+      ),
   ),
-  JWT_KEY_ROTATION: setting('jwtKeyRotationMs', duration('30d').describe('how long an ES256 key signs before the next one takes over; at least twice `JWKS_MAX_AGE`')),
-  JWKS_MAX_AGE: setting('jwksMaxAgeMs', duration('10m').describe('`Cache-Control: max-age` of the JWKS; a new key is published at least this long before it signs')),
+  JWT_KEY_ROTATION: setting(
+    'jwtKeyRotationMs',
+    duration('30d').describe('how long an ES256 key signs before the next one takes over; at least twice `JWKS_MAX_AGE`'),
+  ),
+  JWKS_MAX_AGE: setting(
+    'jwksMaxAgeMs',
+    duration('10m').describe('`Cache-Control: max-age` of the JWKS; a new key is published at least this long before it signs'),
+  ),
   JWT_ISSUER: setting('jwtIssuer', z.string().min(1).default('warden').describe('the `iss` of every access token, checked on each one')),
-  JWT_AUDIENCE: setting('jwtAudience', z.string().min(1).default('warden').describe('the `aud` of every access token, checked on each one')),
+  JWT_AUDIENCE: setting(
+    'jwtAudience',
+    z.string().min(1).default('warden').describe('the `aud` of every access token, checked on each one'),
+  ),
   ACCESS_TOKEN_TTL: setting('accessTokenTtlMs', duration('15m').describe('access-token lifetime')),
   REFRESH_TOKEN_TTL: setting('refreshTokenTtlMs', duration('14d').describe('refresh-token idle lifetime; each rotation renews it')),
   SESSION_MAX_AGE: setting('sessionMaxAgeMs', duration('30d').describe('absolute session lifetime; rotation never extends past it')),
-  REFRESH_REUSE_GRACE: setting('refreshReuseGraceMs', duration('10s').describe('window in which the immediately previous refresh token replays its successor; `0` disables')),
+  REFRESH_REUSE_GRACE: setting(
+    'refreshReuseGraceMs',
+    duration('10s').describe('window in which the immediately previous refresh token replays its successor; `0` disables'),
+  ),
   AUDIT_REFRESH: setting(
     'auditRefresh',
     flag(false).describe(
@@ -232,8 +272,14 @@ const SETTINGS = {
     ),
   ),
   CLOCK_SKEW: setting('clockSkewMs', duration('5s').describe('tolerance on `exp` / `nbf` / `iat`; over `60s` refuses to start')),
-  LOGIN_MAX_FAILURES: setting('loginMaxFailures', integer(5, 1, 1000).describe('account lockout: failed logins within `LOGIN_FAILURE_WINDOW` that lock the account')),
-  LOGIN_FAILURE_WINDOW: setting('loginFailureWindowMs', duration('5m').describe('account lockout: the window in which failures are counted')),
+  LOGIN_MAX_FAILURES: setting(
+    'loginMaxFailures',
+    integer(5, 1, 1000).describe('account lockout: failed logins within `LOGIN_FAILURE_WINDOW` that lock the account'),
+  ),
+  LOGIN_FAILURE_WINDOW: setting(
+    'loginFailureWindowMs',
+    duration('5m').describe('account lockout: the window in which failures are counted'),
+  ),
   LOCKOUT_DURATION: setting('lockoutDurationMs', duration('10m').describe('account lockout: how long a lock lasts')),
   BCRYPT_COST: setting('bcryptCost', integer(12, 4, 15).describe('password hashing cost (4–15; production refuses < 10)')),
   // Read by libuv itself when the process starts; Warden only sizes its bcrypt queue by it.
@@ -255,8 +301,13 @@ const SETTINGS = {
       .transform((emails) => Object.freeze(emails.map((email) => email.normalize('NFKC').toLowerCase())))
       .describe('comma-separated addresses that get the ADMIN role once they are verified ([admin](admin.md))'),
   ),
-  REFRESH_TOKEN_TRANSPORT: setting('refreshTokenTransport', z.enum(['body', 'cookie', 'both']).default('both').describe('`body`, `cookie` or `both`')),
-  COOKIE_SECURE: setting(null, optionalFlag().describe('Secure flag on the `refresh_token` cookie'), { default: '`true` in production, else `false`' }),
+  REFRESH_TOKEN_TRANSPORT: setting(
+    'refreshTokenTransport',
+    z.enum(['body', 'cookie', 'both']).default('both').describe('`body`, `cookie` or `both`'),
+  ),
+  COOKIE_SECURE: setting(null, optionalFlag().describe('Secure flag on the `refresh_token` cookie'), {
+    default: '`true` in production, else `false`',
+  }),
   CORS_ORIGINS: setting(
     'corsOrigins',
     list()
@@ -265,11 +316,15 @@ const SETTINGS = {
   ),
   TRUST_PROXY: setting(
     'trustProxy',
-    flag(false).describe('only then is `X-Forwarded-For` read for the client IP, and only its last entry (the one the nearest proxy appended)'),
+    flag(false).describe(
+      'only then is `X-Forwarded-For` read for the client IP, and only its last entry (the one the nearest proxy appended)',
+    ),
   ),
   SMTP_URL: setting(
     'smtpUrl',
-    optionalUrl(['smtp', 'smtps']).describe('real SMTP when set (`smtp://` or `smtps://`, nodemailer options in the query string; see [mail](mail.md))'),
+    optionalUrl(['smtp', 'smtps']).describe(
+      'real SMTP when set (`smtp://` or `smtps://`, nodemailer options in the query string; see [mail](mail.md))',
+    ),
     { default: 'unset → JSON files in `DATA_DIR/outbox/`' },
   ),
   MAIL_FROM: setting('mailFrom', z.string().min(3).default('Warden <no-reply@warden.local>').describe('the sender of every mail')),
@@ -282,12 +337,17 @@ const SETTINGS = {
       .describe('where uploaded avatars go: `s3://bucket?endpoint=…&region=…` for any S3-compatible store ([avatars](avatars.md))'),
     { default: 'unset → files under `DATA_DIR/uploads`' },
   ),
-  STORAGE_PUBLIC_URL: setting(null, optionalUrl(['http', 'https']).describe('the base of public avatar URLs'), { default: "files: Warden's own URL; S3: the bucket's" }),
+  STORAGE_PUBLIC_URL: setting(null, optionalUrl(['http', 'https']).describe('the base of public avatar URLs'), {
+    default: "files: Warden's own URL; S3: the bucket's",
+  }),
   AVATAR_MAX_BYTES: setting(
     'avatarMaxBytes',
     integer(5_242_880, 1024, 100 * 1_048_576).describe("the largest avatar upload (also the body limit of Warden's own upload route)"),
   ),
-  AVATAR_UPLOADS_PER_HOUR: setting('avatarUploadsPerHour', integer(5, 1, 10_000).describe('`startAvatarUpload` calls per user per hour, counted across instances')),
+  AVATAR_UPLOADS_PER_HOUR: setting(
+    'avatarUploadsPerHour',
+    integer(5, 1, 10_000).describe('`startAvatarUpload` calls per user per hour, counted across instances'),
+  ),
   MFA_REQUIRED_FOR_ADMIN: setting(
     'mfaRequiredForAdmin',
     flag(false).describe(
@@ -296,7 +356,9 @@ const SETTINGS = {
   ),
   OAUTH_PROVIDERS: setting(
     null,
-    list().describe('comma-separated OpenID Connect provider ids, each set by OAUTH_&lt;ID&gt;_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _NAME, _SCOPES ([OAuth](oauth.md))'),
+    list().describe(
+      'comma-separated OpenID Connect provider ids, each set by OAUTH_&lt;ID&gt;_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _NAME, _SCOPES ([OAuth](oauth.md))',
+    ),
   ),
   OAUTH_REDIRECT_URIS: setting(
     'oauthRedirectUris',
@@ -310,9 +372,14 @@ const SETTINGS = {
       .string()
       .trim()
       .default('localhost')
-      .describe('the passkey relying party ID: the domain passkeys are bound to (`example.com`; no scheme, port or IP address); checked at start ([passkeys](passkeys.md))'),
+      .describe(
+        'the passkey relying party ID: the domain passkeys are bound to (`example.com`; no scheme, port or IP address); checked at start ([passkeys](passkeys.md))',
+      ),
   ),
-  WEBAUTHN_RP_NAME: setting(null, z.string().trim().default('Warden').describe("the relying party's name authenticators show (1–64 characters)")),
+  WEBAUTHN_RP_NAME: setting(
+    null,
+    z.string().trim().default('Warden').describe("the relying party's name authenticators show (1–64 characters)"),
+  ),
   WEBAUTHN_ORIGINS: setting(
     null,
     list().describe(
@@ -335,7 +402,10 @@ const SETTINGS = {
       "at most `60s`: how long an instance may answer a live session's requests from memory (invalidated on every instance when the session ends or the user changes; see [session cache](security.md#session-cache)); `0` checks the database on every request",
     ),
   ),
-  LOG_LEVEL: setting('logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino level (`silent` … `trace`)')),
+  LOG_LEVEL: setting(
+    'logLevel',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino level (`silent` … `trace`)'),
+  ),
 };
 
 type Settings = typeof SETTINGS;
@@ -343,12 +413,16 @@ type VariableName = keyof Settings;
 
 /** The variables as parsed, keyed by name; unknown variables (OAUTH_<ID>_*) are kept for the providers. */
 const variablesSchema = z.looseObject(
-  Object.fromEntries(Object.entries(SETTINGS).map(([name, entry]) => [name, entry.schema])) as { [N in VariableName]: Settings[N]['schema'] },
+  Object.fromEntries(Object.entries(SETTINGS).map(([name, entry]) => [name, entry.schema])) as {
+    [N in VariableName]: Settings[N]['schema'];
+  },
 );
 type Variables = z.output<typeof variablesSchema>;
 
 /** The settings that are one variable's parsed value, under their Config key. */
-type DirectSettings = { [N in VariableName as Settings[N]['key'] extends string ? Settings[N]['key'] : never]: z.output<Settings[N]['schema']> };
+type DirectSettings = {
+  [N in VariableName as Settings[N]['key'] extends string ? Settings[N]['key'] : never]: z.output<Settings[N]['schema']>;
+};
 
 function directSettings(variables: Variables): DirectSettings {
   const entries = Object.entries(SETTINGS).filter(([, entry]) => entry.key !== null);
@@ -367,7 +441,9 @@ export const configSchema = variablesSchema.transform((e, ctx) => {
   // Each key is published JWKS_MAX_AGE before it signs, so it must sign for longer than that.
   if (e.JWT_KEY_ROTATION < 2 * e.JWKS_MAX_AGE) problems.push('JWT_KEY_ROTATION: must be at least twice JWKS_MAX_AGE');
   if (e.SESSION_CACHE_TTL > MAX_SESSION_CACHE_TTL_MS) {
-    problems.push('SESSION_CACHE_TTL: must be 60s or less (0 turns the session cache off); it bounds how long a revocation that could not be broadcast can go unseen');
+    problems.push(
+      'SESSION_CACHE_TTL: must be 60s or less (0 turns the session cache off); it bounds how long a revocation that could not be broadcast can go unseen',
+    );
   }
   if (e.ACCESS_TOKEN_TTL < 1_000) problems.push('ACCESS_TOKEN_TTL: must be at least 1s');
   if (e.REFRESH_TOKEN_TTL < 1_000) problems.push('REFRESH_TOKEN_TTL: must be at least 1s');
@@ -378,13 +454,20 @@ export const configSchema = variablesSchema.transform((e, ctx) => {
   if (e.JWT_SECRET_PREVIOUS !== undefined && Buffer.byteLength(e.JWT_SECRET_PREVIOUS, 'utf8') < 32) {
     problems.push('JWT_SECRET_PREVIOUS: must be at least 32 bytes');
   }
-  const redisKinds = [e.REDIS_URL ? 'REDIS_URL' : '', e.REDIS_CLUSTER_URLS.length ? 'REDIS_CLUSTER_URLS' : '', e.REDIS_SENTINEL_URLS.length ? 'REDIS_SENTINEL_URLS' : ''].filter(Boolean);
+  const redisKinds = [
+    e.REDIS_URL ? 'REDIS_URL' : '',
+    e.REDIS_CLUSTER_URLS.length ? 'REDIS_CLUSTER_URLS' : '',
+    e.REDIS_SENTINEL_URLS.length ? 'REDIS_SENTINEL_URLS' : '',
+  ].filter(Boolean);
   if (redisKinds.length > 1) problems.push(`${redisKinds.join(', ')}: set only one of them`);
-  if (e.REDIS_SENTINEL_URLS.length > 0 && !e.REDIS_SENTINEL_MASTER) problems.push('REDIS_SENTINEL_MASTER: required with REDIS_SENTINEL_URLS (the master group name)');
+  if (e.REDIS_SENTINEL_URLS.length > 0 && !e.REDIS_SENTINEL_MASTER)
+    problems.push('REDIS_SENTINEL_MASTER: required with REDIS_SENTINEL_URLS (the master group name)');
   if (isProduction) {
     if (!e.JWT_SECRET) problems.push('JWT_SECRET: required in production (at least 32 bytes)');
     if (redisKinds.length === 0) {
-      problems.push('REDIS_URL: required in production, or REDIS_CLUSTER_URLS or REDIS_SENTINEL_URLS (the in-process store is for development only)');
+      problems.push(
+        'REDIS_URL: required in production, or REDIS_CLUSTER_URLS or REDIS_SENTINEL_URLS (the in-process store is for development only)',
+      );
     }
     if (e.BCRYPT_COST < 10) problems.push('BCRYPT_COST: must be at least 10 in production');
   }
@@ -399,9 +482,11 @@ export const configSchema = variablesSchema.transform((e, ctx) => {
   }
   const oauthProviders = oauthProvidersFrom(e.OAUTH_PROVIDERS, e, problems);
   for (const uri of e.OAUTH_REDIRECT_URIS) {
-    if (!URL.canParse(uri) || !/^https?:$/.test(new URL(uri).protocol)) problems.push(`OAUTH_REDIRECT_URIS: "${uri}" is not an http(s) URL`);
+    if (!URL.canParse(uri) || !/^https?:$/.test(new URL(uri).protocol))
+      problems.push(`OAUTH_REDIRECT_URIS: "${uri}" is not an http(s) URL`);
   }
-  if (oauthProviders.length > 0 && e.OAUTH_REDIRECT_URIS.length === 0) problems.push('OAUTH_REDIRECT_URIS: required with OAUTH_PROVIDERS (the exact redirect URIs allowed)');
+  if (oauthProviders.length > 0 && e.OAUTH_REDIRECT_URIS.length === 0)
+    problems.push('OAUTH_REDIRECT_URIS: required with OAUTH_PROVIDERS (the exact redirect URIs allowed)');
   const webauthn = webauthnFrom(e.WEBAUTHN_RP_ID, e.WEBAUTHN_RP_NAME, e.WEBAUTHN_ORIGINS, problems);
   if (problems.length > 0 || storage === undefined) {
     for (const message of problems) ctx.addIssue({ code: 'custom', message, input: e });
@@ -466,7 +551,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     // A field's issue is named by its variable (a list's item index is left out); a rule across
     // variables names them in its message.
-    const lines = parsed.error.issues.map((issue) => (issue.path.length > 0 ? `  ${String(issue.path[0])}: ${issue.message}` : `  ${issue.message}`));
+    const lines = parsed.error.issues.map((issue) =>
+      issue.path.length > 0 ? `  ${String(issue.path[0])}: ${issue.message}` : `  ${issue.message}`,
+    );
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return Object.freeze(parsed.data);
@@ -485,7 +572,8 @@ function webauthnFrom(rawRpId: string, rpName: string, rawOrigins: string[], pro
   const rpId = rawRpId.toLowerCase();
   const hostLike = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
   const rpIdOk = hostLike.test(rpId) && !/^[0-9.]+$/.test(rpId);
-  if (!rpIdOk) problems.push(`WEBAUTHN_RP_ID: "${rawRpId}" must be a domain name such as example.com (no scheme, port, path or IP address)`);
+  if (!rpIdOk)
+    problems.push(`WEBAUTHN_RP_ID: "${rawRpId}" must be a domain name such as example.com (no scheme, port, path or IP address)`);
   if (rpName === '' || rpName.length > 64 || rpName.includes('\u0000')) problems.push('WEBAUTHN_RP_NAME: must be 1 to 64 characters');
   const origins: string[] = [];
   for (const raw of rawOrigins.length > 0 ? rawOrigins : DEFAULT_WEBAUTHN_ORIGINS) {
@@ -527,7 +615,8 @@ function storageTarget(text: string | undefined, dataDir: string, problems: stri
     return undefined;
   }
   const bucket = url.hostname;
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push('STORAGE_URL: the bucket name must be 3 to 63 characters of a-z, 0-9, "." and "-"');
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    problems.push('STORAGE_URL: the bucket name must be 3 to 63 characters of a-z, 0-9, "." and "-"');
   if (url.pathname !== '' && url.pathname !== '/') problems.push('STORAGE_URL: must name only a bucket (s3://bucket?…), no path');
   for (const name of url.searchParams.keys()) {
     if (!S3_PARAMS.has(name)) problems.push(`STORAGE_URL: unknown parameter "${name}" (known: ${[...S3_PARAMS].join(', ')})`);
@@ -540,7 +629,8 @@ function storageTarget(text: string | undefined, dataDir: string, problems: stri
     } catch {
       // reported below
     }
-    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) problems.push('STORAGE_URL: endpoint must be an http(s) URL');
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:'))
+      problems.push('STORAGE_URL: endpoint must be an http(s) URL');
   }
   const pathStyleText = url.searchParams.get('pathStyle');
   let forcePathStyle = endpoint !== undefined;
@@ -550,7 +640,8 @@ function storageTarget(text: string | undefined, dataDir: string, problems: stri
   }
   const region = url.searchParams.get('region') || 'us-east-1';
   if (!/^[a-z0-9-]{1,32}$/.test(region)) problems.push('STORAGE_URL: region must look like us-east-1');
-  if (Boolean(url.username) !== Boolean(url.password)) problems.push('STORAGE_URL: give both the access key id and the secret (s3://id:secret@bucket), or neither');
+  if (Boolean(url.username) !== Boolean(url.password))
+    problems.push('STORAGE_URL: give both the access key id and the secret (s3://id:secret@bucket), or neither');
   const credentials = url.username
     ? { accessKeyId: decodeURIComponent(url.username), secretAccessKey: decodeURIComponent(url.password) }
     : undefined;
@@ -560,7 +651,8 @@ function storageTarget(text: string | undefined, dataDir: string, problems: stri
 /** Without STORAGE_PUBLIC_URL: Warden's own default address for files, the bucket's own URL for S3. */
 function defaultPublicUrl(storage: StorageTarget, port: number): string {
   if (storage.kind === 'file') return `http://localhost:${port}`;
-  if (storage.endpoint) return storage.forcePathStyle ? `${storage.endpoint}/${storage.bucket}` : storage.endpoint.replace('://', `://${storage.bucket}.`);
+  if (storage.endpoint)
+    return storage.forcePathStyle ? `${storage.endpoint}/${storage.bucket}` : storage.endpoint.replace('://', `://${storage.bucket}.`);
   return `https://${storage.bucket}.s3.${storage.region}.amazonaws.com`;
 }
 
@@ -600,7 +692,12 @@ function oauthProvidersFrom(ids: string[], env: Record<string, unknown>, problem
   return providers;
 }
 
-function redisTarget(url: string | undefined, clusterUrls: string[], sentinelUrls: string[], masterName: string | undefined): RedisTarget | undefined {
+function redisTarget(
+  url: string | undefined,
+  clusterUrls: string[],
+  sentinelUrls: string[],
+  masterName: string | undefined,
+): RedisTarget | undefined {
   if (url) return { kind: 'single', url };
   if (clusterUrls.length > 0) return { kind: 'cluster', urls: Object.freeze(clusterUrls) };
   if (sentinelUrls.length > 0 && masterName) return { kind: 'sentinel', urls: Object.freeze(sentinelUrls), masterName };

@@ -77,7 +77,11 @@ function makeLoaders(services: Services, viewer: Viewer | null): Loaders {
         await Promise.all(
           [...groups.entries()].map(async ([group, members]) => {
             const { first, after } = members[0];
-            const byAuthor = await services.posts.pagesByAuthor(viewer, members.map((m) => m.userId), { first, after });
+            const byAuthor = await services.posts.pagesByAuthor(
+              viewer,
+              members.map((m) => m.userId),
+              { first, after },
+            );
             for (const member of members) pages.set(`${member.userId}|${group}`, byAuthor.get(member.userId)!);
           }),
         );

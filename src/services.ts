@@ -98,7 +98,9 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     clock,
   });
   // Refresh tokens made under JWT_SECRET; those made under JWT_SECRET_PREVIOUS still verify.
-  const refreshTokens = new RefreshTokenCodec([config.jwtSecret, config.jwtSecretPrevious].filter((secret): secret is string => Boolean(secret)));
+  const refreshTokens = new RefreshTokenCodec(
+    [config.jwtSecret, config.jwtSecretPrevious].filter((secret): secret is string => Boolean(secret)),
+  );
   const audit = new AuditService({ prisma, logger });
   const gate = new SecretGate({
     store,

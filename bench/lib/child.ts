@@ -32,7 +32,10 @@ async function toggleProfiler(): Promise<void> {
     return;
   }
   const { profile } = await profiler.post('Profiler.stop');
-  writeFileSync(path.join(profileDir, `${path.basename(process.argv[1], '.js')}-${process.pid}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+  writeFileSync(
+    path.join(profileDir, `${path.basename(process.argv[1], '.js')}-${process.pid}-${Date.now()}.cpuprofile`),
+    JSON.stringify(profile),
+  );
   profiler.disconnect();
   profiler = null;
 }

@@ -29,7 +29,8 @@ const passThrough = (...names: string[]): Record<string, string> =>
  */
 export async function startServer(name: string, script: string, env: Record<string, string>, core: number | null): Promise<ServerHandle> {
   const file = path.resolve(__dirname, '..', script);
-  const [command, args] = hasTaskset && core !== null ? ['taskset', ['-c', String(core), process.execPath, file]] : [process.execPath, [file]];
+  const [command, args] =
+    hasTaskset && core !== null ? ['taskset', ['-c', String(core), process.execPath, file]] : [process.execPath, [file]];
   const child: ChildProcess = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', ...passThrough('BENCH_PROFILE_DIR', 'BENCH_POOL_PRIORITY'), ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -18,7 +18,14 @@ async function main(): Promise<void> {
   const warden = await createWarden(config, { databaseOptions: { onQuery } });
   const { port } = await warden.listen({ port: 0, host: '127.0.0.1' });
   announce(`http://127.0.0.1:${port}/graphql`, onQuery && (() => queries));
-  process.on('SIGTERM', () => void warden.close().then(stopTracing).then(() => process.exit(0)));
+  process.on(
+    'SIGTERM',
+    () =>
+      void warden
+        .close()
+        .then(stopTracing)
+        .then(() => process.exit(0)),
+  );
 }
 
 void main();

@@ -148,7 +148,11 @@ export async function openRedisBroadcast(
     if (beating || closed) return;
     beating = true;
     try {
-      await withTimeout(publisher.publish(channel, JSON.stringify({ k: 'hb', from: self, at: now() })), STORE_TIMEOUT_MS, 'heartbeat timed out');
+      await withTimeout(
+        publisher.publish(channel, JSON.stringify({ k: 'hb', from: self, at: now() })),
+        STORE_TIMEOUT_MS,
+        'heartbeat timed out',
+      );
     } catch {
       // The lease lapses by itself when heartbeats stop arriving.
     } finally {
@@ -292,7 +296,10 @@ export async function openRedisBroadcast(
     },
     close: async () => {
       clearInterval(ticker);
-      if (subscribed && !closed) await withTimeout(publisher.publish(channel, JSON.stringify({ k: 'bye', from: self })), 500, 'bye timed out').catch(() => undefined);
+      if (subscribed && !closed)
+        await withTimeout(publisher.publish(channel, JSON.stringify({ k: 'bye', from: self })), 500, 'bye timed out').catch(
+          () => undefined,
+        );
       closed = true;
       check();
       if (subscriber.isOpen) await subscriber.close().catch(() => subscriber.destroy());

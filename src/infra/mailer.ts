@@ -97,16 +97,27 @@ export interface SendOptions {
  */
 export function sendLater(mailer: Mailer, message: MailMessage, logger: Logger, options: SendOptions = {}): Promise<boolean> {
   // The span names neither the recipient nor the subject: only the transport, the attempts and the outcome.
-  return inSpan('mail.send', { 'warden.mail.transport': mailer instanceof SmtpMailer ? 'smtp' : 'outbox' }, async (span) => {
-    const delivered = await sendWithRetries(mailer, message, logger, options, (attempt) => span.set('warden.mail.attempts', attempt));
-    span.set('warden.mail.delivered', delivered);
-    return delivered;
-  }, 'client');
+  return inSpan(
+    'mail.send',
+    { 'warden.mail.transport': mailer instanceof SmtpMailer ? 'smtp' : 'outbox' },
+    async (span) => {
+      const delivered = await sendWithRetries(mailer, message, logger, options, (attempt) => span.set('warden.mail.attempts', attempt));
+      span.set('warden.mail.delivered', delivered);
+      return delivered;
+    },
+    'client',
+  );
 }
 
 // Not p-retry: at shutdown the remaining attempts are made without waiting, and p-retry's signal
 // instead gives up on the mail (its last CommonJS release, 4.x, has no signal and never retries a TypeError).
-async function sendWithRetries(mailer: Mailer, message: MailMessage, logger: Logger, options: SendOptions, onAttempt: (attempt: number) => void): Promise<boolean> {
+async function sendWithRetries(
+  mailer: Mailer,
+  message: MailMessage,
+  logger: Logger,
+  options: SendOptions,
+  onAttempt: (attempt: number) => void,
+): Promise<boolean> {
   const attempts = options.attempts ?? 4;
   const baseDelay = options.retryDelayMs ?? 500;
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -118,7 +129,10 @@ async function sendWithRetries(mailer: Mailer, message: MailMessage, logger: Log
     } catch (error) {
       const last = attempt === attempts;
       options.metrics?.mail.inc({ result: last ? 'failed' : 'retried' });
-      logger.warn({ err: error, attempt, of: attempts, subject: message.subject }, last ? 'sending mail failed; giving up' : 'sending mail failed; will retry');
+      logger.warn(
+        { err: error, attempt, of: attempts, subject: message.subject },
+        last ? 'sending mail failed; giving up' : 'sending mail failed; will retry',
+      );
       if (!last) await pause(baseDelay * 4 ** (attempt - 1), options.signal);
     }
   }

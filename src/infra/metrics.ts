@@ -76,7 +76,8 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const result of ['ok', 'failed', 'locked']) this.logins.inc({ result }, 0);
-    for (const event of ['enrolled', 'activated', 'verify_ok', 'verify_failed', 'recovery_code_used', 'removed', 'reset']) this.mfa.inc({ event }, 0);
+    for (const event of ['enrolled', 'activated', 'verify_ok', 'verify_failed', 'recovery_code_used', 'removed', 'reset'])
+      this.mfa.inc({ event }, 0);
     for (const kind of ['password', 'email_code']) {
       for (const result of ['ok', 'failed', 'locked', 'busy']) this.secretChecks.inc({ kind, result }, 0);
     }

@@ -150,8 +150,6 @@ function toMigrationError(error: unknown): MigrationError {
     );
   }
   const migrationName = /migration_name="([^"]+)"/.exec(text)?.[1] ?? /Migration name: (\S+)/.exec(text)?.[1];
-  const message = migrationName
-    ? `Migration ${migrationName} failed: ${oneLine(error)}`
-    : `Applying migrations failed: ${oneLine(error)}`;
+  const message = migrationName ? `Migration ${migrationName} failed: ${oneLine(error)}` : `Applying migrations failed: ${oneLine(error)}`;
   return new MigrationError(message, { migrationName, cause: error });
 }

@@ -76,7 +76,9 @@ export function openTarget(target: MigrationTarget): OpenTarget {
         });
         cleanups.push(drop);
         const adapter = fixCharColumns(
-          fixExecuteScript(await new PrismaPg(shadowPool as unknown as PgPoolForAdapter).connect(), (script) => simpleQuery(shadowPool, script)),
+          fixExecuteScript(await new PrismaPg(shadowPool as unknown as PgPoolForAdapter).connect(), (script) =>
+            simpleQuery(shadowPool, script),
+          ),
         );
         return onDispose(adapter, drop);
       },

@@ -95,7 +95,11 @@ export class RedisStore implements Store {
   /** Joins a channel through Redis publish/subscribe (src/infra/broadcast.ts); none on Cluster or Sentinel. */
   async broadcast(channel: string, handlers: BroadcastHandlers): Promise<Broadcast | null> {
     if (this.target.kind !== 'single') return null;
-    return openRedisBroadcast({ target: this.target, publisher: this.client as RedisConnection & PubSubConnection, logger: this.logger }, channel, handlers);
+    return openRedisBroadcast(
+      { target: this.target, publisher: this.client as RedisConnection & PubSubConnection, logger: this.logger },
+      channel,
+      handlers,
+    );
   }
 
   /** Runs a Lua script atomically (EVAL); every key must share one hash slot on a cluster. */

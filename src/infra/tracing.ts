@@ -60,11 +60,14 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when tracing is on */
   const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
-  const { envDetector, processDetector, osDetector, resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { envDetector, processDetector, osDetector, resourceFromAttributes } =
+    require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
-  const { GraphQLInstrumentation } = require('@opentelemetry/instrumentation-graphql') as typeof import('@opentelemetry/instrumentation-graphql');
+  const { GraphQLInstrumentation } =
+    require('@opentelemetry/instrumentation-graphql') as typeof import('@opentelemetry/instrumentation-graphql');
   const { RedisInstrumentation } = require('@opentelemetry/instrumentation-redis') as typeof import('@opentelemetry/instrumentation-redis');
-  const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
+  const { UndiciInstrumentation } =
+    require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
   const { PrismaInstrumentation } = require('@prisma/instrumentation') as typeof import('@prisma/instrumentation');
   /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -149,23 +152,32 @@ export async function stopTracing(): Promise<void> {
  * Runs `fn` inside a new span (child of the current one), ended when `fn` settles and marked as an
  * error when it throws. With tracing off, it is just `fn()`.
  */
-export function inSpan<T>(name: string, attributes: Attributes, fn: (span: SpanHandle) => Promise<T>, kind: 'internal' | 'client' = 'internal'): Promise<T> {
+export function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: SpanHandle) => Promise<T>,
+  kind: 'internal' | 'client' = 'internal',
+): Promise<T> {
   const current = running;
   if (!current) return fn(NO_SPAN);
   const { api, tracer } = current;
-  return tracer.startActiveSpan(name, { attributes, kind: kind === 'client' ? api.SpanKind.CLIENT : api.SpanKind.INTERNAL }, async (span) => {
-    try {
-      return await fn({ set: (key, value) => span.setAttribute(key, value) });
-    } catch (error) {
-      // The error's type only: messages can name a recipient (an SMTP refusal) or echo input.
-      const type = error instanceof Error ? error.name : 'Error';
-      span.setAttribute('error.type', type);
-      span.setStatus({ code: api.SpanStatusCode.ERROR, message: type });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer.startActiveSpan(
+    name,
+    { attributes, kind: kind === 'client' ? api.SpanKind.CLIENT : api.SpanKind.INTERNAL },
+    async (span) => {
+      try {
+        return await fn({ set: (key, value) => span.setAttribute(key, value) });
+      } catch (error) {
+        // The error's type only: messages can name a recipient (an SMTP refusal) or echo input.
+        const type = error instanceof Error ? error.name : 'Error';
+        span.setAttribute('error.type', type);
+        span.setStatus({ code: api.SpanStatusCode.ERROR, message: type });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
 }
 
 /** What `inSpan` hands its function: attributes to add once known. */

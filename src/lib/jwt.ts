@@ -33,9 +33,7 @@ export interface AccessClaims {
   exp: number;
 }
 
-export type VerifyResult =
-  | { ok: true; claims: AccessClaims }
-  | { ok: false; reason: 'invalid' | 'expired' };
+export type VerifyResult = { ok: true; claims: AccessClaims } | { ok: false; reason: 'invalid' | 'expired' };
 
 /** Where ES256 keys come from (SigningKeys); HS256 needs none. */
 export interface KeyRing {
@@ -142,7 +140,10 @@ export class AccessTokens {
     const claims = { ...payload, aud: this.options.audience, iss: this.options.issuer };
     if (!this.options.keys) {
       const input = `${base64urlJson({ alg: 'HS256', typ: TYP, kid: this.signingKid })}.${base64urlJson(claims)}`;
-      return { token: `${input}.${createHmac('sha256', this.signingKey).update(input).digest('base64url')}`, expiresAt: new Date(exp * 1000) };
+      return {
+        token: `${input}.${createHmac('sha256', this.signingKey).update(input).digest('base64url')}`,
+        expiresAt: new Date(exp * 1000),
+      };
     }
     const signing = this.options.keys.signingKey();
     if (!signing) throw new NoSigningKeyError();
@@ -216,7 +217,11 @@ export class AccessTokens {
     // sub and sid name UUID columns: anything else would reach the database as a type error (a 500).
     if (typeof sub !== 'string' || typeof sid !== 'string' || !isUuid(sub) || !isUuid(sid)) return null;
     if (typeof jti !== 'string' || (role !== 'USER' && role !== 'ADMIN')) return null;
-    const hasExtras = typeof scope === 'string' && (aal === 'aal1' || aal === 'aal2') && Array.isArray(amr) && amr.every((value) => typeof value === 'string');
+    const hasExtras =
+      typeof scope === 'string' &&
+      (aal === 'aal1' || aal === 'aal2') &&
+      Array.isArray(amr) &&
+      amr.every((value) => typeof value === 'string');
     if (!hasExtras && strict) return null;
     return hasExtras
       ? { sub, sid, role, scope: scope, aal: aal, amr: amr, jti, iat, exp }

@@ -101,7 +101,13 @@ export class RefreshTokenCodec {
     const sessionId = sessionIdOf(header);
     const generation = header.readUInt32BE(17);
     if (generation > MAX_GENERATION) return null;
-    return { sessionId, generation, secretIndex, header: Buffer.from(header), tag: Buffer.from(bytes.subarray(HEADER_BYTES, HEADER_BYTES + TAG_BYTES)) };
+    return {
+      sessionId,
+      generation,
+      secretIndex,
+      header: Buffer.from(header),
+      tag: Buffer.from(bytes.subarray(HEADER_BYTES, HEADER_BYTES + TAG_BYTES)),
+    };
   }
 
   /** Does the parsed token's tag verify under this session's salt? Constant time. */
@@ -161,4 +167,3 @@ function sessionIdOf(header: Buffer): string {
 function hkdf(secret: Buffer, salt: Buffer, info: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, salt, Buffer.from(info, 'utf8'), 32));
 }
-

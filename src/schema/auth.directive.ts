@@ -25,8 +25,8 @@ import { AppError } from '../errors/app-error';
 import { ErrorCode } from '../errors/error-code';
 import type { Context } from '../context';
 
-export type { Role } from "../modules/user";
-import type { Role } from "../modules/user";
+export type { Role } from '../modules/user';
+import type { Role } from '../modules/user';
 
 export function authDirectives(schema: GraphQLSchema): GraphQLDirective[] {
   const roleType = schema.getType('Role');

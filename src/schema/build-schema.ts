@@ -23,7 +23,19 @@ import { MfaResolver } from '../modules/mfa/mfa.resolver';
 import { PasskeyResolver } from '../modules/passkey/passkey.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [AuthResolver, UserResolver, PostResolver, UserPostsResolver, FollowResolver, SessionResolver, AccountResolver, AvatarResolver, OAuthResolver, MfaResolver, PasskeyResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [
+  AuthResolver,
+  UserResolver,
+  PostResolver,
+  UserPostsResolver,
+  FollowResolver,
+  SessionResolver,
+  AccountResolver,
+  AvatarResolver,
+  OAuthResolver,
+  MfaResolver,
+  PasskeyResolver,
+];
 
 const ErrorCodeEnum = new GraphQLEnumType({
   name: 'ErrorCode',

@@ -34,7 +34,9 @@ type Compiled = Map<string, CompiledQuery | null>;
  * the same DocumentNode and its compiled form is found by identity. A document that falls out
  * of Apollo's cache falls out of this one with it.
  */
-export function createCompiledExecutor(schema: GraphQLSchema): GatewayExecutor & { readonly stats: { compilations: number; compiled: number; interpreted: number } } {
+export function createCompiledExecutor(
+  schema: GraphQLSchema,
+): GatewayExecutor & { readonly stats: { compilations: number; compiled: number; interpreted: number } } {
   const cache = new WeakMap<DocumentNode, Compiled>();
   const stats = { compilations: 0, compiled: 0, interpreted: 0 };
   const compiledFor = (document: DocumentNode, operationName: string | null | undefined): CompiledQuery | null => {

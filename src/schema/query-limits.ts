@@ -103,13 +103,21 @@ export function estimateCost(
   };
   let cost: number;
   try {
-    cost = getComplexity({ schema, query: single, variables: variables ?? {}, estimators: [fieldCost], maxQueryNodes: QUERY_LIMITS.maxEstimatedNodes });
+    cost = getComplexity({
+      schema,
+      query: single,
+      variables: variables ?? {},
+      estimators: [fieldCost],
+      maxQueryNodes: QUERY_LIMITS.maxEstimatedNodes,
+    });
   } catch (error) {
     const reason = error instanceof GraphQLError ? error.message : 'the query could not be analysed';
     throw refusal(`Query cost could not be estimated within the limit of ${maxCost}: ${reason}`);
   }
   if (!Number.isFinite(cost) || cost > maxCost) {
-    throw refusal(`Query cost ${cost} exceeds the limit of ${maxCost} (each field costs 1; a list multiplies its selection by \`first\`, 1..100).`);
+    throw refusal(
+      `Query cost ${cost} exceeds the limit of ${maxCost} (each field costs 1; a list multiplies its selection by \`first\`, 1..100).`,
+    );
   }
   return cost;
 }
@@ -149,4 +157,3 @@ export function queryLimits(options: { production: boolean }): QueryLimits {
     parseOptions: { maxTokens: QUERY_LIMITS.maxTokens },
   };
 }
-

@@ -1,5 +1,16 @@
 import jwt from 'jsonwebtoken';
-import { LOGIN, ME, errorCode, SIGNUP, signupAdmin, signupUser, signWithServerKey, startTestServer, uniqueEmail, type TestServer } from '../kit';
+import {
+  LOGIN,
+  ME,
+  errorCode,
+  SIGNUP,
+  signupAdmin,
+  signupUser,
+  signWithServerKey,
+  startTestServer,
+  uniqueEmail,
+  type TestServer,
+} from '../kit';
 
 let server: TestServer;
 let admin: Awaited<ReturnType<typeof signupUser>>;
@@ -10,7 +21,6 @@ beforeAll(async () => {
   admin = await signupAdmin(server, adminEmail, 'Ada Admin');
 });
 afterAll(() => server.close());
-
 
 describe('signup', () => {
   it('creates a user with an avatar and a greeting, and returns working tokens', async () => {
@@ -30,7 +40,9 @@ describe('signup', () => {
     const local = `ｍｉｘｅｄ-${Date.now()}`; // full-width letters fold to ASCII under NFKC
     const res = await server.gql(SIGNUP, { input: { email: `  ${local}@Example.TEST `, password: 'long enough pw', name: 'N' } });
     expect(res.body.data!.signup.user.email).toBe(`mixed-${local.slice(6)}@example.test`);
-    const again = await server.gql(SIGNUP, { input: { email: `mixed-${local.slice(6)}@EXAMPLE.test`, password: 'long enough pw', name: 'N' } });
+    const again = await server.gql(SIGNUP, {
+      input: { email: `mixed-${local.slice(6)}@EXAMPLE.test`, password: 'long enough pw', name: 'N' },
+    });
     expect(errorCode(again)).toBe('EMAIL_TAKEN');
   });
 
@@ -82,7 +94,15 @@ describe('login', () => {
     const claims = jwt.decode(payload.accessToken, { complete: true })!;
     expect(claims.header).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
     expect(claims.header.kid).toEqual(expect.any(String));
-    expect(claims.payload).toMatchObject({ sub: user.user.id, role: 'USER', scope: 'user', aal: 'aal1', amr: ['pwd'], iss: 'warden', aud: 'warden' });
+    expect(claims.payload).toMatchObject({
+      sub: user.user.id,
+      role: 'USER',
+      scope: 'user',
+      aal: 'aal1',
+      amr: ['pwd'],
+      iss: 'warden',
+      aud: 'warden',
+    });
     expect(claims.payload).toHaveProperty('sid');
     expect(claims.payload).toHaveProperty('jti');
     expect((claims.payload as jwt.JwtPayload).sid).not.toBe((jwt.decode(user.accessToken) as jwt.JwtPayload).sid);
@@ -131,7 +151,10 @@ describe('@auth fields', () => {
     const user = await signupUser(server);
     const claims = jwt.decode(user.accessToken) as jwt.JwtPayload;
     const now = Math.floor(Date.now() / 1000);
-    const expired = signWithServerKey({ ...claims, iat: now - 3600, exp: now - 600 }, jwt.decode(user.accessToken, { complete: true })!.header as unknown as Record<string, unknown>);
+    const expired = signWithServerKey(
+      { ...claims, iat: now - 3600, exp: now - 600 },
+      jwt.decode(user.accessToken, { complete: true })!.header as unknown as Record<string, unknown>,
+    );
     const res = await server.gql(ME, {}, { token: expired });
     expect(errorCode(res)).toBe('ACCESS_TOKEN_EXPIRED');
   });
@@ -139,13 +162,20 @@ describe('@auth fields', () => {
   it('answers UNAUTHENTICATED for a token signed with another secret', async () => {
     const user = await signupUser(server);
     const { header } = jwt.decode(user.accessToken, { complete: true })!;
-    const forged = jwt.sign(jwt.decode(user.accessToken) as object, 'another-secret-of-at-least-32-bytes!!', { algorithm: 'HS256', header: { ...header, alg: 'HS256' } });
+    const forged = jwt.sign(jwt.decode(user.accessToken) as object, 'another-secret-of-at-least-32-bytes!!', {
+      algorithm: 'HS256',
+      header: { ...header, alg: 'HS256' },
+    });
     expect(errorCode(await server.gql(ME, {}, { token: forged }))).toBe('UNAUTHENTICATED');
     expect(errorCode(await server.gql(ME, {}, { token: 'garbage' }))).toBe('UNAUTHENTICATED');
   });
 
   it('never fails a @public field because of a bad or expired token', async () => {
-    const res = await server.gql(SIGNUP, { input: { email: uniqueEmail(), password: 'long enough pw', name: 'P' } }, { token: 'not.a.jwt' });
+    const res = await server.gql(
+      SIGNUP,
+      { input: { email: uniqueEmail(), password: 'long enough pw', name: 'P' } },
+      { token: 'not.a.jwt' },
+    );
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data!.signup.user.id).toBeTruthy();
   });
@@ -156,7 +186,10 @@ describe('user and users', () => {
     const alice = await signupUser(server);
     const bob = await signupUser(server);
     const q = 'query($id: ID!) { user(id: $id) { id email name } }';
-    expect((await server.gql(q, { id: alice.user.id }, { token: bob.accessToken })).body.data!.user).toMatchObject({ id: alice.user.id, email: null });
+    expect((await server.gql(q, { id: alice.user.id }, { token: bob.accessToken })).body.data!.user).toMatchObject({
+      id: alice.user.id,
+      email: null,
+    });
     expect((await server.gql(q, { id: alice.user.id }, { token: alice.accessToken })).body.data!.user.email).toBe(alice.email);
     expect((await server.gql(q, { id: alice.user.id }, { token: admin.accessToken })).body.data!.user.email).toBe(alice.email);
   });
@@ -171,7 +204,8 @@ describe('user and users', () => {
 
   it('lets an ADMIN page through users newest first with opaque cursors and clamps first', async () => {
     for (let i = 0; i < 3; i++) await signupUser(server);
-    const q = 'query($first: Int, $after: String) { users(first: $first, after: $after) { edges { cursor node { id createdAt } } pageInfo { hasNextPage endCursor } } }';
+    const q =
+      'query($first: Int, $after: String) { users(first: $first, after: $after) { edges { cursor node { id createdAt } } pageInfo { hasNextPage endCursor } } }';
     const page1 = (await server.gql(q, { first: 2 }, { token: admin.accessToken })).body.data!.users;
     expect(page1.edges).toHaveLength(2);
     expect(page1.pageInfo.hasNextPage).toBe(true);
@@ -190,13 +224,29 @@ describe('user and users', () => {
 describe('updateMe, deleteMe, setUserRole, deleteUser', () => {
   it('updates the viewer’s own profile and validates it', async () => {
     const user = await signupUser(server);
-    const res = await server.gql('mutation($input: UpdateMeInput!) { updateMe(input: $input) { name bio avatarUrl } }', { input: { name: 'New', bio: 'b', avatarUrl: null } }, { token: user.accessToken });
+    const res = await server.gql(
+      'mutation($input: UpdateMeInput!) { updateMe(input: $input) { name bio avatarUrl } }',
+      { input: { name: 'New', bio: 'b', avatarUrl: null } },
+      { token: user.accessToken },
+    );
     // avatarUrl null: the generated avatar (an uploaded one comes from finishAvatarUpload; test/avatars).
-    expect(res.body.data!.updateMe).toEqual({ name: 'New', bio: 'b', avatarUrl: `https://api.dicebear.com/9.x/identicon/svg?seed=${user.user.id}` });
+    expect(res.body.data!.updateMe).toEqual({
+      name: 'New',
+      bio: 'b',
+      avatarUrl: `https://api.dicebear.com/9.x/identicon/svg?seed=${user.user.id}`,
+    });
     // Any other URL than one Warden issued to this user is refused.
-    const foreign = await server.gql('mutation($input: UpdateMeInput!) { updateMe(input: $input) { name } }', { input: { avatarUrl: 'https://img.example/a.png' } }, { token: user.accessToken });
+    const foreign = await server.gql(
+      'mutation($input: UpdateMeInput!) { updateMe(input: $input) { name } }',
+      { input: { avatarUrl: 'https://img.example/a.png' } },
+      { token: user.accessToken },
+    );
     expect(errorCode(foreign)).toBe('BAD_USER_INPUT');
-    const bad = await server.gql('mutation($input: UpdateMeInput!) { updateMe(input: $input) { name } }', { input: { avatarUrl: 'javascript:alert(1)' } }, { token: user.accessToken });
+    const bad = await server.gql(
+      'mutation($input: UpdateMeInput!) { updateMe(input: $input) { name } }',
+      { input: { avatarUrl: 'javascript:alert(1)' } },
+      { token: user.accessToken },
+    );
     expect(errorCode(bad)).toBe('BAD_USER_INPUT');
     expect(bad.body.errors![0].extensions!.fields).toHaveProperty('avatarUrl');
   });
@@ -214,15 +264,29 @@ describe('updateMe, deleteMe, setUserRole, deleteUser', () => {
 
   it('an ADMIN sets roles and deletes users; unknown ids are NOT_FOUND', async () => {
     const user = await signupUser(server);
-    const promoted = await server.gql('mutation($id: ID!) { setUserRole(userId: $id, role: ADMIN) { id role } }', { id: user.user.id }, { token: admin.accessToken });
+    const promoted = await server.gql(
+      'mutation($id: ID!) { setUserRole(userId: $id, role: ADMIN) { id role } }',
+      { id: user.user.id },
+      { token: admin.accessToken },
+    );
     expect(promoted.body.data!.setUserRole.role).toBe('ADMIN');
     // the new role applies at once, not at the next token
     const list = await server.gql('query { users(first: 1) { edges { node { id } } } }', {}, { token: user.accessToken });
     expect(list.body.errors).toBeUndefined();
 
     const missing = '00000000-0000-4000-8000-000000000000';
-    expect(errorCode(await server.gql('mutation($id: ID!) { setUserRole(userId: $id, role: USER) { id } }', { id: missing }, { token: admin.accessToken }))).toBe('NOT_FOUND');
-    expect(errorCode(await server.gql('mutation($id: ID!) { deleteUser(userId: $id) }', { id: 'nope' }, { token: admin.accessToken }))).toBe('NOT_FOUND');
+    expect(
+      errorCode(
+        await server.gql(
+          'mutation($id: ID!) { setUserRole(userId: $id, role: USER) { id } }',
+          { id: missing },
+          { token: admin.accessToken },
+        ),
+      ),
+    ).toBe('NOT_FOUND');
+    expect(
+      errorCode(await server.gql('mutation($id: ID!) { deleteUser(userId: $id) }', { id: 'nope' }, { token: admin.accessToken })),
+    ).toBe('NOT_FOUND');
 
     const deleted = await server.gql('mutation($id: ID!) { deleteUser(userId: $id) }', { id: user.user.id }, { token: admin.accessToken });
     expect(deleted.body.data!.deleteUser).toBe(true);

@@ -36,7 +36,9 @@ describe('avatar storage configuration', () => {
     expect(aws.storagePublicUrl).toBe('https://avatars.example.s3.us-west-2.amazonaws.com');
     const virtualHost = load({ STORAGE_URL: 's3://b1b?endpoint=https://s3.example.com&pathStyle=false' });
     expect(virtualHost.storagePublicUrl).toBe('https://b1b.s3.example.com');
-    expect(load({ STORAGE_URL: 's3://b1b', STORAGE_PUBLIC_URL: 'https://cdn.example.com/media/' }).storagePublicUrl).toBe('https://cdn.example.com/media');
+    expect(load({ STORAGE_URL: 's3://b1b', STORAGE_PUBLIC_URL: 'https://cdn.example.com/media/' }).storagePublicUrl).toBe(
+      'https://cdn.example.com/media',
+    );
   });
 
   it.each([
@@ -63,7 +65,11 @@ describe('avatar storage configuration', () => {
     try {
       const preflight = await fetch(`${server.url}/avatar-uploads/00000000-0000-4000-8000-000000000000/AAAAAAAAAAAAAAAAAAAAAA`, {
         method: 'OPTIONS',
-        headers: { origin: 'https://app.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' },
+        headers: {
+          origin: 'https://app.example',
+          'access-control-request-method': 'PUT',
+          'access-control-request-headers': 'content-type',
+        },
       });
       expect(preflight.status).toBeLessThan(300);
       expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');

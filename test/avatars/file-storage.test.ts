@@ -40,7 +40,10 @@ let server: TestServer;
 
 beforeAll(async () => {
   // MAX_BODY_BYTES far below an image: the upload route has its own limit (AVATAR_MAX_BYTES).
-  server = await startTestServer({ clock, env: { STORAGE_PUBLIC_URL: PUBLIC, MAX_BODY_BYTES: '2048', AVATAR_MAX_BYTES: '300000', AVATAR_UPLOADS_PER_HOUR: '50' } });
+  server = await startTestServer({
+    clock,
+    env: { STORAGE_PUBLIC_URL: PUBLIC, MAX_BODY_BYTES: '2048', AVATAR_MAX_BYTES: '300000', AVATAR_UPLOADS_PER_HOUR: '50' },
+  });
 });
 afterAll(async () => {
   await server?.close();
@@ -71,7 +74,11 @@ describe('embedded avatar storage', () => {
     const sent = await sendUpload(upload, jpeg, { origin: server.url });
     expect(sent.status).toBe(200);
     // The GraphQL route keeps its own limit.
-    const big = await fetch(server.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ __typename }`, pad: 'x'.repeat(4000) }) });
+    const big = await fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ __typename }`, pad: 'x'.repeat(4000) }),
+    });
     expect(big.status).toBe(413);
 
     const finished = await server.gql(FINISH_UPLOAD, { key: upload.key }, { token: user.accessToken });
@@ -100,7 +107,10 @@ describe('embedded avatar storage', () => {
 
   it('keeps small images small, and takes PNG and WebP', async () => {
     const user = await signupUser(server);
-    for (const [type, body] of [['image/png', await png(40, 30)], ['image/webp', await webp(100, 200)]] as const) {
+    for (const [type, body] of [
+      ['image/png', await png(40, 30)],
+      ['image/webp', await webp(100, 200)],
+    ] as const) {
       const { finished } = await uploadAvatar(server, user.accessToken, body, type, server.url);
       expect(finished.body.errors).toBeUndefined();
       const served = Buffer.from(await (await fetch(local(finished.body.data!.finishAvatarUpload.avatarUrl))).arrayBuffer());
@@ -112,9 +122,11 @@ describe('embedded avatar storage', () => {
 
   it('replaces the previous uploaded avatar and deletes its file; null goes back to the generated one and deletes the last', async () => {
     const user = await signupUser(server);
-    const first = (await uploadAvatar(server, user.accessToken, await png(), 'image/png', server.url)).finished.body.data!.finishAvatarUpload.avatarUrl;
+    const first = (await uploadAvatar(server, user.accessToken, await png(), 'image/png', server.url)).finished.body.data!
+      .finishAvatarUpload.avatarUrl;
     expect(existsSync(fileOf(first))).toBe(true);
-    const second = (await uploadAvatar(server, user.accessToken, await png(70, 70), 'image/png', server.url)).finished.body.data!.finishAvatarUpload.avatarUrl;
+    const second = (await uploadAvatar(server, user.accessToken, await png(70, 70), 'image/png', server.url)).finished.body.data!
+      .finishAvatarUpload.avatarUrl;
     expect(second).not.toBe(first);
     expect(existsSync(fileOf(first))).toBe(false);
     expect((await fetch(local(first))).status).toBe(404);
@@ -139,7 +151,10 @@ describe('embedded avatar storage', () => {
       const started = Date.now();
       const finished = await server.gql(FINISH_UPLOAD, { key: upload.key }, { token: user.accessToken });
       expect([name, errorCode(finished)]).toEqual([name, 'BAD_USER_INPUT']);
-      expect([name, (finished.body.errors![0].extensions!.fields as { key: string }).key]).toEqual([name, expect.stringMatching(REFUSAL_REASONS[name])]);
+      expect([name, (finished.body.errors![0].extensions!.fields as { key: string }).key]).toEqual([
+        name,
+        expect.stringMatching(REFUSAL_REASONS[name]),
+      ]);
       expect(Date.now() - started).toBeLessThan(5_000);
       // The refused upload is deleted and spent.
       expect(existsSync(path.join(uploadsDir(), ...upload.key.split('/')))).toBe(false);
@@ -152,7 +167,9 @@ describe('embedded avatar storage', () => {
 
   it('keeps nothing of a payload hidden inside a valid image (a JPEG comment carrying HTML)', async () => {
     const user = await signupUser(server);
-    const jpeg = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#123456' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#123456' } })
+      .jpeg()
+      .toBuffer();
     const comment = Buffer.from(HTML_PAYLOAD);
     const segment = Buffer.concat([Buffer.from([0xff, 0xfe, (comment.length + 2) >> 8, (comment.length + 2) & 0xff]), comment]);
     const polyglot = Buffer.concat([jpeg.subarray(0, 2), segment, jpeg.subarray(2)]);
@@ -200,7 +217,14 @@ describe('embedded avatar storage', () => {
     const upload = await startUpload(server, alice.accessToken, 'image/png', image.length);
     expect((await sendUpload(upload, image, { origin: server.url })).status).toBe(200);
 
-    for (const key of [upload.key, upload.key.replace(alice.user.id, mallory.user.id), `avatar-uploads/${mallory.user.id}/AAAAAAAAAAAAAAAAAAAAAA`, '../../jwt-secret', 'avatars/x', '']) {
+    for (const key of [
+      upload.key,
+      upload.key.replace(alice.user.id, mallory.user.id),
+      `avatar-uploads/${mallory.user.id}/AAAAAAAAAAAAAAAAAAAAAA`,
+      '../../jwt-secret',
+      'avatars/x',
+      '',
+    ]) {
       const stolen = await server.gql(FINISH_UPLOAD, { key }, { token: mallory.accessToken });
       expect([key, errorCode(stolen)]).toEqual([key, 'BAD_USER_INPUT']);
     }
@@ -224,7 +248,9 @@ describe('embedded avatar storage', () => {
     const image = await png();
     const upload = await startUpload(server, user.accessToken, 'image/png', image.length);
     await sendUpload(upload, image, { origin: server.url });
-    const results = await Promise.all(Array.from({ length: 5 }, () => server.gql(FINISH_UPLOAD, { key: upload.key }, { token: user.accessToken })));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => server.gql(FINISH_UPLOAD, { key: upload.key }, { token: user.accessToken })),
+    );
     expect(results.filter((r) => !r.body.errors).length).toBe(1);
     expect(results.filter((r) => errorCode(r) === 'BAD_USER_INPUT').length).toBe(4);
     expect(readdirDeep(path.join(uploadsDir(), 'avatars', user.user.id)).length).toBe(1);
@@ -245,14 +271,48 @@ describe('embedded avatar storage', () => {
 
     expect((await put(local(upload.uploadUrl), image, { 'content-type': 'text/html' })).status).toBe(403);
     expect((await put(local(upload.uploadUrl), image, { 'content-type': 'image/svg+xml' })).status).toBe(403);
-    expect((await put(local(upload.uploadUrl), Buffer.concat([image, Buffer.from('x')]), { 'content-type': 'image/png' })).status).toBe(403);
+    expect((await put(local(upload.uploadUrl), Buffer.concat([image, Buffer.from('x')]), { 'content-type': 'image/png' })).status).toBe(
+      403,
+    );
     expect((await put(local(upload.uploadUrl), image.subarray(1), { 'content-type': 'image/png' })).status).toBe(403);
-    expect((await put(tampered((u) => u.searchParams.set('signature', signature.replace(/^./, signature[0] === 'A' ? 'B' : 'A'))), image, { 'content-type': 'image/png' })).status).toBe(403);
-    expect((await put(tampered((u) => u.searchParams.set('expires', String(Number(u.searchParams.get('expires')) + 3600))), image, { 'content-type': 'image/png' })).status).toBe(403);
-    expect((await put(tampered((u) => u.searchParams.delete('signature')), image, { 'content-type': 'image/png' })).status).toBe(403);
+    expect(
+      (
+        await put(
+          tampered((u) => u.searchParams.set('signature', signature.replace(/^./, signature[0] === 'A' ? 'B' : 'A'))),
+          image,
+          { 'content-type': 'image/png' },
+        )
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await put(
+          tampered((u) => u.searchParams.set('expires', String(Number(u.searchParams.get('expires')) + 3600))),
+          image,
+          { 'content-type': 'image/png' },
+        )
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await put(
+          tampered((u) => u.searchParams.delete('signature')),
+          image,
+          { 'content-type': 'image/png' },
+        )
+      ).status,
+    ).toBe(403);
     // Another user's key with this signature.
     const other = await signupUser(server);
-    expect((await put(tampered((u) => (u.pathname = u.pathname.replace(user.user.id, other.user.id))), image, { 'content-type': 'image/png' })).status).toBe(403);
+    expect(
+      (
+        await put(
+          tampered((u) => (u.pathname = u.pathname.replace(user.user.id, other.user.id))),
+          image,
+          { 'content-type': 'image/png' },
+        )
+      ).status,
+    ).toBe(403);
     // Over AVATAR_MAX_BYTES: refused from its Content-Length, before the body is read.
     expect((await put(local(upload.uploadUrl), Buffer.alloc(300_001), { 'content-type': 'image/png' })).status).toBe(413);
     // No Content-Length (chunked).
@@ -324,8 +384,10 @@ describe('embedded avatar storage', () => {
   it('updateMe accepts only avatar URLs Warden issued to this user, or null', async () => {
     const alice = await signupUser(server);
     const bob = await signupUser(server);
-    const bobs = (await uploadAvatar(server, bob.accessToken, await png(), 'image/png', server.url)).finished.body.data!.finishAvatarUpload.avatarUrl;
-    const alices = (await uploadAvatar(server, alice.accessToken, await png(), 'image/png', server.url)).finished.body.data!.finishAvatarUpload.avatarUrl;
+    const bobs = (await uploadAvatar(server, bob.accessToken, await png(), 'image/png', server.url)).finished.body.data!.finishAvatarUpload
+      .avatarUrl;
+    const alices = (await uploadAvatar(server, alice.accessToken, await png(), 'image/png', server.url)).finished.body.data!
+      .finishAvatarUpload.avatarUrl;
     const aliceId = alice.user.id;
     const file = new URL(alices).pathname.split('/').pop()!;
     for (const foreign of [
@@ -349,12 +411,18 @@ describe('embedded avatar storage', () => {
     const me = await server.gql(`{ me { avatarUrl } }`, {}, { token: alice.accessToken });
     expect(me.body.data!.me.avatarUrl).toBe(alices);
     // A refused avatar URL refuses the whole change: the name is not changed either.
-    const mixed = await server.gql(`mutation { updateMe(input: { name: "Changed", avatarUrl: "${bobs}" }) { name } }`, {}, { token: alice.accessToken });
+    const mixed = await server.gql(
+      `mutation { updateMe(input: { name: "Changed", avatarUrl: "${bobs}" }) { name } }`,
+      {},
+      { token: alice.accessToken },
+    );
     expect(errorCode(mixed)).toBe('BAD_USER_INPUT');
     expect((await server.gql(`{ me { name } }`, {}, { token: alice.accessToken })).body.data!.me.name).not.toBe('Changed');
     // The generated one is Warden's too.
     const generated = `https://api.dicebear.com/9.x/identicon/svg?seed=${aliceId}`;
-    expect((await server.gql(UPDATE_AVATAR, { avatarUrl: generated }, { token: alice.accessToken })).body.data!.updateMe.avatarUrl).toBe(generated);
+    expect((await server.gql(UPDATE_AVATAR, { avatarUrl: generated }, { token: alice.accessToken })).body.data!.updateMe.avatarUrl).toBe(
+      generated,
+    );
     expect(existsSync(fileOf(alices))).toBe(false);
     // Bob's is untouched by all of it.
     expect(existsSync(fileOf(bobs))).toBe(true);
@@ -399,15 +467,29 @@ function readdirDeep(dir: string): string[] {
 }
 
 /** A request with the path sent exactly as written (fetch would normalise `..` away). */
-function rawRequest(method: string, target: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function rawRequest(
+  method: string,
+  target: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const { port } = new URL(server.url);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path: target, headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-      let text = '';
-      res.setEncoding('latin1');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: target,
+        headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('latin1');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -418,10 +500,19 @@ const rawGet = (target: string) => rawRequest('GET', target);
 function chunkedPut(target: string, body: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const url = new URL(target);
-    const req = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path: `${url.pathname}${url.search}`, headers: { 'content-type': 'image/png', 'transfer-encoding': 'chunked' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: 'PUT',
+        path: `${url.pathname}${url.search}`,
+        headers: { 'content-type': 'image/png', 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -8,7 +8,19 @@
  * exactly that through the presigned URL.
  */
 import sharp from 'sharp';
-import { FINISH_UPLOAD, HTML_PAYLOAD, UPDATE_AVATAR, jpegWithExif, png, refusedFiles, sendUpload, startS3Server, startUpload, uploadAvatar, type S3Server } from './support';
+import {
+  FINISH_UPLOAD,
+  HTML_PAYLOAD,
+  UPDATE_AVATAR,
+  jpegWithExif,
+  png,
+  refusedFiles,
+  sendUpload,
+  startS3Server,
+  startUpload,
+  uploadAvatar,
+  type S3Server,
+} from './support';
 import { describeInServicesPass, errorCode, signupUser, startTestServer, type TestServer } from '../kit';
 
 // An S3 server in process: CI's PostgreSQL + Redis pass only.
@@ -40,7 +52,9 @@ describeS3('avatars in an S3-compatible store', () => {
     expect(upload.method).toBe('PUT');
     const url = new URL(upload.uploadUrl);
     expect(`${url.origin}${url.pathname}`).toBe(`${s3.endpoint}/${s3.bucket}/${upload.key}`);
-    expect(url.searchParams.get('X-Amz-SignedHeaders')!.split(';')).toEqual(expect.arrayContaining(['content-length', 'content-type', 'host']));
+    expect(url.searchParams.get('X-Amz-SignedHeaders')!.split(';')).toEqual(
+      expect.arrayContaining(['content-length', 'content-type', 'host']),
+    );
     expect(url.searchParams.get('X-Amz-Expires')).toMatch(/^(599|600)$/);
 
     const sent = await sendUpload(upload, jpeg);
@@ -110,7 +124,12 @@ describeS3('avatars in an S3-compatible store', () => {
     const alice = await signupUser(a);
     const bob = await signupUser(a);
     const bobs = (await uploadAvatar(a, bob.accessToken, await png())).finished.body.data!.finishAvatarUpload.avatarUrl;
-    for (const foreign of [bobs, bobs.replace(bob.user.id, alice.user.id), `${s3.endpoint}/other-bucket/avatars/${alice.user.id}/AAAAAAAAAAAAAAAAAAAAAA.webp`, 'https://example.com/a.png']) {
+    for (const foreign of [
+      bobs,
+      bobs.replace(bob.user.id, alice.user.id),
+      `${s3.endpoint}/other-bucket/avatars/${alice.user.id}/AAAAAAAAAAAAAAAAAAAAAA.webp`,
+      'https://example.com/a.png',
+    ]) {
       const response = await b.gql(UPDATE_AVATAR, { avatarUrl: foreign }, { token: alice.accessToken });
       expect([foreign, errorCode(response)]).toEqual([foreign, 'BAD_USER_INPUT']);
     }
@@ -137,7 +156,10 @@ describeS3('avatars in an S3-compatible store', () => {
     const abandoned = await startUpload(a, user.accessToken, 'image/png', 10);
     await sendUpload(abandoned, Buffer.alloc(10));
     // Lapse it as if 16 minutes had passed.
-    await a.app.infra.database.prisma.avatarUpload.update({ where: { key: abandoned.key }, data: { expiresAt: new Date(Date.now() - 16 * 60_000) } });
+    await a.app.infra.database.prisma.avatarUpload.update({
+      where: { key: abandoned.key },
+      data: { expiresAt: new Date(Date.now() - 16 * 60_000) },
+    });
     const result = await b.app.sessionCleanup.runOnce();
     expect(result.tasks.avatarUploads).toBeGreaterThanOrEqual(1);
     expect(await bucketKeys(`avatar-uploads/${user.user.id}/`)).toEqual([]);

@@ -12,14 +12,33 @@ import { type TestServer } from '../kit';
 
 export const START_UPLOAD = /* GraphQL */ `
   mutation Start($contentType: String!, $byteSize: Int!) {
-    startAvatarUpload(contentType: $contentType, byteSize: $byteSize) { uploadUrl method headers fields key maxBytes expiresAt }
+    startAvatarUpload(contentType: $contentType, byteSize: $byteSize) {
+      uploadUrl
+      method
+      headers
+      fields
+      key
+      maxBytes
+      expiresAt
+    }
   }
 `;
 export const FINISH_UPLOAD = /* GraphQL */ `
-  mutation Finish($key: String!) { finishAvatarUpload(key: $key) { id avatarUrl } }
+  mutation Finish($key: String!) {
+    finishAvatarUpload(key: $key) {
+      id
+      avatarUrl
+    }
+  }
 `;
 export const UPDATE_AVATAR = /* GraphQL */ `
-  mutation UpdateAvatar($avatarUrl: String) { updateMe(input: { avatarUrl: $avatarUrl }) { id avatarUrl name } }
+  mutation UpdateAvatar($avatarUrl: String) {
+    updateMe(input: { avatarUrl: $avatarUrl }) {
+      id
+      avatarUrl
+      name
+    }
+  }
 `;
 
 export interface Upload {
@@ -43,7 +62,11 @@ export async function startUpload(server: TestServer, token: string, contentType
  * URL's origin (Warden's own upload route answers on the test server's ephemeral port, while the
  * URL names STORAGE_PUBLIC_URL).
  */
-export async function sendUpload(upload: Upload, body: Buffer, options: { origin?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+export async function sendUpload(
+  upload: Upload,
+  body: Buffer,
+  options: { origin?: string; headers?: Record<string, string> } = {},
+): Promise<Response> {
   let url = upload.uploadUrl;
   if (options.origin) {
     const parsed = new URL(url);
@@ -63,11 +86,15 @@ export async function uploadAvatar(server: TestServer, token: string, body: Buff
 // ---- fixture images ----
 
 export function png(width = 64, height = 64, background = '#3366aa'): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background } })
+    .png()
+    .toBuffer();
 }
 
 export function webp(width = 64, height = 64): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: '#aa6633' } }).webp().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#aa6633' } })
+    .webp()
+    .toBuffer();
 }
 
 export const EXIF_MARKER = 'MARKER-SECRET-42';
@@ -76,7 +103,10 @@ export const EXIF_MARKER = 'MARKER-SECRET-42';
 export function jpegWithExif(width = 1200, height = 800): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 3, background: '#22aa44' } })
     .jpeg()
-    .withExif({ IFD0: { Copyright: EXIF_MARKER }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 0/1' } })
+    .withExif({
+      IFD0: { Copyright: EXIF_MARKER },
+      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 0/1' },
+    })
     .toBuffer();
 }
 
@@ -117,14 +147,21 @@ export async function refusedFiles(): Promise<Record<string, { body: Buffer; con
     text: { body: Buffer.from('just some text, not an image\n'), contentType: 'image/png' },
     html: { body: Buffer.from(`<!DOCTYPE html>${HTML_PAYLOAD}`), contentType: 'image/png' },
     svg: {
-      body: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>'),
+      body: Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>',
+      ),
       contentType: 'image/webp',
     },
     // A real PNG with an HTML document glued after its IEND chunk: decodes as a PNG, renders as HTML.
     pngHtmlPolyglot: { body: Buffer.concat([image, Buffer.from(HTML_PAYLOAD)]), contentType: 'image/png' },
     // HTML first, the PNG after it: a browser sniffing the start sees HTML.
     htmlPngPolyglot: { body: Buffer.concat([Buffer.from(HTML_PAYLOAD), image]), contentType: 'image/png' },
-    gif: { body: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).gif().toBuffer(), contentType: 'image/png' },
+    gif: {
+      body: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
+        .gif()
+        .toBuffer(),
+      contentType: 'image/png',
+    },
     truncatedPng: { body: image.subarray(0, image.length - 30), contentType: 'image/png' },
     decompressionBomb: { body: pngBomb(), contentType: 'image/png' },
   };

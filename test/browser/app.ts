@@ -19,7 +19,12 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const EXAMPLE = path.join(ROOT, 'examples', 'web');
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.map': 'application/json' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json',
+};
 
 export interface StaticSite {
   port: number;
@@ -117,7 +122,10 @@ function installedExample(): string {
   if (existsSync(path.join(appDir, 'package.json'))) return appDir;
 
   const partial = mkdtempSync(`${appDir}.tmp-`);
-  const output = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', partial], { cwd: path.join(ROOT, 'packages', 'client'), encoding: 'utf8' });
+  const output = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', partial], {
+    cwd: path.join(ROOT, 'packages', 'client'),
+    encoding: 'utf8',
+  });
   const tarball = path.join(partial, output.trim().split('\n').pop()!);
   cpSync(EXAMPLE, partial, { recursive: true, filter: (source) => !/[/\\](node_modules|dist)$/.test(source) });
   const modules = path.join(partial, 'node_modules');
@@ -140,5 +148,9 @@ function installedExample(): string {
 
 /** Builds the installed example with its own build script, for `wardenUrl`, into `outDir`. */
 function installAndBuild(outDir: string, wardenUrl: string): void {
-  execFileSync(process.execPath, ['build.mjs'], { cwd: installedExample(), env: { ...process.env, WARDEN_URL: wardenUrl, OUT_DIR: outDir }, encoding: 'utf8' });
+  execFileSync(process.execPath, ['build.mjs'], {
+    cwd: installedExample(),
+    env: { ...process.env, WARDEN_URL: wardenUrl, OUT_DIR: outDir },
+    encoding: 'utf8',
+  });
 }

@@ -16,7 +16,8 @@ export function chromiumPath(): string | undefined {
   return candidates.find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate!));
 }
 
-export const SERVICES_PASS_ONLY = 'skipped: runs in the PostgreSQL + Redis pass only (DATABASE_URL and REDIS_URL set); it drives a real browser';
+export const SERVICES_PASS_ONLY =
+  'skipped: runs in the PostgreSQL + Redis pass only (DATABASE_URL and REDIS_URL set); it drives a real browser';
 export const NO_CHROMIUM = 'skipped: Chromium is not installed (Debian package chromium, as .ci/run installs; or set CHROMIUM_PATH)';
 
 /**

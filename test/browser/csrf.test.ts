@@ -32,7 +32,9 @@ describeInBrowser('pages on other origins, in the signed-in user’s browser', (
     [browser, example, elsewhere] = await Promise.all([
       openBrowser(),
       startExample(),
-      serveSite((pathname) => (pathname === '/' ? { type: 'text/html; charset=utf-8', body: '<!doctype html><title>elsewhere</title><body></body>' } : null)),
+      serveSite((pathname) =>
+        pathname === '/' ? { type: 'text/html; charset=utf-8', body: '<!doctype html><title>elsewhere</title><body></body>' } : null,
+      ),
     ]);
   }, 60_000);
   afterAll(async () => {
@@ -43,7 +45,8 @@ describeInBrowser('pages on other origins, in the signed-in user’s browser', (
   /** warden_refresh_total by result (ok, grace, reused, expired, invalid). */
   async function refreshCounters(): Promise<Record<string, number>> {
     const counters: Record<string, number> = {};
-    for (const sample of await scrapeMetrics(example.warden)) if (sample.name === 'warden_refresh_total') counters[sample.labels.result] = sample.value;
+    for (const sample of await scrapeMetrics(example.warden))
+      if (sample.name === 'warden_refresh_total') counters[sample.labels.result] = sample.value;
     return counters;
   }
 
@@ -69,7 +72,8 @@ describeInBrowser('pages on other origins, in the signed-in user’s browser', (
 
   /** Every request the attacking page makes to Warden, with what it carried and what came back. */
   function watchWarden(page: Page) {
-    const seen: Array<Promise<{ kind: string; method: string; contentType: string; cookie: string; status: number | null; body: string }>> = [];
+    const seen: Array<Promise<{ kind: string; method: string; contentType: string; cookie: string; status: number | null; body: string }>> =
+      [];
     page.on('request', (request: Request) => {
       if (!request.url().startsWith(example.wardenUrl)) return;
       seen.push(
@@ -147,7 +151,10 @@ describeInBrowser('pages on other origins, in the signed-in user’s browser', (
           const json = (query: string) => JSON.stringify({ query });
           const results = {
             json: await attempt({ headers: { 'content-type': 'application/json' }, body: json(refresh) }),
-            jsonWithPreflightHeader: await attempt({ headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true' }, body: json(logout) }),
+            jsonWithPreflightHeader: await attempt({
+              headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true' },
+              body: json(logout),
+            }),
             textPlain: await attempt({ headers: { 'content-type': 'text/plain' }, body: json(refresh) }),
             textPlainNoCors: await attempt({ mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: json(logout) }),
             urlencodedNoCors: await attempt({ mode: 'no-cors', body: new URLSearchParams({ query: refresh }) }),

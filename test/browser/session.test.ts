@@ -25,7 +25,8 @@ const EXPIRE_ACCESS_TOKENS = 16 * 60_000;
 
 const rotations = (warden: ExampleSetup['warden'], result: 'ok' | 'grace' = 'ok') => metric(warden, 'warden_refresh_total', { result });
 
-const isRefresh = (request: Request) => request.method() === 'POST' && (request.postData() ?? '').includes('"operationName":"WardenRefreshToken"');
+const isRefresh = (request: Request) =>
+  request.method() === 'POST' && (request.postData() ?? '').includes('"operationName":"WardenRefreshToken"');
 
 describeInBrowser('examples/web in Chromium, cookie transport', () => {
   let browser: Browser;
@@ -73,7 +74,10 @@ describeInBrowser('examples/web in Chromium, cookie transport', () => {
   }
 
   const sessionOf = (userEmail: string) =>
-    example.warden.app.infra.database.prisma.session.findMany({ where: { user: { email: userEmail } }, select: { id: true, generation: true, revokedAt: true } });
+    example.warden.app.infra.database.prisma.session.findMany({
+      where: { user: { email: userEmail } },
+      select: { id: true, generation: true, revokedAt: true },
+    });
 
   it('signs up and logs in; the refresh_token cookie is HttpOnly, SameSite=Strict, Path=/graphql and never in document.cookie', async () => {
     const context = await browser.newContext({ viewport: { width: 820, height: 560 } });
@@ -95,7 +99,10 @@ describeInBrowser('examples/web in Chromium, cookie transport', () => {
     const probe = await context.newPage();
     await probe.goto(`${example.appOrigin}/graphql/probe`);
     for (const where of [page, probe]) {
-      const visible = await where.evaluate(() => ({ cookie: document.cookie, storage: JSON.stringify({ ...localStorage, ...sessionStorage }) }));
+      const visible = await where.evaluate(() => ({
+        cookie: document.cookie,
+        storage: JSON.stringify({ ...localStorage, ...sessionStorage }),
+      }));
       expect(visible.cookie).not.toContain('refresh_token');
       expect(visible.cookie).not.toContain(cookie.value);
       expect(visible.storage).not.toContain(cookie.value);

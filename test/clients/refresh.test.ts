@@ -33,7 +33,10 @@ afterAll(() => Promise.all([server.close(), steady.close()]));
 /** Signs a user up through the API and returns the whole AuthPayload. */
 async function signUp(on: TestServer = server): Promise<AuthPayloadFieldsFragment> {
   const { email, password } = await signupUser(on);
-  const login = await on.gql(`mutation($input: LoginInput!) { login(input: $input) { accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt user { id name email emailVerified role avatarUrl bio createdAt } } }`, { input: { email, password } });
+  const login = await on.gql(
+    `mutation($input: LoginInput!) { login(input: $input) { accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt user { id name email emailVerified role avatarUrl bio createdAt } } }`,
+    { input: { email, password } },
+  );
   return login.body.data!.login as AuthPayloadFieldsFragment;
 }
 
@@ -136,7 +139,10 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('%s', (kind) 
     expect(forbidden.code).toBe(ErrorCode.FORBIDDEN);
     const invalid = await client.mutate(CreatePostDocument, { input: { title: '', body: 'text' } });
     expect(invalid.code).toBe(ErrorCode.BAD_USER_INPUT);
-    const errors = kind === 'apollo' ? (invalid.error as { errors: Array<{ extensions: Record<string, unknown> }> }).errors : (invalid.error as { graphQLErrors: Array<{ extensions: Record<string, unknown> }> }).graphQLErrors;
+    const errors =
+      kind === 'apollo'
+        ? (invalid.error as { errors: Array<{ extensions: Record<string, unknown> }> }).errors
+        : (invalid.error as { graphQLErrors: Array<{ extensions: Record<string, unknown> }> }).graphQLErrors;
     expect(errors[0].extensions.fields).toEqual({ title: expect.any(String) });
     expect(client.signedOut).toEqual([]);
     expect(client.auth.accessToken).not.toBeNull();
@@ -148,7 +154,10 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('%s', (kind) 
     const payload = await signUp(steady);
     await client.auth.signIn(payload);
 
-    const changed = await client.mutate(ChangePasswordDocument, { currentPassword: 'correct horse battery', newPassword: 'another horse battery' });
+    const changed = await client.mutate(ChangePasswordDocument, {
+      currentPassword: 'correct horse battery',
+      newPassword: 'another horse battery',
+    });
 
     expect(changed.error).toBeUndefined();
     expect(client.auth.accessToken).toBe(changed.data!.changePassword.accessToken);
@@ -176,7 +185,10 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('%s', (kind) 
   it('retries an operation once only, then hands over the error', async () => {
     // A server that keeps answering ACCESS_TOKEN_EXPIRED to `Me` (a clock far off, say); the
     // refresh itself reaches the real Warden.
-    const expired = { data: null, errors: [{ message: 'The access token has expired.', path: ['me'], extensions: { code: 'ACCESS_TOKEN_EXPIRED' } }] };
+    const expired = {
+      data: null,
+      errors: [{ message: 'The access token has expired.', path: ['me'], extensions: { code: 'ACCESS_TOKEN_EXPIRED' } }],
+    };
     const counter = countingFetch({ intercept: (name) => (name === 'Me' ? graphqlResponse(expired) : undefined) });
     const client = makeDriver({ server: steady, fetch: counter.fetch });
     await client.auth.signIn(await signUp(steady));
@@ -190,11 +202,15 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('%s', (kind) 
   });
 
   it('keeps the session and fails the operation when the refresh cannot reach Warden', async () => {
-    const expired = { data: null, errors: [{ message: 'The access token has expired.', path: ['me'], extensions: { code: 'ACCESS_TOKEN_EXPIRED' } }] };
+    const expired = {
+      data: null,
+      errors: [{ message: 'The access token has expired.', path: ['me'], extensions: { code: 'ACCESS_TOKEN_EXPIRED' } }],
+    };
     const counter = countingFetch({
       intercept: (name) => {
         if (name === 'Me') return graphqlResponse(expired);
-        if (name === 'WardenRefreshToken') return new Response('<html>502 Bad Gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } });
+        if (name === 'WardenRefreshToken')
+          return new Response('<html>502 Bad Gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } });
         return undefined;
       },
     });

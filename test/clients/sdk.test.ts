@@ -11,7 +11,10 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 describe('package exports', () => {
   it('ships warden/client, warden/client/apollo and warden/client/urql from dist, as the client package itself', () => {
-    if (!existsSync(path.join(ROOT, 'dist', 'src', 'client', 'index.js')) || !existsSync(path.join(ROOT, 'packages', 'client', 'dist', 'index.js'))) {
+    if (
+      !existsSync(path.join(ROOT, 'dist', 'src', 'client', 'index.js')) ||
+      !existsSync(path.join(ROOT, 'packages', 'client', 'dist', 'index.js'))
+    ) {
       throw new Error('dist/src/client or packages/client/dist is missing: run `npm run build` (npm test compiles first)');
     }
     const script = `
@@ -41,7 +44,8 @@ describe('package exports', () => {
       same: true,
       package: path.join(ROOT, 'packages', 'client', 'dist', 'index.js'),
     });
-    for (const entry of ['index', 'apollo', 'urql']) expect(existsSync(path.join(ROOT, 'dist', 'src', 'client', `${entry}.d.ts`))).toBe(true);
+    for (const entry of ['index', 'apollo', 'urql'])
+      expect(existsSync(path.join(ROOT, 'dist', 'src', 'client', `${entry}.d.ts`))).toBe(true);
   });
 
   it('keeps the client libraries optional: the server imports none of them', () => {
@@ -56,7 +60,8 @@ describe('package exports', () => {
           const source = readFileSync(full, 'utf8');
           for (const [, specifier] of source.matchAll(/(?:from|import|require)\s*\(?\s*['"]([^'"]+)['"]/g)) {
             const intoClient = specifier.startsWith('.') && path.resolve(path.dirname(full), specifier).startsWith(CLIENT_DIR);
-            if (/^(@apollo\/client|@urql\/|rxjs|wonka|@warden\/client)/.test(specifier) || intoClient) offenders.push(`${path.relative(ROOT, full)}: ${specifier}`);
+            if (/^(@apollo\/client|@urql\/|rxjs|wonka|@warden\/client)/.test(specifier) || intoClient)
+              offenders.push(`${path.relative(ROOT, full)}: ${specifier}`);
           }
         }
       }

@@ -6,7 +6,16 @@
 import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCache } from '@apollo/client';
 import { Client, CombinedError, cacheExchange, fetchExchange } from '@urql/core';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { createWardenAuth, ErrorCode, errorCodeOf, memoryTokenStore, type MfaRequiredEvent, type SignedOutEvent, type TokenStore, type WardenAuth } from '@warden/client';
+import {
+  createWardenAuth,
+  ErrorCode,
+  errorCodeOf,
+  memoryTokenStore,
+  type MfaRequiredEvent,
+  type SignedOutEvent,
+  type TokenStore,
+  type WardenAuth,
+} from '@warden/client';
 import { createWardenApolloLink } from '@warden/client/apollo';
 import { wardenAuthExchange } from '@warden/client/urql';
 import type { ManualClock } from '../../src/lib/clock';
@@ -14,7 +23,6 @@ import { metric, type TestServer } from '../kit';
 
 /** Access tokens live two seconds; no skew, so they are refused the second they expire. */
 export const SHORT_TTL_ENV = { ACCESS_TOKEN_TTL: '2s', CLOCK_SKEW: '0' };
-
 
 /**
  * Moves the server's clock until Warden refuses an access token that expires at `expiresAt`
@@ -42,7 +50,9 @@ export interface CountingFetch {
  * first error code of its response. With `jar`, it keeps cookies as a browser would.
  * `intercept` may answer a request itself (to simulate a server that keeps refusing).
  */
-export function countingFetch(options: { jar?: CookieJar; intercept?: (operationName: string | null) => Response | undefined } = {}): CountingFetch {
+export function countingFetch(
+  options: { jar?: CookieJar; intercept?: (operationName: string | null) => Response | undefined } = {},
+): CountingFetch {
   const seen: SeenRequest[] = [];
   const wrapped: typeof fetch = async (input, init = {}) => {
     const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
@@ -78,7 +88,9 @@ export class CookieJar {
     for (const line of response.headers.getSetCookie()) {
       const [pair, ...attributes] = line.split(';');
       const [name, value] = [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1).trim()];
-      const expired = attributes.some((a) => /^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]) <= Date.now()) || attributes.some((a) => /^\s*max-age=0\s*$/i.test(a));
+      const expired =
+        attributes.some((a) => /^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]) <= Date.now()) ||
+        attributes.some((a) => /^\s*max-age=0\s*$/i.test(a));
       if (!value || expired) this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
@@ -98,8 +110,14 @@ export interface ClientDriver {
   signedOut: SignedOutEvent[];
   /** What onMfaRequired was called with. */
   mfaRequired: MfaRequiredEvent[];
-  query<TData, TVariables extends Record<string, unknown>>(document: TypedDocumentNode<TData, TVariables>, variables?: TVariables): Promise<RunResult<TData>>;
-  mutate<TData, TVariables extends Record<string, unknown>>(document: TypedDocumentNode<TData, TVariables>, variables?: TVariables): Promise<RunResult<TData>>;
+  query<TData, TVariables extends Record<string, unknown>>(
+    document: TypedDocumentNode<TData, TVariables>,
+    variables?: TVariables,
+  ): Promise<RunResult<TData>>;
+  mutate<TData, TVariables extends Record<string, unknown>>(
+    document: TypedDocumentNode<TData, TVariables>,
+    variables?: TVariables,
+  ): Promise<RunResult<TData>>;
 }
 
 export interface DriverOptions {
@@ -136,8 +154,16 @@ export function apolloDriver(options: DriverOptions): ClientDriver {
     signedOut,
     mfaRequired,
     query: async (query, variables) =>
-      read(await client.query({ query: query as unknown as TypedDocumentNode, variables: variables ?? {}, fetchPolicy: 'network-only', errorPolicy: 'all' })),
-    mutate: async (mutation, variables) => read(await client.mutate({ mutation: mutation as unknown as TypedDocumentNode, variables: variables ?? {}, errorPolicy: 'all' })),
+      read(
+        await client.query({
+          query: query as unknown as TypedDocumentNode,
+          variables: variables ?? {},
+          fetchPolicy: 'network-only',
+          errorPolicy: 'all',
+        }),
+      ),
+    mutate: async (mutation, variables) =>
+      read(await client.mutate({ mutation: mutation as unknown as TypedDocumentNode, variables: variables ?? {}, errorPolicy: 'all' })),
   };
 }
 
@@ -171,8 +197,10 @@ export function urqlDriver(options: DriverOptions): ClientDriver {
     mfaRequired,
     query: async <TData, TVariables extends Record<string, unknown>>(query: TypedDocumentNode<TData, TVariables>, variables?: TVariables) =>
       read<TData>(await client.query(query, (variables ?? {}) as TVariables, { requestPolicy: 'network-only' }).toPromise()),
-    mutate: async <TData, TVariables extends Record<string, unknown>>(mutation: TypedDocumentNode<TData, TVariables>, variables?: TVariables) =>
-      read<TData>(await client.mutation(mutation, (variables ?? {}) as TVariables).toPromise()),
+    mutate: async <TData, TVariables extends Record<string, unknown>>(
+      mutation: TypedDocumentNode<TData, TVariables>,
+      variables?: TVariables,
+    ) => read<TData>(await client.mutation(mutation, (variables ?? {}) as TVariables).toPromise()),
   };
 }
 
@@ -185,5 +213,8 @@ export function refreshMetric(server: TestServer, result: 'ok' | 'grace' | 'reus
 
 /** A canned GraphQL response, as Warden sends it. */
 export function graphqlResponse(body: unknown): Response {
-  return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/graphql-response+json; charset=utf-8' } });
+  return new Response(JSON.stringify(body), {
+    status: 200,
+    headers: { 'content-type': 'application/graphql-response+json; charset=utf-8' },
+  });
 }

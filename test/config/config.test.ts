@@ -89,6 +89,9 @@ describe('loadConfig', () => {
   });
 
   it('normalises ADMIN_EMAILS like every other email', () => {
-    expect(loadConfig({ DATA_DIR: dataDir(), ADMIN_EMAILS: ' Root@Example.COM , ops@x.io ' }).adminEmails).toEqual(['root@example.com', 'ops@x.io']);
+    expect(loadConfig({ DATA_DIR: dataDir(), ADMIN_EMAILS: ' Root@Example.COM , ops@x.io ' }).adminEmails).toEqual([
+      'root@example.com',
+      'ops@x.io',
+    ]);
   });
 });

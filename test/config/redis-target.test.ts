@@ -9,7 +9,10 @@ const base = { DATA_DIR: '/tmp/warden-config-test', JWT_SECRET: 'x'.repeat(32) }
 
 describe('the Redis target', () => {
   it('is one server for REDIS_URL, none without any', () => {
-    expect(loadConfig({ ...base, REDIS_URL: 'redis://:pw@cache:6379/2' }).redis).toEqual({ kind: 'single', url: 'redis://:pw@cache:6379/2' });
+    expect(loadConfig({ ...base, REDIS_URL: 'redis://:pw@cache:6379/2' }).redis).toEqual({
+      kind: 'single',
+      url: 'redis://:pw@cache:6379/2',
+    });
     expect(loadConfig(base).redis).toBeUndefined();
   });
 
@@ -26,8 +29,12 @@ describe('the Redis target', () => {
   });
 
   it('refuses two kinds at once, and URLs that are not redis:// or rediss://', () => {
-    expect(() => loadConfig({ ...base, REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_URLS: 'redis://b:7000' })).toThrow(/REDIS_URL, REDIS_CLUSTER_URLS: set only one/);
-    expect(() => loadConfig({ ...base, REDIS_CLUSTER_URLS: 'redis://a:7000,http://b:7001' })).toThrow(/REDIS_CLUSTER_URLS: each URL must start with redis:\/\/ or rediss:\/\//);
+    expect(() => loadConfig({ ...base, REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_URLS: 'redis://b:7000' })).toThrow(
+      /REDIS_URL, REDIS_CLUSTER_URLS: set only one/,
+    );
+    expect(() => loadConfig({ ...base, REDIS_CLUSTER_URLS: 'redis://a:7000,http://b:7001' })).toThrow(
+      /REDIS_CLUSTER_URLS: each URL must start with redis:\/\/ or rediss:\/\//,
+    );
     expect(() => loadConfig({ ...base, REDIS_SENTINEL_URLS: 'not a url', REDIS_SENTINEL_MASTER: 'm' })).toThrow(/REDIS_SENTINEL_URLS/);
   });
 

@@ -26,7 +26,11 @@ describe('the configuration reference (docs/configuration.md)', () => {
   });
 
   it('describes every variable in the schema', () => {
-    expect(variableReference().filter((variable) => !variable.description?.trim()).map((variable) => variable.name)).toEqual([]);
+    expect(
+      variableReference()
+        .filter((variable) => !variable.description?.trim())
+        .map((variable) => variable.name),
+    ).toEqual([]);
   });
 
   it('documents every variable Warden reads, and none it does not', () => {
@@ -35,7 +39,12 @@ describe('the configuration reference (docs/configuration.md)', () => {
   });
 
   it('shows a default the schema applies, and the text given for the ones it derives', () => {
-    const rows = new Map(page().split('\n').filter((line) => line.startsWith('| `')).map((line) => [line.split('|')[1].trim(), line.split('|')[2].trim()]));
+    const rows = new Map(
+      page()
+        .split('\n')
+        .filter((line) => line.startsWith('| `'))
+        .map((line) => [line.split('|')[1].trim(), line.split('|')[2].trim()]),
+    );
     expect(rows.get('`ACCESS_TOKEN_TTL`')).toBe('`15m`');
     expect(rows.get('`BCRYPT_COST`')).toBe('`12`');
     expect(rows.get('`TRUST_PROXY`')).toBe('`false`');

@@ -20,7 +20,10 @@ const EXAMPLE = path.join(ROOT, 'examples', 'notes');
 
 /** `npm pack` in `cwd`; returns the tarball's path. Scripts off: the build is already done. */
 function pack(cwd: string, destination: string): string {
-  const output = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', destination], { cwd, encoding: 'utf8' });
+  const output = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', destination], {
+    cwd,
+    encoding: 'utf8',
+  });
   return path.join(destination, output.trim().split('\n').pop()!);
 }
 
@@ -80,7 +83,10 @@ describeInEmbeddedPass('examples/notes, installed from npm pack output', () => {
       symlinkSync(path.join(ROOT, 'node_modules', entry), path.join(modules, entry));
     }
     // Compiled against the package's published types: only what `warden` exports is reachable.
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: appDir, encoding: 'utf8' });
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
+      cwd: appDir,
+      encoding: 'utf8',
+    });
   }, 120_000);
 
   afterAll(async () => {

@@ -24,7 +24,9 @@ const gateway = createGatewayRuntime({
   logging: process.env.GATEWAY_LOG_LEVEL ?? false,
   plugins: () => [
     useJWT({
-      signingKeyProviders: [createRemoteJwksSigningKeyProvider({ jwksUri: env('WARDEN_JWKS_URL'), cacheMaxAge: Number(env('JWKS_CACHE_MS')) })],
+      signingKeyProviders: [
+        createRemoteJwksSigningKeyProvider({ jwksUri: env('WARDEN_JWKS_URL'), cacheMaxAge: Number(env('JWKS_CACHE_MS')) }),
+      ],
       tokenLookupLocations: [extractFromHeader({ name: 'authorization', prefix: 'Bearer' })],
       // Pin ES256 (the plugin's default is RS256 + HS256) and check Warden's iss and aud.
       tokenVerification: { algorithms: ['ES256'], issuer: env('WARDEN_ISSUER'), audience: env('WARDEN_AUDIENCE') },

@@ -60,12 +60,17 @@ function signHmac(header: Record<string, unknown>, payload: Record<string, unkno
 }
 
 const listen = (server: Server) =>
-  new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  new Promise<string>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 const closeServer = (server: Server | undefined) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
 
 /** Runs test/gateway/hive-gateway.mjs on a loopback port and waits for it to say where. */
 async function startGateway(env: Record<string, string>): Promise<{ process: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'hive-gateway.mjs')], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(__dirname, 'hive-gateway.mjs')], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const lines = createInterface({ input: child.stdout });
@@ -111,14 +116,16 @@ let gateway: ChildProcess | undefined;
 let gatewayUrl: string;
 const received: SubgraphRequest[] = [];
 
-
 async function throughGateway(authorization: string | undefined, body: Record<string, unknown> = { query: CLAIMS }) {
   const response = await fetch(gatewayUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json', ...(authorization === undefined ? {} : { authorization }) },
     body: JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as { data?: { claims?: Record<string, unknown> | null } | null; errors?: Array<{ message: string }> } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { data?: { claims?: Record<string, unknown> | null } | null; errors?: Array<{ message: string }> },
+  };
 }
 
 const decoded = () => jwt.decode(user.accessToken, { complete: true })!;
@@ -137,7 +144,13 @@ async function login(): Promise<string> {
 
 async function keysCommand(...args: string[]): Promise<string[]> {
   const lines: string[] = [];
-  const code = await runKeysCommand(args, { prisma: warden.app.infra.database.prisma, config: warden.config, logger: createLogger({ level: 'silent' }), clock: systemClock, print: (line) => lines.push(line) });
+  const code = await runKeysCommand(args, {
+    prisma: warden.app.infra.database.prisma,
+    config: warden.config,
+    logger: createLogger({ level: 'silent' }),
+    clock: systemClock,
+    print: (line) => lines.push(line),
+  });
   expect(code).toBe(0);
   return lines;
 }
@@ -158,7 +171,12 @@ describeInServicesPass('Hive Gateway with its JWT plugin on Warden’s JWKS', ()
       request.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as SubgraphRequest & { variables?: Record<string, unknown> };
         received.push(body);
-        void graphql({ schema, source: body.query, variableValues: body.variables, rootValue: { claims: body.extensions?.jwt?.payload ?? null } }).then((result) => {
+        void graphql({
+          schema,
+          source: body.query,
+          variableValues: body.variables,
+          rootValue: { claims: body.extensions?.jwt?.payload ?? null },
+        }).then((result) => {
           response.setHeader('content-type', 'application/json');
           response.end(JSON.stringify(result));
         });
@@ -190,7 +208,13 @@ describeInServicesPass('Hive Gateway with its JWT plugin on Warden’s JWKS', ()
     expect(result.body.errors).toBeUndefined();
     expect(result.body.data!.claims).toEqual({ sub: user.user.id, scope: 'user', aal: 'aal1', amr: ['pwd'], role: 'USER' });
     expect(received.length).toBe(before + 1);
-    expect(received.at(-1)!.extensions!.jwt!.payload).toMatchObject({ sub: user.user.id, scope: 'user', aal: 'aal1', iss: warden.config.jwtIssuer, aud: warden.config.jwtAudience });
+    expect(received.at(-1)!.extensions!.jwt!.payload).toMatchObject({
+      sub: user.user.id,
+      scope: 'user',
+      aal: 'aal1',
+      iss: warden.config.jwtIssuer,
+      aud: warden.config.jwtAudience,
+    });
   });
 
   it('refuses expired, forged and confused tokens at the gateway; the subgraph never sees them', async () => {

@@ -15,7 +15,9 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const failures = (results: AuditResult[]) =>
-  results.filter((result) => result.status !== 'ok').map((result) => `${result.id} ${result.name}: ${'reason' in result ? result.reason : ''}`);
+  results
+    .filter((result) => result.status !== 'ok')
+    .map((result) => `${result.id} ${result.name}: ${'reason' in result ? result.reason : ''}`);
 
 const runAudits = async (fetchFn: typeof fetch) =>
   Promise.all(serverAudits({ url: () => server.graphqlUrl, fetchFn }).map((audit) => audit.fn()));

@@ -52,7 +52,11 @@ describe('HTTP surface', () => {
     ['an empty body', '', { 'content-type': 'application/json' }],
     ['a wrong content type', 'query=%7B__typename%7D', { 'content-type': 'application/x-www-form-urlencoded' }],
     ['text/plain without a preflight header (CSRF)', JSON.stringify({ query: '{ __typename }' }), { 'content-type': 'text/plain' }],
-    ['a JSON array (batching is off)', JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]), { 'content-type': 'application/json' }],
+    [
+      'a JSON array (batching is off)',
+      JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]),
+      { 'content-type': 'application/json' },
+    ],
   ])('answers 4xx, never 5xx, to %s', async (_what, body, headers) => {
     const res = await post(body, headers);
     expect(res.status).toBeGreaterThanOrEqual(400);
@@ -83,7 +87,10 @@ describe('HTTP surface', () => {
   });
 
   it('sends CORS headers only to allow-listed origins', async () => {
-    const res = await fetch(server.graphqlUrl, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const res = await fetch(server.graphqlUrl, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
@@ -107,7 +114,10 @@ describeUnless(process.env.REDIS_URL || redisServerAvailable ? null : REDIS_SKIP
     expect(await page.text()).not.toMatch(/sandbox/i);
     const introspection = await prod.server.gql('{ __schema { types { name } } }');
     expect(introspection.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    const cors = await fetch(prod.server.graphqlUrl, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+    const cors = await fetch(prod.server.graphqlUrl, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+    });
     expect(cors.headers.get('access-control-allow-origin')).toBe('https://app.example');
   });
 });

@@ -83,7 +83,7 @@ function migrationSuite(open: () => Promise<Db>): void {
     expect(await applyMigrations(db.target)).toEqual([]);
   });
 
-  test("_prisma_migrations is kept as Prisma keeps it", async () => {
+  test('_prisma_migrations is kept as Prisma keeps it', async () => {
     const rows = await db.query(
       'SELECT migration_name, checksum, finished_at, rolled_back_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name',
     );
@@ -159,39 +159,48 @@ const databaseUrl = process.env.DATABASE_URL;
 
 // PGlite's and createMigration's tests do not depend on the pass: the embedded pass runs them.
 // PostgreSQL's need DATABASE_URL's server: the PostgreSQL + Redis pass.
-describeUnless(databaseUrl ? null : 'skipped: needs DATABASE_URL (the PostgreSQL + Redis pass)', 'migrations on a fresh PostgreSQL database', () => {
-  const database = `warden_migtest_${randomBytes(6).toString('hex')}`;
-  const url = databaseUrl ? withDatabase(databaseUrl, database) : '';
-  afterAll(async () => {
-    if (!databaseUrl) return;
-    await withClient(databaseUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
-  });
+describeUnless(
+  databaseUrl ? null : 'skipped: needs DATABASE_URL (the PostgreSQL + Redis pass)',
+  'migrations on a fresh PostgreSQL database',
+  () => {
+    const database = `warden_migtest_${randomBytes(6).toString('hex')}`;
+    const url = databaseUrl ? withDatabase(databaseUrl, database) : '';
+    afterAll(async () => {
+      if (!databaseUrl) return;
+      await withClient(databaseUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+    });
 
-  migrationSuite(async () => {
-    await withClient(databaseUrl!, (client) => client.query(`CREATE DATABASE "${database}"`));
-    return {
-      target: { kind: 'postgres', url },
-      query: (sql) => withClient(url, async (client) => (await client.query(sql)).rows),
-    };
-  });
+    migrationSuite(async () => {
+      await withClient(databaseUrl!, (client) => client.query(`CREATE DATABASE "${database}"`));
+      return {
+        target: { kind: 'postgres', url },
+        query: (sql) => withClient(url, async (client) => (await client.query(sql)).rows),
+      };
+    });
 
-  test('leaves no shadow databases behind', async () => {
-    const rows = await withClient(databaseUrl!, async (client) =>
-      (await client.query("SELECT datname FROM pg_database WHERE datname LIKE 'prisma\\_migrate\\_shadow\\_db\\_%'")).rows,
-    );
-    expect(rows).toEqual([]);
-  });
+    test('leaves no shadow databases behind', async () => {
+      const rows = await withClient(
+        databaseUrl!,
+        async (client) =>
+          (await client.query("SELECT datname FROM pg_database WHERE datname LIKE 'prisma\\_migrate\\_shadow\\_db\\_%'")).rows,
+      );
+      expect(rows).toEqual([]);
+    });
 
-  test('createTestDatabase gives a migrated database and drops it', async () => {
-    const testDb = await createTestDatabase();
-    try {
-      expect(await applyMigrations({ kind: 'postgres', url: testDb.url })).toEqual([]);
-      expect(await diffMigrationsToSchema({ kind: 'postgres', url: testDb.url })).toBe('');
-    } finally {
-      await testDb.drop();
-    }
-    const name = new URL(testDb.url).pathname.slice(1);
-    const rows = await withClient(databaseUrl!, async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rows);
-    expect(rows).toEqual([]);
-  });
-});
+    test('createTestDatabase gives a migrated database and drops it', async () => {
+      const testDb = await createTestDatabase();
+      try {
+        expect(await applyMigrations({ kind: 'postgres', url: testDb.url })).toEqual([]);
+        expect(await diffMigrationsToSchema({ kind: 'postgres', url: testDb.url })).toBe('');
+      } finally {
+        await testDb.drop();
+      }
+      const name = new URL(testDb.url).pathname.slice(1);
+      const rows = await withClient(
+        databaseUrl!,
+        async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rows,
+      );
+      expect(rows).toEqual([]);
+    });
+  },
+);

@@ -41,7 +41,8 @@ export interface Needs {
   onePass?: boolean;
 }
 
-export const ONE_PASS_REASON = 'skipped: runs once, in the PostgreSQL + Redis pass (DATABASE_URL and REDIS_URL set); it brings its own servers, so the embedded pass would only repeat it';
+export const ONE_PASS_REASON =
+  'skipped: runs once, in the PostgreSQL + Redis pass (DATABASE_URL and REDIS_URL set); it brings its own servers, so the embedded pass would only repeat it';
 
 /** Why a suite with these needs cannot run here, or null. */
 export function missing(needs: Needs): string | null {

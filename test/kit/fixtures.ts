@@ -13,7 +13,10 @@ export const REFRESH = /* GraphQL */ `
       accessTokenExpiresAt
       refreshToken
       refreshTokenExpiresAt
-      user { id email }
+      user {
+        id
+        email
+      }
     }
   }
 `;
@@ -39,7 +42,7 @@ export function pairOf(response: GqlResponse): TokenPair {
 
 /** The new pair of a refresh, or null when it was refused (for tests that count refusals). */
 export function refreshedPair(response: GqlResponse): TokenPair | null {
-  return ((response.body.data as { refreshToken?: TokenPair } | null | undefined)?.refreshToken) ?? null;
+  return (response.body.data as { refreshToken?: TokenPair } | null | undefined)?.refreshToken ?? null;
 }
 
 /** The session id (`sid`) an access token names. */

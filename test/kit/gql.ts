@@ -21,10 +21,18 @@ export interface GqlOptions {
 
 /** What `gql` takes: a generated document, or the operation's text. */
 export interface Gql {
-  <TData, TVariables extends Record<string, unknown> = Record<string, unknown>>(document: TypedDocumentNode<TData, TVariables>, variables?: TVariables, options?: GqlOptions): Promise<GqlResponse<TData>>;
+  <TData, TVariables extends Record<string, unknown> = Record<string, unknown>>(
+    document: TypedDocumentNode<TData, TVariables>,
+    variables?: TVariables,
+    options?: GqlOptions,
+  ): Promise<GqlResponse<TData>>;
   <TData = Record<string, any>>(query: string, variables?: Record<string, unknown>, options?: GqlOptions): Promise<GqlResponse<TData>>;
   /** Either, when the caller takes both (loosely typed). */
-  <TData = Record<string, any>>(query: string | DocumentNode, variables?: Record<string, unknown>, options?: GqlOptions): Promise<GqlResponse<TData>>;
+  <TData = Record<string, any>>(
+    query: string | DocumentNode,
+    variables?: Record<string, unknown>,
+    options?: GqlOptions,
+  ): Promise<GqlResponse<TData>>;
 }
 
 const printed = new WeakMap<DocumentNode, string>();
@@ -41,7 +49,12 @@ export function operationText(query: string | DocumentNode): string {
 }
 
 /** POSTs one operation to `graphqlUrl`; fails on a body that is not JSON (a 5xx page, say). */
-export async function postGql(graphqlUrl: string, query: string | DocumentNode, variables?: Record<string, unknown>, options: GqlOptions = {}): Promise<GqlResponse<any>> {
+export async function postGql(
+  graphqlUrl: string,
+  query: string | DocumentNode,
+  variables?: Record<string, unknown>,
+  options: GqlOptions = {},
+): Promise<GqlResponse<any>> {
   const response = await fetch(graphqlUrl, {
     method: 'POST',
     headers: {
@@ -63,5 +76,6 @@ export async function postGql(graphqlUrl: string, query: string | DocumentNode, 
 
 /** A `gql` bound to one GraphQL endpoint. */
 export function gqlAt(graphqlUrl: string): Gql {
-  return ((query: string | DocumentNode, variables?: Record<string, unknown>, options?: GqlOptions) => postGql(graphqlUrl, query, variables, options)) as Gql;
+  return ((query: string | DocumentNode, variables?: Record<string, unknown>, options?: GqlOptions) =>
+    postGql(graphqlUrl, query, variables, options)) as Gql;
 }

@@ -25,7 +25,11 @@ export function placeholder(type: GraphQLInputType): unknown {
   if (isListType(type)) return [placeholder(type.ofType)];
   if (isEnumType(type)) return type.getValues()[0].value;
   if (isInputObjectType(type)) {
-    return Object.fromEntries(Object.values(type.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, placeholder(f.type)]));
+    return Object.fromEntries(
+      Object.values(type.getFields())
+        .filter((f) => isNonNullType(f.type))
+        .map((f) => [f.name, placeholder(f.type)]),
+    );
   }
   switch (getNamedType(type).name) {
     case 'Int':
@@ -64,7 +68,10 @@ export interface RootFieldOperation {
 /** Every Query and Mutation field, with its `@auth` rule and a minimal operation that calls it. */
 export function rootFieldOperations(schema: GraphQLSchema): RootFieldOperation[] {
   const out: RootFieldOperation[] = [];
-  for (const [kind, root] of [['query', schema.getQueryType()], ['mutation', schema.getMutationType()]] as const) {
+  for (const [kind, root] of [
+    ['query', schema.getQueryType()],
+    ['mutation', schema.getMutationType()],
+  ] as const) {
     if (!root) continue;
     const typeAuth = getDirective(schema, root, 'auth')?.[0];
     for (const field of Object.values(root.getFields())) {

@@ -32,7 +32,9 @@ export async function waitFor<T>(probe: () => T | Promise<T>, options: WaitOptio
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`not within ${timeoutMs} ms: ${what}${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})` : ''}`);
+      throw new Error(
+        `not within ${timeoutMs} ms: ${what}${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})` : ''}`,
+      );
     }
     await sleep(intervalMs);
   }

@@ -5,7 +5,16 @@
  */
 import 'reflect-metadata';
 import { Ctx, Field, ObjectType, Query, Resolver, Mutation, Arg } from 'type-graphql';
-import { Auth, Public, AuthDirectiveError, buildWardenSchema, printSchema, loadConfig, createWarden, type WardenContext } from '../../src/index';
+import {
+  Auth,
+  Public,
+  AuthDirectiveError,
+  buildWardenSchema,
+  printSchema,
+  loadConfig,
+  createWarden,
+  type WardenContext,
+} from '../../src/index';
 import { errorCode, signupUser, startTestServer, TEST_JWT_SECRET, type TestServer } from '../kit';
 
 @ObjectType()
@@ -100,7 +109,9 @@ describe("an application's resolvers on top of Warden", () => {
     await expect(buildWardenSchema([UnguardedResolver])).rejects.toThrow(
       new AuthDirectiveError('Query.forgotten must carry exactly one of @auth or @public (it has neither)'),
     );
-    await expect(buildWardenSchema([DoublyGuardedResolver])).rejects.toThrow(/Query\.confused must carry exactly one of @auth or @public \(it has both\)/);
+    await expect(buildWardenSchema([DoublyGuardedResolver])).rejects.toThrow(
+      /Query\.confused must carry exactly one of @auth or @public \(it has both\)/,
+    );
     // The check runs before any database is opened: this one cannot be reached, and opening it
     // first would fail with DatabaseStartError after its connect timeout instead.
     const config = loadConfig({

@@ -11,7 +11,6 @@ import { codeIn } from '../support/smtp';
 import { VERIFY, startWithSmtp } from './support';
 import { signupUser, sleep, startTestServer, type TestServer } from '../kit';
 
-
 function logSink() {
   const lines: string[] = [];
   const stream = new Writable({
@@ -47,7 +46,9 @@ describe('without SMTP_URL: the development outbox', () => {
     const code = /^\s+(\d{6})\s*$/m.exec(mail.text)![1];
     expect(mail.html).toContain(code);
 
-    const line = logs.lines.map((text) => JSON.parse(text)).find((entry) => entry.msg === 'mail written to the development outbox' && entry.to === user.email);
+    const line = logs.lines
+      .map((text) => JSON.parse(text))
+      .find((entry) => entry.msg === 'mail written to the development outbox' && entry.to === user.email);
     expect(line).toMatchObject({ file: mail.file, subject: 'Verify your email for Warden' });
 
     // The code in the file works like a mailed one.

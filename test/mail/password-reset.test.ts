@@ -78,7 +78,9 @@ describe('password reset', () => {
     }
     expect((await server.gql(ME, {}, { token: fresh.body.data!.login.accessToken })).body.data!.me.emailVerified).toBe(true);
     expect(await metric(server, 'warden_sessions_revoked_total{reason="password_reset"}')).toBe(revokedBefore + 2);
-    const events = await server.app.infra.database.prisma.authEvent.findMany({ where: { userId: user.user.id, type: { startsWith: 'password_reset' } } });
+    const events = await server.app.infra.database.prisma.authEvent.findMany({
+      where: { userId: user.user.id, type: { startsWith: 'password_reset' } },
+    });
     expect(events.map((event) => event.type).sort()).toEqual(['password_reset', 'password_reset_requested']);
     expect(events.find((event) => event.type === 'password_reset')!.detail).toEqual({ sessionsEnded: 2 });
   });
@@ -96,7 +98,10 @@ describe('password reset', () => {
     await smtp.nextMail(user.email); // the signup code
     smtp.hold();
     try {
-      const answer = await Promise.race([requestReset(user.email), new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 10_000))]);
+      const answer = await Promise.race([
+        requestReset(user.email),
+        new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 10_000)),
+      ]);
       expect(answer).not.toBe('waited');
       await smtp.waitForHeld(1);
       expect(smtp.mailsTo(user.email)).toHaveLength(1);
@@ -224,7 +229,11 @@ describe('password reset: expiry and per-IP limit', () => {
 
   const signupFromAnywhere = async (server: TestServer) => {
     const email = uniqueEmail('exp');
-    const answer = await server.gql(SIGNUP, { input: { email, password: 'correct horse battery', name: 'E' } }, { headers: { 'x-forwarded-for': randomPrivateIp() } });
+    const answer = await server.gql(
+      SIGNUP,
+      { input: { email, password: 'correct horse battery', name: 'E' } },
+      { headers: { 'x-forwarded-for': randomPrivateIp() } },
+    );
     expect(answer.body.errors).toBeUndefined();
     return email;
   };

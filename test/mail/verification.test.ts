@@ -29,7 +29,8 @@ describe('email verification', () => {
   afterAll(() => setup.close());
 
   const verify = (user: SignedUp, code: string) => server.gql(VERIFY, { code }, { token: user.accessToken });
-  const requestCode = (user: SignedUp) => server.gql(REQUEST_VERIFICATION, {}, { token: user.accessToken, headers: { 'x-forwarded-for': randomPrivateIp() } });
+  const requestCode = (user: SignedUp) =>
+    server.gql(REQUEST_VERIFICATION, {}, { token: user.accessToken, headers: { 'x-forwarded-for': randomPrivateIp() } });
   const verified = async (user: SignedUp) => (await server.gql(ME, {}, { token: user.accessToken })).body.data!.me.emailVerified;
   /** Signs up and returns the user with the code from their signup mail. */
   const signupWithCode = async () => {
@@ -156,7 +157,9 @@ describe('email verification', () => {
     it('counts failed logins toward the same lock', async () => {
       const { user, code } = await signupWithCode();
       for (let i = 0; i < MAX; i++) {
-        expect(errorCode(await server.gql(LOGIN, { input: { email: user.email, password: 'wrong password' } }))).toBe(ErrorCode.INVALID_CREDENTIALS);
+        expect(errorCode(await server.gql(LOGIN, { input: { email: user.email, password: 'wrong password' } }))).toBe(
+          ErrorCode.INVALID_CREDENTIALS,
+        );
       }
       expect(errorCode(await verify(user, code))).toBe(ErrorCode.ACCOUNT_LOCKED);
     });
@@ -187,7 +190,8 @@ describe('email verification', () => {
       const { user, code } = await signupWithCode();
       // The right code opens the last request of 15, when the lock is already in force.
       const guesses = Array.from({ length: 100 }, (_, i) => (i === 90 ? code : otherCode(code, i + 1)));
-      const aliases = (list: string[], offset: number) => list.map((guess, i) => `g${offset + i}: verifyEmail(code: "${guess}") { emailVerified }`).join('\n');
+      const aliases = (list: string[], offset: number) =>
+        list.map((guess, i) => `g${offset + i}: verifyEmail(code: "${guess}") { emailVerified }`).join('\n');
 
       // All 100 in one request: refused before anything runs (the alias limit is 15).
       const whole = await server.gql(`mutation { ${aliases(guesses, 0)} }`, {}, { token: user.accessToken });
@@ -199,7 +203,11 @@ describe('email verification', () => {
       // guess, and the lock stops every request after MAX of them, the right code's included.
       const firstErrors: unknown[] = [];
       for (let offset = 0; offset < guesses.length; offset += 15) {
-        const answer = await server.gql(`mutation { ${aliases(guesses.slice(offset, offset + 15), offset)} }`, {}, { token: user.accessToken });
+        const answer = await server.gql(
+          `mutation { ${aliases(guesses.slice(offset, offset + 15), offset)} }`,
+          {},
+          { token: user.accessToken },
+        );
         expect(answer.body.data).toBeNull();
         expect(answer.body.errors).toHaveLength(1);
         expect(answer.body.errors![0].path).toEqual([`g${offset}`]);
@@ -231,14 +239,26 @@ describe('email verification: per-IP limit', () => {
     const ip = randomPrivateIp();
     // Signed up from another address, so signup spends no quota of `ip` (nor of 127.0.0.1).
     const email = uniqueEmail('ip');
-    const signup = await server.gql(SIGNUP, { input: { email, password: 'correct horse battery', name: 'I' } }, { headers: { 'x-forwarded-for': randomPrivateIp() } });
+    const signup = await server.gql(
+      SIGNUP,
+      { input: { email, password: 'correct horse battery', name: 'I' } },
+      { headers: { 'x-forwarded-for': randomPrivateIp() } },
+    );
     const user = { accessToken: signup.body.data!.signup.accessToken as string };
     const headers = { 'x-forwarded-for': ip };
-    const answer = await server.gql('mutation { a: requestEmailVerification b: requestEmailVerification c: requestEmailVerification }', {}, { token: user.accessToken, headers });
+    const answer = await server.gql(
+      'mutation { a: requestEmailVerification b: requestEmailVerification c: requestEmailVerification }',
+      {},
+      { token: user.accessToken, headers },
+    );
     expect(answer.body.data).toBeNull();
     expect(answer.body.errors!.map((error) => [error.path?.[0], error.extensions?.code])).toEqual([['c', ErrorCode.RATE_LIMITED]]);
     // Another IP still has its own budget.
-    const other = await server.gql(REQUEST_VERIFICATION, {}, { token: user.accessToken, headers: { 'x-forwarded-for': randomPrivateIp() } });
+    const other = await server.gql(
+      REQUEST_VERIFICATION,
+      {},
+      { token: user.accessToken, headers: { 'x-forwarded-for': randomPrivateIp() } },
+    );
     expect(other.body.data).toEqual({ requestEmailVerification: true });
   });
 });

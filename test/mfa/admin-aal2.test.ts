@@ -10,7 +10,8 @@ import { errorCode, signupAdmin, signupUser, startTestServer, uniqueEmail, type 
 
 const USERS = 'query { users(first: 5) { edges { node { id } } } }';
 const ENROLL = 'mutation { enrollTotp(name: "phone") { factorId secret } }';
-const ACTIVATE = 'mutation ($factorId: ID!, $code: String!) { activateTotp(factorId: $factorId, code: $code) { auth { accessToken assurance } } }';
+const ACTIVATE =
+  'mutation ($factorId: ID!, $code: String!) { activateTotp(factorId: $factorId, code: $code) { auth { accessToken assurance } } }';
 const SET_ROLE = 'mutation ($userId: ID!) { setUserRole(userId: $userId, role: USER) { id role } }';
 
 describe('MFA_REQUIRED_FOR_ADMIN', () => {
@@ -51,7 +52,11 @@ describe('MFA_REQUIRED_FOR_ADMIN', () => {
     expect(enrolled.body.errors).toBeUndefined();
     const { factorId, secret } = enrolled.body.data!.enrollTotp;
     clock.advance(30_000);
-    const activated = await strict.gql(ACTIVATE, { factorId, code: new TOTP({ secret }).generate({ timestamp: clock.now() }) }, { token: admin.accessToken });
+    const activated = await strict.gql(
+      ACTIVATE,
+      { factorId, code: new TOTP({ secret }).generate({ timestamp: clock.now() }) },
+      { token: admin.accessToken },
+    );
     expect(activated.body.errors).toBeUndefined();
     const aal2 = activated.body.data!.activateTotp.auth;
     expect(aal2.assurance).toBe('AAL2');

@@ -26,9 +26,14 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('onMfaRequire
 
   it('reports the sign-in and the refused operation, keeps the verifyMfa tokens, and the retry succeeds', async () => {
     const user = await signupUser(server);
-    const { factorId, secret } = (await server.gql('mutation { enrollTotp { factorId secret } }', undefined, { token: user.accessToken })).body.data!.enrollTotp;
+    const { factorId, secret } = (await server.gql('mutation { enrollTotp { factorId secret } }', undefined, { token: user.accessToken }))
+      .body.data!.enrollTotp;
     const totp = new TOTP({ secret });
-    await server.gql('mutation ($f: ID!, $c: String!) { activateTotp(factorId: $f, code: $c) { recoveryCodes } }', { f: factorId, c: totp.generate({ timestamp: clock.now() }) }, { token: user.accessToken });
+    await server.gql(
+      'mutation ($f: ID!, $c: String!) { activateTotp(factorId: $f, code: $c) { recoveryCodes } }',
+      { f: factorId, c: totp.generate({ timestamp: clock.now() }) },
+      { token: user.accessToken },
+    );
 
     const client = DRIVERS[name]({ server, fetch: globalThis.fetch });
     const signedIn = await client.mutate(LOGIN, { input: { email: user.email, password: user.password } });
@@ -38,7 +43,11 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('onMfaRequire
     const refused = await client.query(SESSIONS);
     expect(refused.code).toBe(ErrorCode.MFA_REQUIRED);
     expect(client.mfaRequired).toHaveLength(2);
-    expect(client.mfaRequired[1]).toMatchObject({ reason: 'MFA_REQUIRED', operationName: 'MySessions', error: { extensions: { code: 'MFA_REQUIRED' } } });
+    expect(client.mfaRequired[1]).toMatchObject({
+      reason: 'MFA_REQUIRED',
+      operationName: 'MySessions',
+      error: { extensions: { code: 'MFA_REQUIRED' } },
+    });
     expect(client.signedOut).toEqual([]);
 
     clock.advance(30_000);

@@ -35,7 +35,11 @@ describe('the assurance matrix of every @auth root field', () => {
     );
     const aal2 = activated.body.data!.activateTotp.auth.accessToken;
     const login = async () =>
-      (await server.gql('mutation ($i: LoginInput!) { login(input: $i) { accessToken } }', { i: { email: user.email, password: user.password } })).body.data!.login.accessToken as string;
+      (
+        await server.gql('mutation ($i: LoginInput!) { login(input: $i) { accessToken } }', {
+          i: { email: user.email, password: user.password },
+        })
+      ).body.data!.login.accessToken as string;
 
     let checked = 0;
     for (const root of [schema.getQueryType()!, schema.getMutationType()!]) {
@@ -65,14 +69,29 @@ describe('the assurance matrix of every @auth root field', () => {
   it('checks the role before the assurance: a USER at AAL1 with a factor gets FORBIDDEN on ADMIN fields', async () => {
     const schema = await getSchema();
     const user = await signupUser(server);
-    const { factorId, secret } = (await server.gql('mutation { enrollTotp { factorId secret } }', undefined, { token: user.accessToken })).body.data!.enrollTotp;
+    const { factorId, secret } = (await server.gql('mutation { enrollTotp { factorId secret } }', undefined, { token: user.accessToken }))
+      .body.data!.enrollTotp;
     clock.advance(30_000);
-    await server.gql('mutation ($f: ID!, $c: String!) { activateTotp(factorId: $f, code: $c) { recoveryCodes } }', { f: factorId, c: new TOTP({ secret }).generate({ timestamp: clock.now() }) }, { token: user.accessToken });
-    const token = (await server.gql('mutation ($i: LoginInput!) { login(input: $i) { accessToken } }', { i: { email: user.email, password: user.password } })).body.data!.login.accessToken;
-    const admin = Object.values(schema.getMutationType()!.getFields()).filter((f) => (getDirective(schema, f, 'auth')?.[0] as { requires?: string } | undefined)?.requires === 'ADMIN');
+    await server.gql(
+      'mutation ($f: ID!, $c: String!) { activateTotp(factorId: $f, code: $c) { recoveryCodes } }',
+      { f: factorId, c: new TOTP({ secret }).generate({ timestamp: clock.now() }) },
+      { token: user.accessToken },
+    );
+    const token = (
+      await server.gql('mutation ($i: LoginInput!) { login(input: $i) { accessToken } }', {
+        i: { email: user.email, password: user.password },
+      })
+    ).body.data!.login.accessToken;
+    const admin = Object.values(schema.getMutationType()!.getFields()).filter(
+      (f) => (getDirective(schema, f, 'auth')?.[0] as { requires?: string } | undefined)?.requires === 'ADMIN',
+    );
     expect(admin.map((f) => f.name)).toContain('resetUserMfa');
     for (const field of admin) {
-      const response = await server.gql(`mutation { ${field.name}(userId: "${String(placeholder(field.args[0].type))}"${field.args.length > 1 ? ', role: USER' : ''})${selection(field)} }`, undefined, { token });
+      const response = await server.gql(
+        `mutation { ${field.name}(userId: "${String(placeholder(field.args[0].type))}"${field.args.length > 1 ? ', role: USER' : ''})${selection(field)} }`,
+        undefined,
+        { token },
+      );
       expect([field.name, errorCode(response)]).toEqual([field.name, ErrorCode.FORBIDDEN]);
     }
     // Anonymous: UNAUTHENTICATED first.

@@ -23,7 +23,8 @@ const RESET = 'mutation ($userId: ID!) { resetUserMfa(userId: $userId) }';
 const REFRESH = 'mutation ($t: String) { refreshToken(refreshToken: $t) { accessToken refreshToken assurance mfaRequired } }';
 const LOGIN_MFA = 'mutation ($input: LoginInput!) { login(input: $input) { accessToken refreshToken assurance mfaRequired } }';
 
-const code = (secret: string, clock: ManualClock, offsetSteps = 0) => new TOTP({ secret }).generate({ timestamp: clock.now() + offsetSteps * 30_000 });
+const code = (secret: string, clock: ManualClock, offsetSteps = 0) =>
+  new TOTP({ secret }).generate({ timestamp: clock.now() + offsetSteps * 30_000 });
 // Unique per run: the PostgreSQL pass may reuse a database.
 const ADMIN_EMAIL = uniqueEmail('mfa-admin');
 const claims = (token: string) => jwt.decode(token) as { aal: string; amr: string[]; sid: string };
@@ -39,7 +40,14 @@ describe('multi-factor authentication', () => {
   afterAll(() => server.close());
 
   /** A user with an activated TOTP factor; returns the secret, recovery codes and the AAL2 tokens. */
-  async function withFactor(): Promise<{ user: SignedUp; secret: string; factorId: string; recoveryCodes: string[]; aal2Token: string; aal2Refresh: string }> {
+  async function withFactor(): Promise<{
+    user: SignedUp;
+    secret: string;
+    factorId: string;
+    recoveryCodes: string[];
+    aal2Token: string;
+    aal2Refresh: string;
+  }> {
     const user = await signupUser(server);
     const enrolled = await server.gql(ENROLL, { name: 'phone' }, { token: user.accessToken });
     expect(enrolled.body.errors).toBeUndefined();
@@ -67,7 +75,11 @@ describe('multi-factor authentication', () => {
     // Not verified yet: the default rule still lets AAL1 through.
     expect((await server.gql(SESSIONS, undefined, { token: user.accessToken })).body.errors).toBeUndefined();
 
-    const wrong = await server.gql(ACTIVATE, { factorId, code: '000000' === code(secret, clock) ? '111111' : '000000' }, { token: user.accessToken });
+    const wrong = await server.gql(
+      ACTIVATE,
+      { factorId, code: '000000' === code(secret, clock) ? '111111' : '000000' },
+      { token: user.accessToken },
+    );
     expect(errorCode(wrong)).toBe(ErrorCode.INVALID_CODE);
 
     const activated = await server.gql(ACTIVATE, { factorId, code: code(secret, clock) }, { token: user.accessToken });
@@ -132,13 +144,17 @@ describe('multi-factor authentication', () => {
     const other = (await login(user)).body.data!.login;
     expect(errorCode(await server.gql(VERIFY, { code: current }, { token: other.accessToken }))).toBe(ErrorCode.INVALID_CODE);
     // The previous step's code is older than the one used: refused too.
-    expect(errorCode(await server.gql(VERIFY, { code: code(secret, clock, -1) }, { token: other.accessToken }))).toBe(ErrorCode.INVALID_CODE);
+    expect(errorCode(await server.gql(VERIFY, { code: code(secret, clock, -1) }, { token: other.accessToken }))).toBe(
+      ErrorCode.INVALID_CODE,
+    );
     // The next step's code (one step ahead is accepted) works once.
     const next = code(secret, clock, 1);
     expect((await server.gql(VERIFY, { code: next }, { token: other.accessToken })).body.errors).toBeUndefined();
     // Two steps away is refused.
     const third = (await login(user)).body.data!.login;
-    expect(errorCode(await server.gql(VERIFY, { code: code(secret, clock, 3) }, { token: third.accessToken }))).toBe(ErrorCode.INVALID_CODE);
+    expect(errorCode(await server.gql(VERIFY, { code: code(secret, clock, 3) }, { token: third.accessToken }))).toBe(
+      ErrorCode.INVALID_CODE,
+    );
   });
 
   it('a recovery code works once, in any case and without dashes', async () => {
@@ -160,14 +176,17 @@ describe('multi-factor authentication', () => {
       for (let n = 100000; ; n++) if (!right.has(String(n))) return String(n);
     };
     let session = (await login(user)).body.data!.login;
-    for (let i = 0; i < 3; i++) expect(errorCode(await server.gql(VERIFY, { code: wrongCode() }, { token: session.accessToken }))).toBe(ErrorCode.INVALID_CODE);
+    for (let i = 0; i < 3; i++)
+      expect(errorCode(await server.gql(VERIFY, { code: wrongCode() }, { token: session.accessToken }))).toBe(ErrorCode.INVALID_CODE);
     // Logging in again with the right password does not buy more guesses.
     session = (await login(user)).body.data!.login;
     expect(session.mfaRequired).toBe(true);
     expect(errorCode(await server.gql(VERIFY, { code: 'AAAA-BBBB-CCCC' }, { token: session.accessToken }))).toBe(ErrorCode.INVALID_CODE);
     expect(errorCode(await server.gql(VERIFY, { code: wrongCode() }, { token: session.accessToken }))).toBe(ErrorCode.INVALID_CODE);
     // Locked: the right code and the right password are both refused.
-    expect(errorCode(await server.gql(VERIFY, { code: code(secret, clock) }, { token: session.accessToken }))).toBe(ErrorCode.ACCOUNT_LOCKED);
+    expect(errorCode(await server.gql(VERIFY, { code: code(secret, clock) }, { token: session.accessToken }))).toBe(
+      ErrorCode.ACCOUNT_LOCKED,
+    );
     expect(errorCode(await login(user))).toBe(ErrorCode.ACCOUNT_LOCKED);
     expect(errorCode(await server.gql(LOGIN, { input: { email: user.email, password: user.password } }))).toBe(ErrorCode.ACCOUNT_LOCKED);
     clock.advance(11 * 60_000);
@@ -188,7 +207,9 @@ describe('multi-factor authentication', () => {
     const aal1 = (await login(user)).body.data!.login;
     const refreshed = await server.gql(REFRESH, { t: aal1.refreshToken });
     expect(refreshed.body.data!.refreshToken).toMatchObject({ assurance: 'AAL1', mfaRequired: true });
-    expect(errorCode(await server.gql(SESSIONS, undefined, { token: refreshed.body.data!.refreshToken.accessToken }))).toBe(ErrorCode.MFA_REQUIRED);
+    expect(errorCode(await server.gql(SESSIONS, undefined, { token: refreshed.body.data!.refreshToken.accessToken }))).toBe(
+      ErrorCode.MFA_REQUIRED,
+    );
   });
 
   it('removing the last factor needs AAL2, ends every other session and returns the user to the AAL1 rule', async () => {
@@ -196,7 +217,9 @@ describe('multi-factor authentication', () => {
     const aal1 = (await login(user)).body.data!.login;
     expect(errorCode(await server.gql(REMOVE, { id: factorId }, { token: aal1.accessToken }))).toBe(ErrorCode.MFA_REQUIRED);
     expect(errorCode(await server.gql(REGENERATE, undefined, { token: aal1.accessToken }))).toBe(ErrorCode.MFA_REQUIRED);
-    expect(errorCode(await server.gql(REMOVE, { id: '00000000-0000-4000-8000-000000000000' }, { token: aal2Token }))).toBe(ErrorCode.NOT_FOUND);
+    expect(errorCode(await server.gql(REMOVE, { id: '00000000-0000-4000-8000-000000000000' }, { token: aal2Token }))).toBe(
+      ErrorCode.NOT_FOUND,
+    );
     expect(errorCode(await server.gql(REMOVE, { id: 'not-an-id' }, { token: aal2Token }))).toBe(ErrorCode.NOT_FOUND);
 
     const regenerated = await server.gql(REGENERATE, undefined, { token: aal2Token });
@@ -219,7 +242,9 @@ describe('multi-factor authentication', () => {
     expect(errorCode(await server.gql(RESET, { userId: user.user.id }, { token: other.accessToken }))).toBe(ErrorCode.FORBIDDEN);
     const admin = await signupAdmin(server, ADMIN_EMAIL);
     const adminLogin = (await login(admin)).body.data!.login.accessToken;
-    expect(errorCode(await server.gql(RESET, { userId: '00000000-0000-4000-8000-000000000000' }, { token: adminLogin }))).toBe(ErrorCode.NOT_FOUND);
+    expect(errorCode(await server.gql(RESET, { userId: '00000000-0000-4000-8000-000000000000' }, { token: adminLogin }))).toBe(
+      ErrorCode.NOT_FOUND,
+    );
     expect((await server.gql(RESET, { userId: user.user.id }, { token: adminLogin })).body.data).toEqual({ resetUserMfa: true });
     expect(errorCode(await server.gql('query { me { id } }', undefined, { token: aal2Token }))).toBe(ErrorCode.SESSION_REVOKED);
     const prisma = server.app.infra.database.prisma;
@@ -233,7 +258,9 @@ describe('multi-factor authentication', () => {
     expect(errorCode(await server.gql(VERIFY, { code: '123456' }, { token: plain.accessToken }))).toBe(ErrorCode.BAD_USER_INPUT);
     expect(errorCode(await server.gql(VERIFY, { code: 'x'.repeat(10_000) }, { token: plain.accessToken }))).toBe(ErrorCode.BAD_USER_INPUT);
     expect(errorCode(await server.gql(ENROLL, { name: 'a\u0000b' }, { token: plain.accessToken }))).toBe(ErrorCode.BAD_USER_INPUT);
-    expect(errorCode(await server.gql(ACTIVATE, { factorId: 'nope', code: '123456' }, { token: plain.accessToken }))).toBe(ErrorCode.NOT_FOUND);
+    expect(errorCode(await server.gql(ACTIVATE, { factorId: 'nope', code: '123456' }, { token: plain.accessToken }))).toBe(
+      ErrorCode.NOT_FOUND,
+    );
     expect(errorCode(await server.gql(VERIFY, { code: '123456' }))).toBe(ErrorCode.UNAUTHENTICATED);
   });
 });

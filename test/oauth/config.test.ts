@@ -27,8 +27,22 @@ describe('OAUTH_* configuration', () => {
   it('reads each listed provider, with defaults for the name and scopes', () => {
     const config = loadConfig({ ...base, ...google });
     expect(config.oauthProviders).toEqual([
-      { id: 'google', name: 'Google', issuer: 'https://accounts.google.com', clientId: 'id.apps.googleusercontent.com', clientSecret: 'secret', scopes: 'openid email profile' },
-      { id: 'my-idp', name: 'my-idp', issuer: 'https://idp.example.test/realms/x', clientId: 'warden', clientSecret: undefined, scopes: 'openid email profile' },
+      {
+        id: 'google',
+        name: 'Google',
+        issuer: 'https://accounts.google.com',
+        clientId: 'id.apps.googleusercontent.com',
+        clientSecret: 'secret',
+        scopes: 'openid email profile',
+      },
+      {
+        id: 'my-idp',
+        name: 'my-idp',
+        issuer: 'https://idp.example.test/realms/x',
+        clientId: 'warden',
+        clientSecret: undefined,
+        scopes: 'openid email profile',
+      },
     ]);
     expect(config.oauthRedirectUris).toEqual(['https://app.example.test/cb', 'https://app.example.test/cb2']);
   });

@@ -23,23 +23,74 @@ beforeAll(() => {
 });
 
 const START = /* GraphQL */ `
-  mutation Start($provider: String!, $redirectUri: String!) { startOAuthLogin(provider: $provider, redirectUri: $redirectUri) { authorizationUrl state } }
+  mutation Start($provider: String!, $redirectUri: String!) {
+    startOAuthLogin(provider: $provider, redirectUri: $redirectUri) {
+      authorizationUrl
+      state
+    }
+  }
 `;
 const FINISH = /* GraphQL */ `
   mutation Finish($provider: String!, $code: String!, $state: String!) {
-    finishOAuthLogin(provider: $provider, code: $code, state: $state) { accessToken refreshToken user { id email emailVerified name } }
+    finishOAuthLogin(provider: $provider, code: $code, state: $state) {
+      accessToken
+      refreshToken
+      user {
+        id
+        email
+        emailVerified
+        name
+      }
+    }
   }
 `;
 const START_LINK = /* GraphQL */ `
-  mutation StartLink($provider: String!, $redirectUri: String!) { startOAuthLink(provider: $provider, redirectUri: $redirectUri) { authorizationUrl state } }
+  mutation StartLink($provider: String!, $redirectUri: String!) {
+    startOAuthLink(provider: $provider, redirectUri: $redirectUri) {
+      authorizationUrl
+      state
+    }
+  }
 `;
 const FINISH_LINK = /* GraphQL */ `
-  mutation FinishLink($provider: String!, $code: String!, $state: String!) { finishOAuthLink(provider: $provider, code: $code, state: $state) { provider subject email createdAt } }
+  mutation FinishLink($provider: String!, $code: String!, $state: String!) {
+    finishOAuthLink(provider: $provider, code: $code, state: $state) {
+      provider
+      subject
+      email
+      createdAt
+    }
+  }
 `;
-const UNLINK = /* GraphQL */ `mutation Unlink($provider: String!) { unlinkOAuthIdentity(provider: $provider) }`;
-const IDENTITIES = /* GraphQL */ `query { myIdentities { provider subject email } }`;
-const PROVIDERS = /* GraphQL */ `query { oauthProviders { id name } }`;
-const LOGIN = /* GraphQL */ `mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }`;
+const UNLINK = /* GraphQL */ `
+  mutation Unlink($provider: String!) {
+    unlinkOAuthIdentity(provider: $provider)
+  }
+`;
+const IDENTITIES = /* GraphQL */ `
+  query {
+    myIdentities {
+      provider
+      subject
+      email
+    }
+  }
+`;
+const PROVIDERS = /* GraphQL */ `
+  query {
+    oauthProviders {
+      id
+      name
+    }
+  }
+`;
+const LOGIN = /* GraphQL */ `
+  mutation Login($input: LoginInput!) {
+    login(input: $input) {
+      accessToken
+    }
+  }
+`;
 
 function payloadOf(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
@@ -81,7 +132,11 @@ suite('OpenID Connect sign-in', () => {
 
   beforeAll(async () => {
     idp = await startIdp();
-    server = await startTestServer({ env: oauthEnv(idp), oauth: { fetch: idp.fetch, timeoutMs: 3_000 }, mailer: { send: async (mail) => void mails.push(mail), close: async () => undefined } });
+    server = await startTestServer({
+      env: oauthEnv(idp),
+      oauth: { fetch: idp.fetch, timeoutMs: 3_000 },
+      mailer: { send: async (mail) => void mails.push(mail), close: async () => undefined },
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -134,21 +189,36 @@ suite('OpenID Connect sign-in', () => {
     const me = await server.gql('{ me { id } }', {}, { token: payload.accessToken });
     expect(me.body.data!.me.id).toBe(payload.user.id);
     // A refresh keeps how the session was opened: the session row carries its amr.
-    const refreshed = await server.gql('mutation($t: String) { refreshToken(refreshToken: $t) { accessToken } }', { t: payload.refreshToken });
+    const refreshed = await server.gql('mutation($t: String) { refreshToken(refreshToken: $t) { accessToken } }', {
+      t: payload.refreshToken,
+    });
     expect(refreshed.body.errors).toBeUndefined();
     expect(payloadOf(refreshed.body.data!.refreshToken.accessToken)).toMatchObject({ amr: ['oauth'], aal: 'aal1', sub: payload.user.id });
     // No password: any password answers like a wrong one.
     const login = await server.gql(LOGIN, { input: { email, password: 'correct horse battery' } });
     expect(errorCode(login)).toBe('INVALID_CREDENTIALS');
     // Nor does any password confirm a change or a deletion: the account stays as it is.
-    const change = await server.gql('mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { accessToken } }', { c: '', n: 'a brand new password' }, { token: payload.accessToken });
+    const change = await server.gql(
+      'mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { accessToken } }',
+      { c: '', n: 'a brand new password' },
+      { token: payload.accessToken },
+    );
     expect(errorCode(change)).toBe('INVALID_CREDENTIALS');
-    const del = await server.gql('mutation($p: String!) { deleteMe(password: $p) }', { p: 'anything at all' }, { token: payload.accessToken });
+    const del = await server.gql(
+      'mutation($p: String!) { deleteMe(password: $p) }',
+      { p: 'anything at all' },
+      { token: payload.accessToken },
+    );
     expect(errorCode(del)).toBe('INVALID_CREDENTIALS');
-    expect(await server.app.infra.database.prisma.user.findUnique({ where: { id: payload.user.id }, select: { passwordHash: true } })).toEqual({ passwordHash: null });
+    expect(
+      await server.app.infra.database.prisma.user.findUnique({ where: { id: payload.user.id }, select: { passwordHash: true } }),
+    ).toEqual({ passwordHash: null });
     const ids = await server.gql(IDENTITIES, {}, { token: payload.accessToken });
     expect(ids.body.data!.myIdentities).toEqual([{ provider: 'test', subject: `sub-new-${email}`, email }]);
-    const events = await server.app.infra.database.prisma.authEvent.findMany({ where: { userId: payload.user.id }, select: { type: true } });
+    const events = await server.app.infra.database.prisma.authEvent.findMany({
+      where: { userId: payload.user.id },
+      select: { type: true },
+    });
     expect(events.map((event) => event.type)).toContain('oauth_signup');
   });
 
@@ -186,7 +256,9 @@ suite('OpenID Connect sign-in', () => {
     await server.app.infra.database.prisma.user.update({ where: { id: verifiedLocal.user.id }, data: { emailVerified: true } });
     const second = await signIn(`sub-exists2-${verifiedLocal.email}`, { email: verifiedLocal.email, emailVerified: false });
     expect(errorCode(second.result)).toBe('ACCOUNT_EXISTS');
-    const linked = await server.app.infra.database.prisma.oAuthIdentity.count({ where: { userId: { in: [local.user.id, verifiedLocal.user.id] } } });
+    const linked = await server.app.infra.database.prisma.oAuthIdentity.count({
+      where: { userId: { in: [local.user.id, verifiedLocal.user.id] } },
+    });
     expect(linked).toBe(0);
   });
 
@@ -237,13 +309,18 @@ suite('OpenID Connect sign-in', () => {
   });
 
   test('a redirect URI not listed exactly is BAD_USER_INPUT', async () => {
-    for (const redirectUri of [`${REDIRECT_URI}/x`, `${REDIRECT_URI}?next=https://evil.test`, 'https://app.example.test/oauth/callbac', 'https://evil.test/oauth/callback']) {
+    for (const redirectUri of [
+      `${REDIRECT_URI}/x`,
+      `${REDIRECT_URI}?next=https://evil.test`,
+      'https://app.example.test/oauth/callbac',
+      'https://evil.test/oauth/callback',
+    ]) {
       const response = await server.gql(START, { provider: 'test', redirectUri });
       expect(errorCode(response)).toBe('BAD_USER_INPUT');
     }
   });
 
-  test('link and unlink: a second provider account is refused, another user\'s identity is ACCOUNT_EXISTS, the last sign-in method is kept', async () => {
+  test("link and unlink: a second provider account is refused, another user's identity is ACCOUNT_EXISTS, the last sign-in method is kept", async () => {
     const prisma = server.app.infra.database.prisma;
     const local = await signupUser(server);
     const app = new AppBrowser(server);
@@ -258,10 +335,14 @@ suite('OpenID Connect sign-in', () => {
     // A state started by one user cannot be finished by another.
     const other = await signupUser(server);
     const started = await authorize(app, sub, { token: local.accessToken, link: true });
-    expect(errorCode(await app.gql(FINISH_LINK, { provider: 'test', code: started.code, state: started.state }, other.accessToken))).toBe('OAUTH_FAILED');
+    expect(errorCode(await app.gql(FINISH_LINK, { provider: 'test', code: started.code, state: started.state }, other.accessToken))).toBe(
+      'OAUTH_FAILED',
+    );
     // The identity belongs to `local`: linking it to `other` is ACCOUNT_EXISTS.
     const stolen = await authorize(app, sub, { token: other.accessToken, link: true });
-    expect(errorCode(await app.gql(FINISH_LINK, { provider: 'test', code: stolen.code, state: stolen.state }, other.accessToken))).toBe('ACCOUNT_EXISTS');
+    expect(errorCode(await app.gql(FINISH_LINK, { provider: 'test', code: stolen.code, state: stolen.state }, other.accessToken))).toBe(
+      'ACCOUNT_EXISTS',
+    );
 
     // With a password left, unlinking is allowed.
     expect((await server.gql(UNLINK, { provider: 'test' }, { token: local.accessToken })).body.data!.unlinkOAuthIdentity).toBe(true);
@@ -297,14 +378,19 @@ suite('OpenID Connect sign-in', () => {
     const email = uniqueEmail('reset');
     const { result } = await signIn(`sub-reset-${email}`, { email, emailVerified: true });
     const token = result.body.data!.finishOAuthLogin.accessToken;
-    expect((await server.gql('mutation($e: String!) { requestPasswordReset(email: $e) }', { e: email })).body.data).toEqual({ requestPasswordReset: true });
+    expect((await server.gql('mutation($e: String!) { requestPasswordReset(email: $e) }', { e: email })).body.data).toEqual({
+      requestPasswordReset: true,
+    });
     let mail: MailMessage | undefined;
     for (let i = 0; i < 100 && !mail; i++) {
       mail = mails.find((m) => m.to === email && /password/i.test(m.subject));
       if (!mail) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const resetToken = /^\s+([A-Za-z0-9_-]{43})\s*$/m.exec(mail!.text)![1];
-    const reset = await server.gql('mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }', { t: resetToken, p: 'a brand new password' });
+    const reset = await server.gql('mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }', {
+      t: resetToken,
+      p: 'a brand new password',
+    });
     expect(reset.body.data).toEqual({ resetPassword: true });
     const login = await server.gql(LOGIN, { input: { email, password: 'a brand new password' } });
     expect(login.body.errors).toBeUndefined();
@@ -315,14 +401,20 @@ suite('OpenID Connect sign-in', () => {
 
   test('start and finish count toward the per-IP limit', async () => {
     // A client address of its own (through a trusted proxy), so counts left in a shared Redis by other runs do not matter.
-    const limited = await startTestServer({ env: { ...oauthEnv(idp), IP_RATE_LIMIT: '2', TRUST_PROXY: 'true' }, oauth: { fetch: idp.fetch }, shareWith: server });
+    const limited = await startTestServer({
+      env: { ...oauthEnv(idp), IP_RATE_LIMIT: '2', TRUST_PROXY: 'true' },
+      oauth: { fetch: idp.fetch },
+      shareWith: server,
+    });
     const headers = { 'x-forwarded-for': `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}` };
     try {
       const codes = [];
-      for (let i = 0; i < 3; i++) codes.push(errorCode(await limited.gql(START, { provider: 'test', redirectUri: REDIRECT_URI }, { headers })));
+      for (let i = 0; i < 3; i++)
+        codes.push(errorCode(await limited.gql(START, { provider: 'test', redirectUri: REDIRECT_URI }, { headers })));
       expect(codes).toEqual([undefined, undefined, 'RATE_LIMITED']);
       const finishes = [];
-      for (let i = 0; i < 3; i++) finishes.push(errorCode(await limited.gql(FINISH, { provider: 'test', code: 'c', state: `s${i}-${Date.now()}` }, { headers })));
+      for (let i = 0; i < 3; i++)
+        finishes.push(errorCode(await limited.gql(FINISH, { provider: 'test', code: 'c', state: `s${i}-${Date.now()}` }, { headers })));
       expect(finishes).toEqual(['OAUTH_FAILED', 'OAUTH_FAILED', 'RATE_LIMITED']);
     } finally {
       await limited.close();
@@ -351,7 +443,14 @@ suite('OpenID Connect sign-in: a provider down or slow', () => {
     await idp.close();
     const clock = new ManualClock();
     const server = await startTestServer({
-      env: { ...oauthEnv(idp), OAUTH_PROVIDERS: 'down,slow', OAUTH_DOWN_ISSUER: idp.issuer, OAUTH_DOWN_CLIENT_ID: CLIENT_ID, OAUTH_SLOW_ISSUER: `https://127.0.0.1:${silentPort}`, OAUTH_SLOW_CLIENT_ID: CLIENT_ID },
+      env: {
+        ...oauthEnv(idp),
+        OAUTH_PROVIDERS: 'down,slow',
+        OAUTH_DOWN_ISSUER: idp.issuer,
+        OAUTH_DOWN_CLIENT_ID: CLIENT_ID,
+        OAUTH_SLOW_ISSUER: `https://127.0.0.1:${silentPort}`,
+        OAUTH_SLOW_CLIENT_ID: CLIENT_ID,
+      },
       oauth: { fetch: idp.fetch, timeoutMs: 500 },
       clock,
     });

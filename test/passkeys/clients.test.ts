@@ -3,7 +3,13 @@
  * documents: the client keeps the AAL2 tokens finishPasskeyLogin returns (as it keeps login's),
  * so the next operation is signed in without the app calling signIn.
  */
-import { FinishPasskeyLoginDocument, MyPasskeysDocument, StartPasskeyLoginDocument, StartPasskeyRegistrationDocument, FinishPasskeyRegistrationDocument } from '@warden/client';
+import {
+  FinishPasskeyLoginDocument,
+  MyPasskeysDocument,
+  StartPasskeyLoginDocument,
+  StartPasskeyRegistrationDocument,
+  FinishPasskeyRegistrationDocument,
+} from '@warden/client';
 import { DRIVERS } from '../clients/support';
 import { SoftwareAuthenticator } from '../support/webauthn-authenticator';
 import { signupUser, startTestServer, type TestServer } from '../kit';
@@ -27,7 +33,9 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('passkey sign
     await client.auth.clear();
 
     const started = await client.mutate(StartPasskeyLoginDocument, {});
-    const signedIn = await client.mutate(FinishPasskeyLoginDocument, { response: authenticator.assert(started.data!.startPasskeyLogin) as never });
+    const signedIn = await client.mutate(FinishPasskeyLoginDocument, {
+      response: authenticator.assert(started.data!.startPasskeyLogin) as never,
+    });
     expect(signedIn.data!.finishPasskeyLogin).toMatchObject({ assurance: 'AAL2', mfaRequired: false, user: { id: user.user.id } });
     expect(client.auth.accessToken).toBe(signedIn.data!.finishPasskeyLogin.accessToken);
     const listed = await client.query(MyPasskeysDocument);

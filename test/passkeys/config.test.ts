@@ -13,12 +13,21 @@ describe('passkey relying-party settings', () => {
   });
 
   it('accepts https origins on the RP ID and its subdomains, and http only on localhost', () => {
-    expect(load({ WEBAUTHN_RP_ID: 'Example.com', WEBAUTHN_RP_NAME: 'Example', WEBAUTHN_ORIGINS: 'https://example.com, https://app.example.com:8443/' }).webauthn).toEqual({
+    expect(
+      load({
+        WEBAUTHN_RP_ID: 'Example.com',
+        WEBAUTHN_RP_NAME: 'Example',
+        WEBAUTHN_ORIGINS: 'https://example.com, https://app.example.com:8443/',
+      }).webauthn,
+    ).toEqual({
       rpId: 'example.com',
       rpName: 'Example',
       origins: ['https://example.com', 'https://app.example.com:8443'],
     });
-    expect(load({ WEBAUTHN_ORIGINS: 'http://localhost:5173,http://app.localhost:3000' }).webauthn.origins).toEqual(['http://localhost:5173', 'http://app.localhost:3000']);
+    expect(load({ WEBAUTHN_ORIGINS: 'http://localhost:5173,http://app.localhost:3000' }).webauthn.origins).toEqual([
+      'http://localhost:5173',
+      'http://app.localhost:3000',
+    ]);
   });
 
   it.each([

@@ -37,7 +37,9 @@ describe('passkey challenges across instances', () => {
     const options = (await a.gql(START_REGISTRATION, undefined, { token: user.accessToken })).body.data!.startPasskeyRegistration;
     const { response: registration, credential } = authenticator.register(options);
     expect((await b.gql(FINISH_REGISTRATION, { response: registration }, { token: user.accessToken })).body.errors).toBeUndefined();
-    expect(errorCode(await a.gql(FINISH_REGISTRATION, { response: registration }, { token: user.accessToken }))).toBe(ErrorCode.INVALID_CREDENTIALS);
+    expect(errorCode(await a.gql(FINISH_REGISTRATION, { response: registration }, { token: user.accessToken }))).toBe(
+      ErrorCode.INVALID_CREDENTIALS,
+    );
 
     const loginOptions = (await b.gql(START_LOGIN, { email: user.email })).body.data!.startPasskeyLogin;
     const assertion = authenticator.assert(loginOptions, credential);
@@ -96,7 +98,12 @@ describeNeeding({ redis: true, onePass: true }, 'passkey mutations with Redis do
       ['startPasskeyRegistration', START_REGISTRATION, undefined, user.accessToken],
       ['finishPasskeyRegistration', FINISH_REGISTRATION, { response: pendingRegistration }, user.accessToken],
       ['startPasskeyLogin', START_LOGIN, { email: user.email }, undefined],
-      ['finishPasskeyLogin', FINISH_LOGIN, { response: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: loginOptions } }, undefined],
+      [
+        'finishPasskeyLogin',
+        FINISH_LOGIN,
+        { response: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: loginOptions } },
+        undefined,
+      ],
     ];
     for (const [label, query, variables, token] of calls) {
       const started = Date.now();

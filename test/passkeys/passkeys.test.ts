@@ -16,7 +16,8 @@ import { LOGIN, errorCode, signupUser, startTestServer, uniqueEmail, type GqlRes
 const ORIGIN = 'http://localhost:4000';
 
 const START_REGISTRATION = 'mutation { startPasskeyRegistration }';
-const FINISH_REGISTRATION = 'mutation ($response: JSONObject!, $name: String) { finishPasskeyRegistration(response: $response, name: $name) { id name backedUp createdAt lastUsedAt } }';
+const FINISH_REGISTRATION =
+  'mutation ($response: JSONObject!, $name: String) { finishPasskeyRegistration(response: $response, name: $name) { id name backedUp createdAt lastUsedAt } }';
 const START_LOGIN = 'mutation ($email: String) { startPasskeyLogin(email: $email) }';
 const FINISH_LOGIN = `mutation ($response: JSONObject!) {
   finishPasskeyLogin(response: $response) { accessToken refreshToken assurance mfaRequired user { id email } }
@@ -46,7 +47,10 @@ describe('passkeys', () => {
   }
 
   /** Signs a user up and registers one passkey through the API. */
-  async function withPasskey(options: CredentialOptions = {}, name = 'laptop'): Promise<{ user: SignedUp; authenticator: SoftwareAuthenticator; credential: Credential; passkeyId: string }> {
+  async function withPasskey(
+    options: CredentialOptions = {},
+    name = 'laptop',
+  ): Promise<{ user: SignedUp; authenticator: SoftwareAuthenticator; credential: Credential; passkeyId: string }> {
     const user = await signupUser(server);
     const authenticator = new SoftwareAuthenticator(ORIGIN);
     const { response, credential } = authenticator.register(await startRegistration(user.accessToken), options);
@@ -90,9 +94,18 @@ describe('passkeys', () => {
     it('stores the credential with its counter and backup flags, lists it, and excludes it from the next registration', async () => {
       const { user, credential, passkeyId } = await withPasskey({ backupEligible: true, counter: 7 }, '  phone  ');
       const listed = await server.gql(MY_PASSKEYS, undefined, { token: user.accessToken });
-      expect(listed.body.data!.myPasskeys).toEqual([{ id: passkeyId, name: 'phone', backedUp: true, createdAt: expect.any(String), lastUsedAt: null }]);
+      expect(listed.body.data!.myPasskeys).toEqual([
+        { id: passkeyId, name: 'phone', backedUp: true, createdAt: expect.any(String), lastUsedAt: null },
+      ]);
       const row = await prisma().passkey.findUniqueOrThrow({ where: { id: passkeyId } });
-      expect(row).toMatchObject({ credentialId: credential.id, counter: 7n, backupEligible: true, backedUp: true, transports: ['internal'], userId: user.user.id });
+      expect(row).toMatchObject({
+        credentialId: credential.id,
+        counter: 7n,
+        backupEligible: true,
+        backedUp: true,
+        transports: ['internal'],
+        userId: user.user.id,
+      });
       const next = await startRegistration(user.accessToken);
       expect(next.excludeCredentials).toEqual([{ id: credential.id, type: 'public-key', transports: ['internal'] }]);
     });
@@ -106,19 +119,30 @@ describe('passkeys', () => {
         ['wrong RP ID', (o) => authenticator.register(o, {}, { rpId: 'evil.example' }).response],
         ['no user verification', (o) => authenticator.register(o, {}, { noUserVerification: true }).response],
         ['an assertion type', (o) => authenticator.register(o, {}, { type: 'webauthn.get' }).response],
-        ['a challenge never issued', (o) => authenticator.register(o, {}, { challenge: Buffer.alloc(32, 1).toString('base64url') }).response],
+        [
+          'a challenge never issued',
+          (o) => authenticator.register(o, {}, { challenge: Buffer.alloc(32, 1).toString('base64url') }).response,
+        ],
         ['cross-origin', (o) => authenticator.register(o, {}, { crossOrigin: true }).response],
       ];
       for (const [label, make] of attempts) {
-        const result = await server.gql(FINISH_REGISTRATION, { response: make(await startRegistration(user.accessToken)) }, { token: user.accessToken });
+        const result = await server.gql(
+          FINISH_REGISTRATION,
+          { response: make(await startRegistration(user.accessToken)) },
+          { token: user.accessToken },
+        );
         expect([label, errorCode(result)]).toEqual([label, ErrorCode.INVALID_CREDENTIALS]);
       }
       // Another user's challenge, and a sign-in challenge, are no registration challenge of this user.
       const foreign = authenticator.register(await startRegistration(other.accessToken)).response;
-      expect(errorCode(await server.gql(FINISH_REGISTRATION, { response: foreign }, { token: user.accessToken }))).toBe(ErrorCode.INVALID_CREDENTIALS);
+      expect(errorCode(await server.gql(FINISH_REGISTRATION, { response: foreign }, { token: user.accessToken }))).toBe(
+        ErrorCode.INVALID_CREDENTIALS,
+      );
       const loginOptions = await startLogin();
       const fromLogin = authenticator.register({ ...loginOptions, rp: { id: 'localhost' }, user: { id: 'AA' } }).response;
-      expect(errorCode(await server.gql(FINISH_REGISTRATION, { response: fromLogin }, { token: user.accessToken }))).toBe(ErrorCode.INVALID_CREDENTIALS);
+      expect(errorCode(await server.gql(FINISH_REGISTRATION, { response: fromLogin }, { token: user.accessToken }))).toBe(
+        ErrorCode.INVALID_CREDENTIALS,
+      );
       expect(await prisma().passkey.count({ where: { userId: user.user.id } })).toBe(0);
     });
 
@@ -126,7 +150,9 @@ describe('passkeys', () => {
       const user = await signupUser(server);
       const { response } = new SoftwareAuthenticator(ORIGIN).register(await startRegistration(user.accessToken));
       expect((await server.gql(FINISH_REGISTRATION, { response }, { token: user.accessToken })).body.errors).toBeUndefined();
-      expect(errorCode(await server.gql(FINISH_REGISTRATION, { response }, { token: user.accessToken }))).toBe(ErrorCode.INVALID_CREDENTIALS);
+      expect(errorCode(await server.gql(FINISH_REGISTRATION, { response }, { token: user.accessToken }))).toBe(
+        ErrorCode.INVALID_CREDENTIALS,
+      );
       expect(await prisma().passkey.count({ where: { userId: user.user.id } })).toBe(1);
     });
 
@@ -146,14 +172,22 @@ describe('passkeys', () => {
       const { response } = authenticator.register(await startRegistration(other.accessToken), {}, { credentialId: credential.id });
       const again = await server.gql(FINISH_REGISTRATION, { response }, { token: other.accessToken });
       expect(errorCode(again)).toBe(ErrorCode.BAD_USER_INPUT);
-      expect(await prisma().passkey.findMany({ where: { credentialId: credential.id }, select: { userId: true } })).toEqual([{ userId: user.user.id }]);
+      expect(await prisma().passkey.findMany({ where: { credentialId: credential.id }, select: { userId: true } })).toEqual([
+        { userId: user.user.id },
+      ]);
       // An outer id that is not the attested credential's: the response does not hold together.
       const swapped = authenticator.register(await startRegistration(other.accessToken)).response;
       swapped.id = swapped.rawId = Buffer.alloc(32, 5).toString('base64url');
-      expect(errorCode(await server.gql(FINISH_REGISTRATION, { response: swapped }, { token: other.accessToken }))).toBe(ErrorCode.INVALID_CREDENTIALS);
+      expect(errorCode(await server.gql(FINISH_REGISTRATION, { response: swapped }, { token: other.accessToken }))).toBe(
+        ErrorCode.INVALID_CREDENTIALS,
+      );
       expect(await prisma().passkey.count({ where: { userId: other.user.id } })).toBe(0);
 
-      const named = await server.gql(FINISH_REGISTRATION, { response: authenticator.register(await startRegistration(user.accessToken)).response, name: 'x'.repeat(65) }, { token: user.accessToken });
+      const named = await server.gql(
+        FINISH_REGISTRATION,
+        { response: authenticator.register(await startRegistration(user.accessToken)).response, name: 'x'.repeat(65) },
+        { token: user.accessToken },
+      );
       expect(errorCode(named)).toBe(ErrorCode.BAD_USER_INPUT);
       expect(named.body.errors![0].extensions!.fields).toEqual({ name: expect.any(String) });
     });
@@ -195,7 +229,10 @@ describe('passkeys', () => {
       expect(signedIn.headers.get('set-cookie')).toMatch(/refresh_token=[^;]+;.*HttpOnly/i);
 
       const sessions = await server.gql(SESSIONS, undefined, { token: payload.accessToken });
-      expect(sessions.body.data!.mySessions.find((s: { current: boolean }) => s.current)).toMatchObject({ assurance: 'AAL2', methods: ['hwk'] });
+      expect(sessions.body.data!.mySessions.find((s: { current: boolean }) => s.current)).toMatchObject({
+        assurance: 'AAL2',
+        methods: ['hwk'],
+      });
       const refreshed = await server.gql(REFRESH, { t: payload.refreshToken });
       expect(refreshed.body.data!.refreshToken.assurance).toBe('AAL2');
       expect(claims(refreshed.body.data!.refreshToken.accessToken)).toMatchObject({ aal: 'aal2', amr: ['hwk'] });
@@ -231,7 +268,11 @@ describe('passkeys', () => {
       for (const answer of answers) {
         expect(shape(answer)).toEqual(shape(known));
         expect(answer.allowCredentials).toHaveLength(1);
-        expect(answer.allowCredentials[0]).toEqual({ id: expect.stringMatching(/^[A-Za-z0-9_-]{22,86}$/), type: 'public-key', transports: expect.any(Array) });
+        expect(answer.allowCredentials[0]).toEqual({
+          id: expect.stringMatching(/^[A-Za-z0-9_-]{22,86}$/),
+          type: 'public-key',
+          transports: expect.any(Array),
+        });
       }
       expect(known.allowCredentials[0].id).toBe(credential.id);
       // Decoys are stable per address (normalised), so asking twice tells nothing; they differ between addresses.
@@ -261,7 +302,14 @@ describe('passkeys', () => {
         ['cross-origin', (o) => authenticator.assert(o, credential, { crossOrigin: true })],
         ['backup eligibility changed', (o) => authenticator.assert(o, credential, { backupEligible: true })],
         ["another user's handle", (o) => authenticator.assert(o, credential, { userHandle: Buffer.alloc(16, 9).toString('base64url') })],
-        ['an unknown credential', (o) => ({ ...(authenticator.assert(o, credential) as object), id: Buffer.alloc(32, 3).toString('base64url'), rawId: Buffer.alloc(32, 3).toString('base64url') })],
+        [
+          'an unknown credential',
+          (o) => ({
+            ...(authenticator.assert(o, credential) as object),
+            id: Buffer.alloc(32, 3).toString('base64url'),
+            rawId: Buffer.alloc(32, 3).toString('base64url'),
+          }),
+        ],
       ];
       for (const [label, make] of cases) {
         const result = await finishLogin(make(await startLogin(user.email)));
@@ -294,7 +342,9 @@ describe('passkeys', () => {
       clock.advance(PASSKEY_CHALLENGE_TTL_MS + 1_000);
       expectRefused(await finishLogin(authenticator.assert(old, credential)));
 
-      const registration = await startRegistration((await server.gql(LOGIN, { input: { email: user.email, password: user.password } })).body.data!.login.accessToken);
+      const registration = await startRegistration(
+        (await server.gql(LOGIN, { input: { email: user.email, password: user.password } })).body.data!.login.accessToken,
+      );
       expectRefused(await finishLogin(authenticator.assert({ challenge: registration.challenge, rpId: 'localhost' }, credential)));
     });
 
@@ -310,7 +360,11 @@ describe('passkeys', () => {
 
     it('a passkey whose user was deleted is refused, and deleting a user removes their passkeys', async () => {
       const { user, authenticator, credential } = await withPasskey();
-      const deleted = await server.gql('mutation ($p: String!) { deleteMe(password: $p) }', { p: user.password }, { token: user.accessToken });
+      const deleted = await server.gql(
+        'mutation ($p: String!) { deleteMe(password: $p) }',
+        { p: user.password },
+        { token: user.accessToken },
+      );
       expect(deleted.body.errors).toBeUndefined();
       expect(await prisma().passkey.count({ where: { userId: user.user.id } })).toBe(0);
       expectRefused(await finishLogin(authenticator.assert(await startLogin(), credential)));
@@ -318,7 +372,7 @@ describe('passkeys', () => {
   });
 
   describe('deletion', () => {
-    it('deletes a passkey of the viewer; another user\'s, an unknown or a malformed id is NOT_FOUND and nothing changes', async () => {
+    it("deletes a passkey of the viewer; another user's, an unknown or a malformed id is NOT_FOUND and nothing changes", async () => {
       const { user, passkeyId } = await withPasskey();
       const other = await withPasskey();
       for (const id of [other.passkeyId, '00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
@@ -333,7 +387,8 @@ describe('passkeys', () => {
     it('refuses to delete the last passkey of a user with no password and no identity (BAD_USER_INPUT); another passkey or an identity lets it go', async () => {
       const { user, authenticator, passkeyId } = await withPasskey();
       const second = authenticator.register(await startRegistration(user.accessToken)).response;
-      const secondId = (await server.gql(FINISH_REGISTRATION, { response: second }, { token: user.accessToken })).body.data!.finishPasskeyRegistration.id;
+      const secondId = (await server.gql(FINISH_REGISTRATION, { response: second }, { token: user.accessToken })).body.data!
+        .finishPasskeyRegistration.id;
       await prisma().user.update({ where: { id: user.user.id }, data: { passwordHash: null } });
 
       expect((await server.gql(DELETE, { id: secondId }, { token: user.accessToken })).body.data!.deletePasskey).toBe(true);
@@ -403,17 +458,20 @@ describe('passkeys', () => {
         ] as const) {
           const result = await server.gql(query, variables, { token });
           const code = errorCode(result);
-          expect([JSON.stringify(shape).slice(0, 80), result.status < 500, [ErrorCode.BAD_USER_INPUT, ErrorCode.INVALID_CREDENTIALS].includes(code as ErrorCode)]).toEqual([
+          expect([
             JSON.stringify(shape).slice(0, 80),
-            true,
-            true,
-          ]);
+            result.status < 500,
+            [ErrorCode.BAD_USER_INPUT, ErrorCode.INVALID_CREDENTIALS].includes(code as ErrorCode),
+          ]).toEqual([JSON.stringify(shape).slice(0, 80), true, true]);
         }
       }
       // Registration-specific parts.
       const registrationShapes: unknown[] = [
         { ...goodRegistration, response: { ...goodRegistration.response, attestationObject: 'AAAA' } },
-        { ...goodRegistration, response: { ...goodRegistration.response, attestationObject: Buffer.from([0xa1, 0x63]).toString('base64url') } },
+        {
+          ...goodRegistration,
+          response: { ...goodRegistration.response, attestationObject: Buffer.from([0xa1, 0x63]).toString('base64url') },
+        },
         { ...goodRegistration, response: { ...goodRegistration.response, attestationObject: 7 } },
         { ...goodRegistration, response: { ...goodRegistration.response, transports: 'usb' } },
         { ...goodRegistration, response: { ...goodRegistration.response, transports: [1, 2] } },
@@ -421,7 +479,10 @@ describe('passkeys', () => {
       ];
       for (const shape of registrationShapes) {
         const result = await server.gql(FINISH_REGISTRATION, { response: shape }, { token: user.accessToken });
-        expect([result.status < 500, [ErrorCode.BAD_USER_INPUT, ErrorCode.INVALID_CREDENTIALS].includes(errorCode(result) as ErrorCode)]).toEqual([true, true]);
+        expect([
+          result.status < 500,
+          [ErrorCode.BAD_USER_INPUT, ErrorCode.INVALID_CREDENTIALS].includes(errorCode(result) as ErrorCode),
+        ]).toEqual([true, true]);
       }
       // An object literal in the document (GraphQL makes it without a prototype) is checked like a variable.
       for (const [query, token] of [

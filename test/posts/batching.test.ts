@@ -36,7 +36,13 @@ describe('N+1-free reads', () => {
     // and enough older users that `users(first: 50)` is a full page even on a fresh database.
     const now = Date.now();
     const user = (label: string, createdAt: Date) => ({
-      id: randomUUID(), email: uniqueEmail(label), name: label, passwordHash: 'x', avatarUrl: 'https://a.example/x.png', bio: 'b', createdAt,
+      id: randomUUID(),
+      email: uniqueEmail(label),
+      name: label,
+      passwordHash: 'x',
+      avatarUrl: 'https://a.example/x.png',
+      bio: 'b',
+      createdAt,
     });
     const authors = Array.from({ length: 10 }, (_, i) => user(`author${i}`, new Date(now - i)));
     const others = Array.from({ length: 45 }, (_, i) => user(`reader${i}`, new Date(now - 86_400_000 - i)));
@@ -44,7 +50,11 @@ describe('N+1-free reads', () => {
     await prisma().follow.createMany({ data: authors.map((a) => ({ followerId: admin.user.id, followingId: a.id })) });
     await prisma().post.createMany({
       data: Array.from({ length: 60 }, (_, i) => ({
-        authorId: authors[i % 10].id, title: `p${i}`, body: 'b', published: true, createdAt: new Date(now - i * 10),
+        authorId: authors[i % 10].id,
+        title: `p${i}`,
+        body: 'b',
+        published: true,
+        createdAt: new Date(now - i * 10),
       })),
     });
   });
@@ -55,7 +65,11 @@ describe('N+1-free reads', () => {
     expect(fifty).toHaveLength(five.length);
     expect(five.length).toBeLessThanOrEqual(6);
     // The counter sees every statement: asking for authors costs exactly the two batched reads.
-    const plain = await statementsOf('query($first: Int) { posts(first: $first) { edges { node { id } } } }', { first: 50 }, admin.accessToken);
+    const plain = await statementsOf(
+      'query($first: Int) { posts(first: $first) { edges { node { id } } } }',
+      { first: 50 },
+      admin.accessToken,
+    );
     expect(fifty.length - plain.length).toBe(2);
     const res = await server.gql(POSTS, { first: 50 }, { token: admin.accessToken });
     const names = new Set(res.body.data!.posts.edges.map((e: { node: { author: { name: string } } }) => e.node.author.name));

@@ -8,7 +8,10 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const counts = async (viewer: SignedUp, user: SignedUp) =>
-  (await server.gql(COUNTS, { id: user.user.id }, { token: viewer.accessToken })).body.data!.user as { followerCount: number; followingCount: number };
+  (await server.gql(COUNTS, { id: user.user.id }, { token: viewer.accessToken })).body.data!.user as {
+    followerCount: number;
+    followingCount: number;
+  };
 
 describe('follow and unfollow', () => {
   it('follows a user and counts it on both sides', async () => {
@@ -22,7 +25,9 @@ describe('follow and unfollow', () => {
 
   it('is idempotent: following twice, or in parallel, counts once; unfollowing twice is fine', async () => {
     const [ann, ben] = [await signupUser(server), await signupUser(server)];
-    const parallel = await Promise.all(Array.from({ length: 5 }, () => server.gql(FOLLOW, { id: ben.user.id }, { token: ann.accessToken })));
+    const parallel = await Promise.all(
+      Array.from({ length: 5 }, () => server.gql(FOLLOW, { id: ben.user.id }, { token: ann.accessToken })),
+    );
     for (const res of parallel) expect(res.body.errors).toBeUndefined();
     expect((await server.gql(FOLLOW, { id: ben.user.id }, { token: ann.accessToken })).body.data!.follow.followerCount).toBe(1);
     const first = await server.gql(UNFOLLOW, { id: ben.user.id }, { token: ann.accessToken });
@@ -77,7 +82,12 @@ describe('follow and unfollow', () => {
 
 describe('feed', () => {
   it('shows published posts by followed users only, newest first', async () => {
-    const [reader, followed, other, alsoFollowed] = [await signupUser(server), await signupUser(server), await signupUser(server), await signupUser(server)];
+    const [reader, followed, other, alsoFollowed] = [
+      await signupUser(server),
+      await signupUser(server),
+      await signupUser(server),
+      await signupUser(server),
+    ];
     await server.gql(FOLLOW, { id: followed.user.id }, { token: reader.accessToken });
     await server.gql(FOLLOW, { id: alsoFollowed.user.id }, { token: reader.accessToken });
     const p1 = await createPost(server, followed.accessToken, { title: 'p1', published: true });

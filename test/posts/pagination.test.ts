@@ -23,7 +23,11 @@ async function insertPosts(authorId: string, times: Date[]): Promise<string[]> {
 
 /** The ids the database holds for this author's published posts, in the documented order. */
 async function expectedOrder(authorId: string): Promise<string[]> {
-  const rows = await prisma().post.findMany({ where: { authorId, published: true }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], select: { id: true } });
+  const rows = await prisma().post.findMany({
+    where: { authorId, published: true },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    select: { id: true },
+  });
   return rows.map((r) => r.id);
 }
 
@@ -49,8 +53,9 @@ describe('posts pagination', () => {
     await insertPosts(author.user.id, [new Date(same.getTime() + 1000), same, same, same, same, same, new Date(same.getTime() - 1000)]);
     const all = await expectedOrder(author.user.id);
     expect(all).toHaveLength(7);
-    const seen = await pageThrough(async (after) =>
-      (await server.gql(LIST_POSTS, { first: 2, after, authorId: author.user.id }, { token: admin.accessToken })).body.data!.posts,
+    const seen = await pageThrough(
+      async (after) =>
+        (await server.gql(LIST_POSTS, { first: 2, after, authorId: author.user.id }, { token: admin.accessToken })).body.data!.posts,
     );
     expect(seen).toEqual(all);
   });
@@ -61,7 +66,8 @@ describe('posts pagination', () => {
     const before = await expectedOrder(author.user.id);
     const added: string[] = [];
     const seen = await pageThrough(
-      async (after) => (await server.gql(LIST_POSTS, { first: 3, after, authorId: author.user.id }, { token: admin.accessToken })).body.data!.posts,
+      async (after) =>
+        (await server.gql(LIST_POSTS, { first: 3, after, authorId: author.user.id }, { token: admin.accessToken })).body.data!.posts,
       async () => {
         added.push((await createPost(server, author.accessToken, { title: 'new', published: true })).id);
       },
@@ -69,14 +75,18 @@ describe('posts pagination', () => {
     expect(seen).toEqual(before);
     expect(added.length).toBeGreaterThan(0);
     // the new posts are at the head of a fresh first page
-    const fresh = (await server.gql(LIST_POSTS, { first: added.length, authorId: author.user.id }, { token: admin.accessToken })).body.data!.posts as Page;
+    const fresh = (await server.gql(LIST_POSTS, { first: added.length, authorId: author.user.id }, { token: admin.accessToken })).body.data!
+      .posts as Page;
     expect(ids(fresh)).toEqual([...added].reverse());
   });
 
   it('clamps first to 1..100', async () => {
     const author = await signupUser(server);
     const base = Date.now() - 3_600_000;
-    await insertPosts(author.user.id, Array.from({ length: 101 }, (_, i) => new Date(base - i * 1000)));
+    await insertPosts(
+      author.user.id,
+      Array.from({ length: 101 }, (_, i) => new Date(base - i * 1000)),
+    );
     const list = async (first: number) =>
       (await server.gql(LIST_POSTS, { first, authorId: author.user.id }, { token: admin.accessToken })).body.data!.posts as Page;
     const huge = await list(100_000);
@@ -84,7 +94,9 @@ describe('posts pagination', () => {
     expect(huge.pageInfo.hasNextPage).toBe(true);
     expect((await list(0)).edges).toHaveLength(1);
     expect((await list(-5)).edges).toHaveLength(1);
-    const rest = (await server.gql(LIST_POSTS, { first: 100, after: huge.pageInfo.endCursor, authorId: author.user.id }, { token: admin.accessToken })).body.data!.posts as Page;
+    const rest = (
+      await server.gql(LIST_POSTS, { first: 100, after: huge.pageInfo.endCursor, authorId: author.user.id }, { token: admin.accessToken })
+    ).body.data!.posts as Page;
     expect(rest.edges).toHaveLength(1);
     expect(rest.pageInfo.hasNextPage).toBe(false);
   });
@@ -138,7 +150,8 @@ describe('User.posts pagination', () => {
 describe('users pagination', () => {
   it('shows no duplicates or gaps while users sign up between pages', async () => {
     for (let i = 0; i < 5; i++) await signupUser(server);
-    const q = 'query($first: Int, $after: String) { users(first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }';
+    const q =
+      'query($first: Int, $after: String) { users(first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }';
     const snapshot = (await server.gql(q, { first: 6 }, { token: admin.accessToken })).body.data!.users as Page;
     const want = ids(snapshot);
     const seen: string[] = [];

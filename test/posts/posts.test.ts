@@ -1,6 +1,4 @@
-import {
-  CREATE_POST, DELETE_POST, GET_POST, LIST_POSTS, MISSING_ID, UPDATE_POST, createPost, ids, type Page,
-} from './posts-support';
+import { CREATE_POST, DELETE_POST, GET_POST, LIST_POSTS, MISSING_ID, UPDATE_POST, createPost, ids, type Page } from './posts-support';
 import { errorCode, signupAdmin, signupUser, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
 
 let server: TestServer;
@@ -17,7 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const fieldsOf = (res: Awaited<ReturnType<TestServer['gql']>>) => res.body.errors?.[0]?.extensions?.fields as Record<string, string> | undefined;
+const fieldsOf = (res: Awaited<ReturnType<TestServer['gql']>>) =>
+  res.body.errors?.[0]?.extensions?.fields as Record<string, string> | undefined;
 
 describe('createPost', () => {
   it('creates a draft by default, authored by the viewer', async () => {
@@ -57,7 +56,11 @@ describe('createPost', () => {
   });
 
   it('accepts the limits exactly: a 200-character title (emoji count once) and a 20,000-character body', async () => {
-    const emoji = await server.gql(CREATE_POST, { input: { title: '😀'.repeat(200), body: 'x'.repeat(20_000) } }, { token: alice.accessToken });
+    const emoji = await server.gql(
+      CREATE_POST,
+      { input: { title: '😀'.repeat(200), body: 'x'.repeat(20_000) } },
+      { token: alice.accessToken },
+    );
     expect(emoji.body.errors).toBeUndefined();
     expect(emoji.body.data!.createPost.title).toBe('😀'.repeat(200));
     const empty = await server.gql(CREATE_POST, { input: { title: 't', body: '' } }, { token: alice.accessToken });
@@ -164,7 +167,11 @@ describe('updatePost', () => {
 
   it('validates the fields given, by name', async () => {
     const post = await createPost(server, alice.accessToken, { title: 'Valid' });
-    const res = await server.gql(UPDATE_POST, { id: post.id, input: { title: '', body: 'x'.repeat(20_001) } }, { token: alice.accessToken });
+    const res = await server.gql(
+      UPDATE_POST,
+      { id: post.id, input: { title: '', body: 'x'.repeat(20_001) } },
+      { token: alice.accessToken },
+    );
     expect(errorCode(res)).toBe('BAD_USER_INPUT');
     expect(Object.keys(fieldsOf(res)!).sort()).toEqual(['body', 'title']);
     const blank = await server.gql(UPDATE_POST, { id: post.id, input: { title: ' \t ' } }, { token: alice.accessToken });

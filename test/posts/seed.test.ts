@@ -7,7 +7,12 @@ import { freshPGlite } from '../support/db-template';
 // Always on a private in-memory database: the seed's fixed emails must not meet other tests' data.
 let database: Database;
 beforeAll(async () => {
-  database = await openDatabase({ pglite: await freshPGlite(), ownsPGlite: true, migrate: false, logger: createLogger({ level: 'silent' }) });
+  database = await openDatabase({
+    pglite: await freshPGlite(),
+    ownsPGlite: true,
+    migrate: false,
+    logger: createLogger({ level: 'silent' }),
+  });
 });
 afterAll(() => database.close());
 

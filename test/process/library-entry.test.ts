@@ -10,7 +10,8 @@ import { describeInEmbeddedPass } from '../kit';
 const ROOT = path.join(__dirname, '..', '..');
 
 beforeAll(() => {
-  if (!existsSync(path.join(ROOT, 'dist', 'src', 'index.js'))) throw new Error('dist/src/index.js is missing: run `npm run build` (npm test does)');
+  if (!existsSync(path.join(ROOT, 'dist', 'src', 'index.js')))
+    throw new Error('dist/src/index.js is missing: run `npm run build` (npm test does)');
 });
 
 // Does not depend on the backend: runs in CI's embedded pass only.
@@ -24,7 +25,12 @@ describeInEmbeddedPass('the package entry', () => {
         createWarden: typeof warden.createWarden,
         loadConfig: typeof warden.loadConfig,
       }));`;
-    const output = execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 15_000, env: { PATH: process.env.PATH ?? '' } });
+    const output = execFileSync(process.execPath, ['-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 15_000,
+      env: { PATH: process.env.PATH ?? '' },
+    });
     expect(JSON.parse(output)).toEqual({
       resolved: path.join(ROOT, 'dist', 'src', 'index.js'),
       createWarden: 'function',

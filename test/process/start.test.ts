@@ -40,7 +40,13 @@ async function start(env: Record<string, string>): Promise<Running> {
 }
 
 const gql = async (url: string, query: string, variables: object, headers: Record<string, string> = {}): Promise<any> =>
-  (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) })).json();
+  (
+    await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query, variables }),
+    })
+  ).json();
 
 /** Resolves once the server has logged `text`; fails with its output after `ms`. */
 async function waitForOutput(proc: Running, text: string, ms = 20_000): Promise<void> {
@@ -86,7 +92,11 @@ describeInEmbeddedPass('the server process', () => {
 
   it('stops with a clear message when DATABASE_URL cannot be reached, within 15 s', async () => {
     const began = Date.now();
-    const proc = run({ DATA_DIR: mkdtempSync(path.join(tmpdir(), 'warden-proc-')), DATABASE_URL: 'postgresql://warden:x@127.0.0.1:9/warden', REDIS_URL: '' });
+    const proc = run({
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'warden-proc-')),
+      DATABASE_URL: 'postgresql://warden:x@127.0.0.1:9/warden',
+      REDIS_URL: '',
+    });
     const code = await proc.exited;
     expect(code).not.toBe(0);
     expect(Date.now() - began).toBeLessThan(15_000);

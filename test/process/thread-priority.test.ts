@@ -27,15 +27,25 @@ if (!linux) console.warn('thread pool priority test skipped: it needs Linux');
 
 // Does not depend on the backend: runs in CI's embedded pass only.
 describeInEmbeddedPass('the thread pool', () => {
-(linux ? it : it.skip)('lowers the priority of the thread pool threads only', () => {
-  if (!existsSync(MODULE)) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
-  const run = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, UV_THREADPOOL_SIZE: '3' }, encoding: 'utf8', cwd: path.join(__dirname, '..', '..') });
-  expect(run.status).toBe(0);
-  const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as { threads: number; ok: boolean; pid: number; expected: number; nices: Array<{ tid: number; nice: number }> };
-  expect(result.expected).toBeGreaterThan(0);
-  expect(result.threads).toBe(3);
-  expect(result.ok).toBe(true);
-  expect(result.nices.filter((t) => t.nice === result.expected)).toHaveLength(3);
-  expect(result.nices.find((t) => t.tid === result.pid)?.nice).toBe(0);
-});
+  (linux ? it : it.skip)('lowers the priority of the thread pool threads only', () => {
+    if (!existsSync(MODULE)) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+    const run = spawnSync(process.execPath, ['-e', script], {
+      env: { ...process.env, UV_THREADPOOL_SIZE: '3' },
+      encoding: 'utf8',
+      cwd: path.join(__dirname, '..', '..'),
+    });
+    expect(run.status).toBe(0);
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
+      threads: number;
+      ok: boolean;
+      pid: number;
+      expected: number;
+      nices: Array<{ tid: number; nice: number }>;
+    };
+    expect(result.expected).toBeGreaterThan(0);
+    expect(result.threads).toBe(3);
+    expect(result.ok).toBe(true);
+    expect(result.nices.filter((t) => t.nice === result.expected)).toHaveLength(3);
+    expect(result.nices.find((t) => t.tid === result.pid)?.nice).toBe(0);
+  });
 });

@@ -26,8 +26,13 @@ describeNeeding({ postgres: true, onePass: true }, 'instances starting at once o
     const started = await Promise.all([0, 1, 2].map(() => WardenProcess.start({ DATABASE_URL: url(), REDIS_URL: '', LOG_LEVEL: 'info' })));
     processes.push(...started);
 
-    const migrations = readdirSync(path.join(__dirname, '..', '..', 'prisma', 'migrations'), { withFileTypes: true }).filter((entry) => entry.isDirectory());
-    const rows = await withClient(url(), async (client) => (await client.query('SELECT migration_name, finished_at FROM _prisma_migrations')).rows);
+    const migrations = readdirSync(path.join(__dirname, '..', '..', 'prisma', 'migrations'), { withFileTypes: true }).filter((entry) =>
+      entry.isDirectory(),
+    );
+    const rows = await withClient(
+      url(),
+      async (client) => (await client.query('SELECT migration_name, finished_at FROM _prisma_migrations')).rows,
+    );
     expect(rows.map((row) => row.migration_name).sort()).toEqual(migrations.map((entry) => entry.name).sort());
     expect(rows.every((row) => row.finished_at !== null)).toBe(true);
     // Exactly one of them applied them.

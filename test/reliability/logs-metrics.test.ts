@@ -7,7 +7,18 @@
 import { Writable } from 'node:stream';
 import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
-import { LOGIN, metric, REFRESH, refreshedPair, errorCode, SIGNUP, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
+import {
+  LOGIN,
+  metric,
+  REFRESH,
+  refreshedPair,
+  errorCode,
+  SIGNUP,
+  startTestServer,
+  uniqueEmail,
+  type SignedUp,
+  type TestServer,
+} from '../kit';
 
 const MAX_FAILURES = 3;
 
@@ -50,7 +61,8 @@ it('counts logins, lockouts, rotations, reuse and revocations in /metrics, and l
   const bob = await signup('bob', 'bob secret password');
 
   // Logins: 2 ok, MAX_FAILURES failed (the last one locks bob), 1 refused while locked.
-  const login = (user: SignedUp, password: string, label: string) => server.gql(LOGIN, { input: { email: user.email, password } }, as(label));
+  const login = (user: SignedUp, password: string, label: string) =>
+    server.gql(LOGIN, { input: { email: user.email, password } }, as(label));
   const adaLogin = await login(ada, ada.password, 'login-ok');
   expect(adaLogin.body.data?.login.accessToken).toEqual(expect.any(String));
   secrets.push(adaLogin.body.data!.login.refreshToken, adaLogin.body.data!.login.accessToken.split('.')[2]);
@@ -81,7 +93,11 @@ it('counts logins, lockouts, rotations, reuse and revocations in /metrics, and l
   const carolLogin = (await server.gql(LOGIN, { input: carol }, as('login-ok'))).body.data!.login;
   secrets.push(carol.password, carolSignup.refreshToken, carolLogin.refreshToken, carolLogin.accessToken.split('.')[2]);
   const revokeId = (jwt.decode(carolLogin.accessToken) as { sid: string }).sid;
-  const revoked = await server.gql('mutation($id: ID!) { revokeSession(id: $id) }', { id: revokeId }, as('revoke', carolSignup.accessToken));
+  const revoked = await server.gql(
+    'mutation($id: ID!) { revokeSession(id: $id) }',
+    { id: revokeId },
+    as('revoke', carolSignup.accessToken),
+  );
   expect(revoked.body.data?.revokeSession).toBe(true);
 
   // An unexpected error inside a service: masked for the client, logged with the request id.

@@ -12,7 +12,22 @@
 import { createWardenAuth, RefreshTokenDocument, WardenAuthError, memoryTokenStore, type SignedOutEvent } from '@warden/client';
 import { ErrorCode } from '../../src/errors/error-code';
 import { readyz, startPair, type Pair } from './support';
-import { describeNeeding, LOGIN, ME, REFRESH, refreshedPair, errorCode, sessionIdOf, SIGNUP, signupUser, sleep, uniqueEmail, eventually, type SignedUp, type TestServer } from '../kit';
+import {
+  describeNeeding,
+  LOGIN,
+  ME,
+  REFRESH,
+  refreshedPair,
+  errorCode,
+  sessionIdOf,
+  SIGNUP,
+  signupUser,
+  sleep,
+  uniqueEmail,
+  eventually,
+  type SignedUp,
+  type TestServer,
+} from '../kit';
 
 const FAIL_CLOSED_MS = 5_000;
 const MASKED = 'Something went wrong; try again later.';
@@ -37,7 +52,11 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'Redis stopped m
         const server = (i + n) % 2 ? pair.a : pair.b;
         const answer =
           n % 3 === 2
-            ? await server.gql('mutation($input: CreatePostInput!) { createPost(input: $input) { id } }', { input: { title: `during the outage ${n}`, body: 'still writing' } }, { token: user.accessToken })
+            ? await server.gql(
+                'mutation($input: CreatePostInput!) { createPost(input: $input) { id } }',
+                { input: { title: `during the outage ${n}`, body: 'still writing' } },
+                { token: user.accessToken },
+              )
             : await server.gql(ME, {}, { token: user.accessToken });
         if (answer.status !== 200 || answer.body.errors) failures.push(JSON.stringify(answer.body.errors ?? answer.status));
         else served++;
@@ -87,7 +106,10 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'Redis stopped m
       expect(performance.now() - started).toBeLessThan(FAIL_CLOSED_MS);
       expect(errorCode(login)).toBe(ErrorCode.INTERNAL_SERVER_ERROR);
       await expectFailsClosed(server, users[1]);
-      expect(await readyz(server)).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down', signingKey: 'ok' } } });
+      expect(await readyz(server)).toEqual({
+        status: 503,
+        body: { status: 'degraded', checks: { database: 'ok', redis: 'down', signingKey: 'ok' } },
+      });
     }
 
     // Revocation still holds: a logout on A (no Redis needed) ends the session on B at once.
@@ -118,7 +140,10 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'Redis stopped m
     expect(recovered.body.errors).toBeUndefined();
     const rotated = refreshedPair(recovered)!;
     expect(rotated.refreshToken).toEqual(expect.any(String));
-    expect((recovered.body.data as { refreshToken: { user: { id: string; email: string } } }).refreshToken.user).toEqual({ id: users[1].user.id, email: users[1].email });
+    expect((recovered.body.data as { refreshToken: { user: { id: string; email: string } } }).refreshToken.user).toEqual({
+      id: users[1].user.id,
+      email: users[1].email,
+    });
     expect(await generationOf(users[1].accessToken)).toBe(generationBefore + 1);
     expect((await pair.a.gql(ME, {}, { token: rotated.accessToken })).body.data?.me.id).toBe(users[1].user.id);
     const next = refreshedPair(await pair.a.gql(RefreshTokenDocument, { refreshToken: rotated.refreshToken }));

@@ -11,7 +11,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ErrorCode } from '../../src/errors/error-code';
 import { freePort, readyz } from './support';
-import { describeNeeding, LOGIN, errorCode, SIGNUP, signupUser, sleep, startTestServer, uniqueEmail, eventually, type TestServer } from '../kit';
+import {
+  describeNeeding,
+  LOGIN,
+  errorCode,
+  SIGNUP,
+  signupUser,
+  sleep,
+  startTestServer,
+  uniqueEmail,
+  eventually,
+  type TestServer,
+} from '../kit';
 
 const describeIfRedis = (name: string, fn: () => void) => describeNeeding({ redis: true, redisCli: true, onePass: true }, name, fn);
 
@@ -62,7 +73,8 @@ async function expectCountersWork(server: TestServer, maxFailures: number, ipLim
   expect(errorCode(await login(user.password))).toBe(ErrorCode.ACCOUNT_LOCKED);
   // The per-IP limit: this IP has used 2 + maxFailures + 1 logins; the rest of the quota, then RATE_LIMITED.
   const codes: unknown[] = [];
-  for (let i = 0; i < ipLimit; i++) codes.push(errorCode(await server.gql(LOGIN, { input: { email: uniqueEmail('ip'), password: 'whatever password' } })));
+  for (let i = 0; i < ipLimit; i++)
+    codes.push(errorCode(await server.gql(LOGIN, { input: { email: uniqueEmail('ip'), password: 'whatever password' } })));
   expect(codes.at(-1)).toBe(ErrorCode.RATE_LIMITED);
   expect(codes.filter((code) => code === ErrorCode.INVALID_CREDENTIALS)).toHaveLength(ipLimit - (maxFailures + 2));
 }
@@ -72,17 +84,41 @@ describeIfRedis('Redis Cluster and Sentinel', () => {
     const ports = await Promise.all([freePort(), freePort(), freePort()]);
     for (const port of ports) {
       await redisServer(port, [
-        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
       ]);
     }
-    const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 20_000 });
+    const created = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     expect(created.status).toBe(0);
-    await eventually(async () => spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout.includes('cluster_state:ok'), 10_000, 'cluster_state:ok');
+    await eventually(
+      async () =>
+        spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout.includes('cluster_state:ok'),
+      10_000,
+      'cluster_state:ok',
+    );
 
     // Two of the three nodes listed: the third is discovered.
     const server = await startTestServer({
-      env: { REDIS_URL: '', REDIS_CLUSTER_URLS: `redis://127.0.0.1:${ports[0]},redis://127.0.0.1:${ports[1]}`, LOGIN_MAX_FAILURES: '3', IP_RATE_LIMIT: '10' },
+      env: {
+        REDIS_URL: '',
+        REDIS_CLUSTER_URLS: `redis://127.0.0.1:${ports[0]},redis://127.0.0.1:${ports[1]}`,
+        LOGIN_MAX_FAILURES: '3',
+        IP_RATE_LIMIT: '10',
+      },
     });
     try {
       expect(server.config.redis?.kind).toBe('cluster');
@@ -112,15 +148,32 @@ describeIfRedis('Redis Cluster and Sentinel', () => {
     await redisServer(sentinelPort, [conf, '--sentinel']);
 
     const server = await startTestServer({
-      env: { REDIS_URL: '', REDIS_SENTINEL_URLS: `redis://127.0.0.1:${sentinelPort}`, REDIS_SENTINEL_MASTER: 'warden', LOGIN_MAX_FAILURES: '3', IP_RATE_LIMIT: '10' },
+      env: {
+        REDIS_URL: '',
+        REDIS_SENTINEL_URLS: `redis://127.0.0.1:${sentinelPort}`,
+        REDIS_SENTINEL_MASTER: 'warden',
+        LOGIN_MAX_FAILURES: '3',
+        IP_RATE_LIMIT: '10',
+      },
     });
     try {
       expect(server.config.redis?.kind).toBe('sentinel');
       await expectCountersWork(server, 3, 10);
       // Let the replica catch up, then the master dies: the sentinel promotes the replica.
-      await eventually(async () => spawnSync('redis-cli', ['-p', String(replicaPort), 'info', 'replication'], { encoding: 'utf8' }).stdout.includes('master_link_status:up'), 10_000, 'replica in sync');
+      await eventually(
+        async () =>
+          spawnSync('redis-cli', ['-p', String(replicaPort), 'info', 'replication'], { encoding: 'utf8' }).stdout.includes(
+            'master_link_status:up',
+          ),
+        10_000,
+        'replica in sync',
+      );
       await stop(master);
-      await eventually(async () => spawnSync('redis-cli', ['-p', String(replicaPort), 'role'], { encoding: 'utf8' }).stdout.startsWith('master'), 20_000, 'replica promoted');
+      await eventually(
+        async () => spawnSync('redis-cli', ['-p', String(replicaPort), 'role'], { encoding: 'utf8' }).stdout.startsWith('master'),
+        20_000,
+        'replica promoted',
+      );
       await eventually(async () => (await readyz(server)).status === 200, 20_000, 'readyz 200 after the failover');
       // Signup needs the store (its per-IP counter): it works again, on the promoted master.
       let signup = await server.gql(SIGNUP, { input: { email: uniqueEmail('failover'), password: 'after the failover', name: 'After' } });

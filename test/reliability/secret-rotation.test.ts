@@ -8,7 +8,17 @@
 import { ErrorCode } from '../../src/errors/error-code';
 import { createTestDatabase } from '../support/db-template';
 import { startPair, type Pair } from './support';
-import { describeNeeding, ME, postgresServerUrl, REFRESH, refreshedPair, errorCode, signupUser, startTestServer, type TestServer } from '../kit';
+import {
+  describeNeeding,
+  ME,
+  postgresServerUrl,
+  REFRESH,
+  refreshedPair,
+  errorCode,
+  signupUser,
+  startTestServer,
+  type TestServer,
+} from '../kit';
 
 const OLD = 'the-old-secret-that-is-at-least-32-bytes!';
 const NEW = 'the-new-secret-that-is-at-least-32-bytes!';
@@ -18,8 +28,10 @@ async function crossCheck(pair: Pair): Promise<unknown[]> {
   const onA = await signupUser(pair.a);
   const onB = await signupUser(pair.b);
   return [
-    (await pair.b.gql(ME, {}, { token: onA.accessToken })).body.data?.me.id === onA.user.id || errorCode(await pair.b.gql(ME, {}, { token: onA.accessToken })),
-    (await pair.a.gql(ME, {}, { token: onB.accessToken })).body.data?.me.id === onB.user.id || errorCode(await pair.a.gql(ME, {}, { token: onB.accessToken })),
+    (await pair.b.gql(ME, {}, { token: onA.accessToken })).body.data?.me.id === onA.user.id ||
+      errorCode(await pair.b.gql(ME, {}, { token: onA.accessToken })),
+    (await pair.a.gql(ME, {}, { token: onB.accessToken })).body.data?.me.id === onB.user.id ||
+      errorCode(await pair.a.gql(ME, {}, { token: onB.accessToken })),
     // Refresh tokens are keyed by the secret too: A's on B and B's on A.
     await refreshes(pair.b, onA.refreshToken),
     await refreshes(pair.a, onB.refreshToken),
@@ -81,7 +93,9 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'rotating JWT_SE
       // A token last made under a secret no instance knows any more is refused, not honoured: a
       // session idle through the whole roll signs in again (docs/refresh-tokens.md).
       const old = await signupUser(servers[0]);
-      expect(errorCode(await servers[servers.length - 1].gql(REFRESH, { refreshToken: old.refreshToken }))).toBe(ErrorCode.REFRESH_TOKEN_INVALID);
+      expect(errorCode(await servers[servers.length - 1].gql(REFRESH, { refreshToken: old.refreshToken }))).toBe(
+        ErrorCode.REFRESH_TOKEN_INVALID,
+      );
     } finally {
       await Promise.allSettled(servers.map((server) => server.close()));
       await database.drop();

@@ -34,7 +34,9 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'soak: 200 clien
     const servers = [pair.a, pair.b];
     const pick = (): Instance => servers[Math.floor(Math.random() * servers.length)];
     const clients: Client[] = await inBatches(CLIENTS, 50, async (i) => {
-      const answer = await servers[i % 2].gql(SIGNUP, { input: { email: uniqueEmail('soak'), password: 'soak password 1', name: `Soak ${i}` } });
+      const answer = await servers[i % 2].gql(SIGNUP, {
+        input: { email: uniqueEmail('soak'), password: 'soak password 1', name: `Soak ${i}` },
+      });
       const signup = answer.body.data?.signup;
       if (!signup) throw new Error(`signup failed: ${JSON.stringify(answer.body)}`);
       return { userId: signup.user.id, accessToken: signup.accessToken, refreshToken: signup.refreshToken };
@@ -73,7 +75,8 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'soak: 200 clien
               failures.push(`client ${index} cycle ${cycle} (two tabs): ${JSON.stringify([first.body.errors, second.body.errors])}`);
               return;
             }
-            if (one.refreshToken !== other.refreshToken) failures.push(`client ${index} cycle ${cycle}: the two tabs got different successors`);
+            if (one.refreshToken !== other.refreshToken)
+              failures.push(`client ${index} cycle ${cycle}: the two tabs got different successors`);
             Object.assign(client, one);
           } else {
             const answer = await refresh(token);
@@ -99,7 +102,8 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'soak: 200 clien
     expect(reused).toBe(0);
 
     // Each cycle rotated exactly once; each second tab was a grace replay of that rotation.
-    const sum = async (name: string, labels: Record<string, string>) => (await metric(pair.a, name, labels)) + (await metric(pair.b, name, labels));
+    const sum = async (name: string, labels: Record<string, string>) =>
+      (await metric(pair.a, name, labels)) + (await metric(pair.b, name, labels));
     expect(await sum('warden_refresh_total', { result: 'ok' })).toBe(rotations);
     expect(await sum('warden_refresh_total', { result: 'grace' })).toBe(tabPairs);
     expect(await sum('warden_refresh_total', { result: 'reused' })).toBe(0);
@@ -113,7 +117,11 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'soak: 200 clien
     console.log(`soak: "Session" total relation size ${bytesBefore} bytes after sign-up, ${bytesAfter} bytes after ${rotations} rotations`);
 
     // And the access tokens the clients ended with work on both instances.
-    const reads = await inBatches(CLIENTS, 50, async (i) => (await servers[i % 2].gql(ME, {}, { token: clients[i].accessToken })).body.data?.me.id);
+    const reads = await inBatches(
+      CLIENTS,
+      50,
+      async (i) => (await servers[i % 2].gql(ME, {}, { token: clients[i].accessToken })).body.data?.me.id,
+    );
     expect(reads).toEqual(userIds);
   }, 110_000);
 });

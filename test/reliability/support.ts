@@ -93,7 +93,7 @@ export async function startProcessPair(env: Record<string, string> = {}): Promis
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) {
     await close();
-    throw (failed).reason;
+    throw failed.reason;
   }
   return {
     a: servers[0],
@@ -156,7 +156,10 @@ export class WardenProcess implements Instance {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const healthy = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
+      const healthy = await fetch(`${url}/healthz`).then(
+        (response) => response.ok,
+        () => false,
+      );
       if (healthy) return new WardenProcess(child, url, log, exited, dataDir);
       if (child.exitCode !== null || Date.now() > deadline) {
         child.kill('SIGKILL');
@@ -199,7 +202,8 @@ export async function outOfStep(pair: Pick<Pair, 'sql'>, clients: Array<{ userId
     const claimed = unverifiedFields(client.refreshToken);
     const row = claimed && byId.get(claimed.sessionId);
     if (!claimed || !row || row.userId !== client.userId) problems.push(`${client.userId}: its token names no live session of its own`);
-    else if (row.generation !== claimed.generation) problems.push(`${client.userId}: holds generation ${claimed.generation}, the session is at ${row.generation}`);
+    else if (row.generation !== claimed.generation)
+      problems.push(`${client.userId}: holds generation ${claimed.generation}, the session is at ${row.generation}`);
   }
   return problems;
 }

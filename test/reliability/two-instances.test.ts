@@ -90,15 +90,17 @@ describeNeeding({ redis: true, postgres: true, onePass: true }, 'two instances s
 
   it('parallel guesses split across A and B reach bcrypt at most the configured number of times', async () => {
     const email = uniqueEmail('parallel');
-    const failedBefore = (await metric(pair.a, 'warden_logins_total', { result: 'failed' })) + (await metric(pair.b, 'warden_logins_total', { result: 'failed' }));
-    const answers = await Promise.all(
-      Array.from({ length: 24 }, (_, i) => login(i % 2 ? pair.a : pair.b, email, `wrong guess ${i}`)),
-    );
+    const failedBefore =
+      (await metric(pair.a, 'warden_logins_total', { result: 'failed' })) +
+      (await metric(pair.b, 'warden_logins_total', { result: 'failed' }));
+    const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => login(i % 2 ? pair.a : pair.b, email, `wrong guess ${i}`)));
     const codes = answers.map((answer) => errorCode(answer));
     const checked = codes.filter((code) => code === ErrorCode.INVALID_CREDENTIALS).length;
     expect(checked).toBeLessThanOrEqual(MAX_FAILURES);
     expect(codes.filter((code) => code === ErrorCode.ACCOUNT_LOCKED).length).toBe(24 - checked);
-    const failedAfter = (await metric(pair.a, 'warden_logins_total', { result: 'failed' })) + (await metric(pair.b, 'warden_logins_total', { result: 'failed' }));
+    const failedAfter =
+      (await metric(pair.a, 'warden_logins_total', { result: 'failed' })) +
+      (await metric(pair.b, 'warden_logins_total', { result: 'failed' }));
     expect(failedAfter - failedBefore).toBe(checked);
   });
 });

@@ -33,7 +33,8 @@ function documentedSdl(): string {
 const directivesOf = (node: { astNode?: { directives?: readonly import('graphql').DirectiveNode[] } | null }) =>
   (node.astNode?.directives ?? []).map((directive) => print(directive)).sort();
 
-const defaultOf = (value: GraphQLArgument | GraphQLInputField) => (value.defaultValue === undefined ? undefined : JSON.stringify(value.defaultValue));
+const defaultOf = (value: GraphQLArgument | GraphQLInputField) =>
+  value.defaultValue === undefined ? undefined : JSON.stringify(value.defaultValue);
 
 /** Every promise of `documented` that `actual` breaks, as readable lines. */
 function differences(documented: GraphQLSchema, actual: GraphQLSchema): string[] {
@@ -47,7 +48,8 @@ function differences(documented: GraphQLSchema, actual: GraphQLSchema): string[]
     if ([...directive.locations].sort().join() !== [...built.locations].sort().join()) problems.push(`@${directive.name} locations differ`);
     for (const arg of directive.args) {
       const match = built.args.find((a) => a.name === arg.name);
-      if (!match || String(match.type) !== String(arg.type) || defaultOf(match) !== defaultOf(arg)) problems.push(`@${directive.name}(${arg.name}) differs`);
+      if (!match || String(match.type) !== String(arg.type) || defaultOf(match) !== defaultOf(arg))
+        problems.push(`@${directive.name}(${arg.name}) differs`);
     }
   }
   for (const type of Object.values(documented.getTypeMap())) {
@@ -73,14 +75,18 @@ function differences(documented: GraphQLSchema, actual: GraphQLSchema): string[]
           problems.push(`${where} is missing`);
           continue;
         }
-        if (String(match.type) !== String(field.type)) problems.push(`${where} is ${String(match.type)}, documented as ${String(field.type)}`);
+        if (String(match.type) !== String(field.type))
+          problems.push(`${where} is ${String(match.type)}, documented as ${String(field.type)}`);
         if (directivesOf(match).join(' ') !== directivesOf(field).join(' ')) {
-          problems.push(`${where} carries ${directivesOf(match).join(' ') || 'no directive'}, documented as ${directivesOf(field).join(' ') || 'none'}`);
+          problems.push(
+            `${where} carries ${directivesOf(match).join(' ') || 'no directive'}, documented as ${directivesOf(field).join(' ') || 'none'}`,
+          );
         }
         for (const arg of field.args) {
           const built = match.args.find((a) => a.name === arg.name);
           if (!built) problems.push(`${where}(${arg.name}) is missing`);
-          else if (String(built.type) !== String(arg.type) || defaultOf(built) !== defaultOf(arg)) problems.push(`${where}(${arg.name}) differs`);
+          else if (String(built.type) !== String(arg.type) || defaultOf(built) !== defaultOf(arg))
+            problems.push(`${where}(${arg.name}) differs`);
         }
         for (const arg of match.args) {
           if (String(arg.type).endsWith('!') && arg.defaultValue === undefined && !field.args.some((a) => a.name === arg.name)) {
@@ -94,7 +100,8 @@ function differences(documented: GraphQLSchema, actual: GraphQLSchema): string[]
       for (const field of Object.values(type.getFields())) {
         const match = fields[field.name];
         if (!match) problems.push(`${type.name}.${field.name} is missing`);
-        else if (String(match.type) !== String(field.type) || defaultOf(match) !== defaultOf(field)) problems.push(`${type.name}.${field.name} differs`);
+        else if (String(match.type) !== String(field.type) || defaultOf(match) !== defaultOf(field))
+          problems.push(`${type.name}.${field.name} differs`);
       }
     }
   }
@@ -117,6 +124,8 @@ describeInEmbeddedPass('docs/api.md', () => {
 
   it('notices a field that differs from the page (the check can fail)', () => {
     const changed = buildSchema(documentedSdl().replace('me: User! @auth(assurance: AAL1)', 'me: User @public'));
-    expect(differences(changed, actual)).toEqual(expect.arrayContaining([expect.stringMatching(/^Query\.me is User!, documented as User$/)]));
+    expect(differences(changed, actual)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Query\.me is User!, documented as User$/)]),
+    );
   });
 });

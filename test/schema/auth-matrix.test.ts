@@ -8,7 +8,17 @@
  */
 import { ErrorCode } from '../../src/errors/error-code';
 import { getSchema } from '../../src/schema/build-schema';
-import { LOGIN, rootFieldOperations, errorCode, signupAdmin, signupUser, startTestServer, uniqueEmail, type RootFieldOperation, type TestServer } from '../kit';
+import {
+  LOGIN,
+  rootFieldOperations,
+  errorCode,
+  signupAdmin,
+  signupUser,
+  startTestServer,
+  uniqueEmail,
+  type RootFieldOperation,
+  type TestServer,
+} from '../kit';
 
 let server: TestServer;
 let fields: RootFieldOperation[];
@@ -32,7 +42,9 @@ async function tokenOf(user: { email: string; password: string }): Promise<strin
 
 it('finds the guarded fields in the schema', () => {
   const names = guarded().map((f) => f.field.name);
-  expect(names).toEqual(expect.arrayContaining(['me', 'users', 'mySessions', 'updateMe', 'deleteMe', 'changePassword', 'setUserRole', 'resetUserMfa']));
+  expect(names).toEqual(
+    expect.arrayContaining(['me', 'users', 'mySessions', 'updateMe', 'deleteMe', 'changePassword', 'setUserRole', 'resetUserMfa']),
+  );
   expect(names.length).toBeGreaterThan(25);
   expect(adminOnly().map((f) => f.field.name)).toEqual(expect.arrayContaining(['users', 'setUserRole', 'deleteUser', 'resetUserMfa']));
   // login, signup and refreshToken stay open: the matrix does not mistake @public for @auth.

@@ -34,11 +34,21 @@ describe('layer boundaries', () => {
   ];
 
   it('finds the domain files it checks', () => {
-    expect(domain).toEqual(expect.arrayContaining([path.join('modules', 'identity', 'auth.service.ts'), path.join('lib', 'pagination.ts'), path.join('domain', 'types.ts')]));
+    expect(domain).toEqual(
+      expect.arrayContaining([
+        path.join('modules', 'identity', 'auth.service.ts'),
+        path.join('lib', 'pagination.ts'),
+        path.join('domain', 'types.ts'),
+      ]),
+    );
   });
 
   it('keeps services, lib/, infra/ and domain/ free of imports from context.ts and schema/', () => {
-    const offenders = domain.flatMap((file) => importsOf(file).filter(isGraphQLLayer).map((target) => `${file} imports ${target}`));
+    const offenders = domain.flatMap((file) =>
+      importsOf(file)
+        .filter(isGraphQLLayer)
+        .map((target) => `${file} imports ${target}`),
+    );
     expect(offenders).toEqual([]);
   });
 });

@@ -10,9 +10,20 @@ import { execute, Kind, parse, type DocumentNode, type ExecutionResult, type Ope
 import { createCompiledExecutor } from '../../src/schema/compiled-executor';
 
 const typeDefs = /* GraphQL */ `
-  interface Node { id: ID! }
-  type User implements Node { id: ID! name: String! friends(first: Int = 2): [User!]! secret: String! maybe: String }
-  type Bot implements Node { id: ID! model: String }
+  interface Node {
+    id: ID!
+  }
+  type User implements Node {
+    id: ID!
+    name: String!
+    friends(first: Int = 2): [User!]!
+    secret: String!
+    maybe: String
+  }
+  type Bot implements Node {
+    id: ID!
+    model: String
+  }
   type Query {
     user(id: ID!): User
     nodes: [Node!]!
@@ -20,7 +31,9 @@ const typeDefs = /* GraphQL */ `
     failing: String
     failingNonNull: User
   }
-  type Mutation { guess(n: Int!): Boolean! }
+  type Mutation {
+    guess(n: Int!): Boolean!
+  }
 `;
 
 const guesses: number[] = [];
@@ -29,7 +42,8 @@ const schema = makeExecutableSchema({
   resolvers: {
     Node: { __resolveType: (node: { model?: string }) => (node.model !== undefined ? 'Bot' : 'User') },
     User: {
-      friends: (user: { id: string }, { first }: { first: number }) => Array.from({ length: first }, (_, i) => ({ id: `${user.id}.${i}`, name: `friend ${i}` })),
+      friends: (user: { id: string }, { first }: { first: number }) =>
+        Array.from({ length: first }, (_, i) => ({ id: `${user.id}.${i}`, name: `friend ${i}` })),
       secret: (user: { id: string }) => {
         if (user.id.endsWith('.1')) throw new Error(`no secret for ${user.id}`);
         return 's';
@@ -38,7 +52,10 @@ const schema = makeExecutableSchema({
     },
     Query: {
       user: async (_: unknown, { id }: { id: string }) => ({ id, name: `user ${id}` }),
-      nodes: () => [{ id: 'u', name: 'n' }, { id: 'b', model: 'm1' }],
+      nodes: () => [
+        { id: 'u', name: 'n' },
+        { id: 'b', model: 'm1' },
+      ],
       list: (_: unknown, { first }: { first: number }) => Array.from({ length: first }, (_, i) => i),
       failing: () => Promise.reject(new Error('boom')),
       failingNonNull: () => ({ id: 'x.1', name: 'x' }),
@@ -56,15 +73,26 @@ const schema = makeExecutableSchema({
 const executor = createCompiledExecutor(schema);
 
 /** What Apollo hands the executor, reduced to what it reads. */
-async function viaExecutor(document: DocumentNode, variables: Record<string, unknown> = {}, operationName?: string): Promise<ExecutionResult> {
+async function viaExecutor(
+  document: DocumentNode,
+  variables: Record<string, unknown> = {},
+  operationName?: string,
+): Promise<ExecutionResult> {
   const operation = document.definitions.find(
-    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || d.name?.value === operationName),
+    (d): d is OperationDefinitionNode =>
+      d.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || d.name?.value === operationName),
   );
   const requestContext = { document, operation, operationName: operationName ?? null, request: { variables, operationName }, context: {} };
   return (await executor(requestContext as never)) as ExecutionResult;
 }
 
-const plain = (result: ExecutionResult) => JSON.parse(JSON.stringify({ data: result.data, errors: result.errors?.map((e) => ({ message: e.message, path: e.path, locations: e.locations })) }));
+const plain = (result: ExecutionResult) =>
+  JSON.parse(
+    JSON.stringify({
+      data: result.data,
+      errors: result.errors?.map((e) => ({ message: e.message, path: e.path, locations: e.locations })),
+    }),
+  );
 
 describe('the compiled executor', () => {
   const queries: Array<[string, string, Record<string, unknown>?]> = [
@@ -72,7 +100,11 @@ describe('the compiled executor', () => {
     ['a resolver error in a list item nulls the item up to the nullable field', '{ user(id: "1") { friends { id secret } } }'],
     ['a rejected promise on a nullable field', '{ failing user(id: "3") { maybe } }'],
     ['a non-null error propagates to the nearest nullable parent', '{ failingNonNull { id secret } }'],
-    ['fragments, @skip and @include', 'query($s: Boolean!) { user(id: "1") { ...F name @skip(if: $s) } } fragment F on User { id friends @include(if: $s) { id } }', { s: true }],
+    [
+      'fragments, @skip and @include',
+      'query($s: Boolean!) { user(id: "1") { ...F name @skip(if: $s) } } fragment F on User { id friends @include(if: $s) { id } }',
+      { s: true },
+    ],
     ['abstract types and __typename', '{ nodes { __typename id ... on User { name } ... on Bot { model } } }'],
     ['variables and defaults', 'query($n: Int!, $id: ID!) { list(first: $n) user(id: $id) { friends { id } } }', { n: 4, id: 'v' }],
     ['one of several named operations', 'query A { list(first: 1) } query B { user(id: "b") { id } }', undefined],

@@ -80,16 +80,16 @@ describe('module boundaries', () => {
   it('flags a file that reaches into another module, and lets the index and own-module imports through', () => {
     const service = path.join('src', 'modules', 'post', 'post.service.ts');
     expect(violation(service, path.join('src', 'modules', 'user', 'user.service.ts'))).toMatch(/reaches into/);
-    expect(violation(path.join('src', 'services.ts'), path.join('src', 'modules', 'security', 'secret-gate.service.ts'))).toMatch(/reaches into/);
+    expect(violation(path.join('src', 'services.ts'), path.join('src', 'modules', 'security', 'secret-gate.service.ts'))).toMatch(
+      /reaches into/,
+    );
     expect(violation(path.join('src', 'app.ts'), path.join('src', 'modules', 'post', 'post.resolver.ts'))).toMatch(/reaches into/);
     expect(violation(service, path.join('src', 'modules', 'user', 'index.ts'))).toBeNull();
     expect(violation(service, path.join('src', 'modules', 'post', 'post.type.ts'))).toBeNull();
     expect(violation(SCHEMA_BUILDER, path.join('src', 'modules', 'post', 'post.resolver.ts'))).toBeNull();
-    expect(specifiersOf(`import type { A } from '../user/user.service';\nexport { B } from "./b";\nconst c = await import('../c');`)).toEqual([
-      '../user/user.service',
-      './b',
-      '../c',
-    ]);
+    expect(
+      specifiersOf(`import type { A } from '../user/user.service';\nexport { B } from "./b";\nconst c = await import('../c');`),
+    ).toEqual(['../user/user.service', './b', '../c']);
   });
 
   it('keeps every import from outside a module on its index', () => {

@@ -39,7 +39,9 @@ describe('ADMIN_EMAILS', () => {
     expect(errorCode(promote)).toBe(ErrorCode.FORBIDDEN);
     const self = await a.gql(SET_ROLE, { id: squatter.user.id, role: 'ADMIN' }, { token: squatter.accessToken });
     expect(errorCode(self)).toBe(ErrorCode.FORBIDDEN);
-    expect(errorCode(await b.gql('{ users(first: 1) { edges { node { id } } } }', {}, { token: squatter.accessToken }))).toBe(ErrorCode.FORBIDDEN);
+    expect(errorCode(await b.gql('{ users(first: 1) { edges { node { id } } } }', {}, { token: squatter.accessToken }))).toBe(
+      ErrorCode.FORBIDDEN,
+    );
 
     // A wrong code proves nothing.
     const code = await outboxCode(a, listed);
@@ -71,7 +73,9 @@ describe('ADMIN_EMAILS', () => {
   it('logging in does not promote a listed address that is not verified', async () => {
     const user = await signupUser(a, { email: alsoListed });
     expect(user.user.role).toBe('USER');
-    const login = await a.gql('mutation($i: LoginInput!) { login(input: $i) { user { role } } }', { i: { email: alsoListed, password: user.password } });
+    const login = await a.gql('mutation($i: LoginInput!) { login(input: $i) { user { role } } }', {
+      i: { email: alsoListed, password: user.password },
+    });
     expect(login.body.data!.login.user.role).toBe('USER');
   });
 });

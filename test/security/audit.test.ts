@@ -29,8 +29,13 @@ describe('audit rows', () => {
   it('setUserRole records role_changed with the role before and after and the admin who set it', async () => {
     const user = await signupUser(server);
     const agent = { 'user-agent': 'audit-test/1' };
-    expect((await server.gql(SET_ROLE, { id: user.user.id, role: 'ADMIN' }, { token: admin.accessToken, headers: agent })).body.data!.setUserRole.role).toBe('ADMIN');
-    expect((await server.gql(SET_ROLE, { id: user.user.id, role: 'USER' }, { token: admin.accessToken })).body.data!.setUserRole.role).toBe('USER');
+    expect(
+      (await server.gql(SET_ROLE, { id: user.user.id, role: 'ADMIN' }, { token: admin.accessToken, headers: agent })).body.data!.setUserRole
+        .role,
+    ).toBe('ADMIN');
+    expect((await server.gql(SET_ROLE, { id: user.user.id, role: 'USER' }, { token: admin.accessToken })).body.data!.setUserRole.role).toBe(
+      'USER',
+    );
     const rows = await events(user.user.id, 'role_changed');
     expect(rows.map((row) => row.detail)).toEqual([
       { from: 'USER', to: 'ADMIN', by: admin.user.id },
@@ -57,7 +62,9 @@ describe('audit rows', () => {
 
   it('deleteMe records user_deleted by the user themself, and a wrong password records nothing', async () => {
     const user = await signupUser(server);
-    expect(errorCode(await server.gql(DELETE_ME, { p: 'not the password' }, { token: user.accessToken }))).toBe(ErrorCode.INVALID_CREDENTIALS);
+    expect(errorCode(await server.gql(DELETE_ME, { p: 'not the password' }, { token: user.accessToken }))).toBe(
+      ErrorCode.INVALID_CREDENTIALS,
+    );
     expect(await events(user.user.id, 'user_deleted')).toHaveLength(0);
     expect((await server.gql(DELETE_ME, { p: user.password }, { token: user.accessToken })).body.data!.deleteMe).toBe(true);
     const rows = await events(user.user.id, 'user_deleted');

@@ -73,11 +73,35 @@ const hostileString: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc
-    .array(fc.oneof(control, loneSurrogate, fc.string({ unit: 'grapheme', maxLength: 3 }), fc.constantFrom('\uFFFF', '\uFEFF', '\u202E', 'e\u0301')), { maxLength: 24 })
+    .array(
+      fc.oneof(
+        control,
+        loneSurrogate,
+        fc.string({ unit: 'grapheme', maxLength: 3 }),
+        fc.constantFrom('\uFFFF', '\uFEFF', '\u202E', 'e\u0301'),
+      ),
+      { maxLength: 24 },
+    )
     .map((parts) => parts.join('')),
-  fc.constantFrom('', ' ', '\u0000', 'null', '-'.repeat(36), '%00', `'; DROP TABLE "User"; --`, '__proto__', 'constructor', '{}', '[]', '\\', '"'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    'null',
+    '-'.repeat(36),
+    '%00',
+    `'; DROP TABLE "User"; --`,
+    '__proto__',
+    'constructor',
+    '{}',
+    '[]',
+    '\\',
+    '"',
+  ),
   // 100 KB strings (in UTF-16 units) of one character, hostile or not.
-  fc.tuple(fc.constantFrom('a', '\u0000', '😀', 'é', '\uD800', ' '), fc.integer({ min: 10_000, max: 100_000 })).map(([c, units]) => c.repeat(Math.ceil(units / c.length))),
+  fc
+    .tuple(fc.constantFrom('a', '\u0000', '😀', 'é', '\uD800', ' '), fc.integer({ min: 10_000, max: 100_000 }))
+    .map(([c, units]) => c.repeat(Math.ceil(units / c.length))),
 );
 
 const emailish = fc.oneof(
@@ -86,13 +110,18 @@ const emailish = fc.oneof(
   hostileString.map((text) => `${text}@example.test`),
 );
 const passwordish = fc.oneof(fc.constant(PASSWORD), fc.string({ unit: 'binary', minLength: 8, maxLength: 80 }), hostileString);
-const codeish = fc.oneof(fc.integer({ min: 0, max: 999_999 }).map((n) => String(n).padStart(6, '0')), fc.base64String({ maxLength: 64 }));
+const codeish = fc.oneof(
+  fc.integer({ min: 0, max: 999_999 }).map((n) => String(n).padStart(6, '0')),
+  fc.base64String({ maxLength: 64 }),
+);
 const forgedCursor = fc.oneof(
   fc.tuple(fc.date({ noInvalidDate: false }), fc.oneof(fc.uuid(), hostileString)).map(([date, id]) => {
     const iso = Number.isNaN(date.getTime()) ? 'Invalid Date' : date.toISOString();
     return Buffer.from(`${iso}|${id}`, 'utf8').toString('base64url');
   }),
-  fc.tuple(fc.integer({ min: -8_640_000_000_000_000, max: 8_640_000_000_000_000 }), fc.uuid()).map(([ms, id]) => encodeCursor({ createdAt: new Date(ms), id })),
+  fc
+    .tuple(fc.integer({ min: -8_640_000_000_000_000, max: 8_640_000_000_000_000 }), fc.uuid())
+    .map(([ms, id]) => encodeCursor({ createdAt: new Date(ms), id })),
   fc.constantFrom(Buffer.from(`2024-01-01T00:00:00.000Z|${'-'.repeat(36)}`).toString('base64url'), '!!!!', 'A'.repeat(5000)),
   fc.base64String({ maxLength: 120 }),
   fc.tuple(fc.nat(), fc.constant('as-is' as const)).map(([index, spelling]) => new PoolRef('cursors', index, spelling)),
@@ -105,7 +134,12 @@ const stringValue = fc.oneof(
   { arbitrary: forgedCursor, weight: 2 },
 );
 const idValue = fc.oneof(
-  { arbitrary: fc.tuple(fc.nat(), fc.constantFrom('as-is', 'upper', 'mixed', 'padded') as fc.Arbitrary<PoolRef['spelling']>).map(([i, s]) => new PoolRef('ids', i, s)), weight: 5 },
+  {
+    arbitrary: fc
+      .tuple(fc.nat(), fc.constantFrom('as-is', 'upper', 'mixed', 'padded') as fc.Arbitrary<PoolRef['spelling']>)
+      .map(([i, s]) => new PoolRef('ids', i, s)),
+    weight: 5,
+  },
   { arbitrary: fc.uuid(), weight: 2 },
   { arbitrary: hostileString, weight: 2 },
   { arbitrary: fc.integer(), weight: 1 },
@@ -117,7 +151,10 @@ const intValue = fc.oneof(
   fc.double(),
 );
 /** Anything JSON can carry, for "wrong JSON type". */
-const anyJson: fc.Arbitrary<unknown> = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(true, 0, -1, 1e308, '', [], {}, [null], { '': '\u0000' }));
+const anyJson: fc.Arbitrary<unknown> = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.constantFrom(true, 0, -1, 1e308, '', [], {}, [null], { '': '\u0000' }),
+);
 
 /**
  * Strings shaped like what a field of this name takes, half the time, so that enough inputs get
@@ -125,17 +162,30 @@ const anyJson: fc.Arbitrary<unknown> = fc.oneof(fc.jsonValue({ maxDepth: 2 }), f
  * all pass). Only the values depend on names; which fields and arguments exist comes from the schema.
  */
 function stringFor(name: string): fc.Arbitrary<unknown> {
-  const shaped = /email/i.test(name) ? emailish : /password/i.test(name) ? passwordish : /^(after|before|cursor)$/i.test(name) ? forgedCursor : /code|token/i.test(name) ? codeish : null;
+  const shaped = /email/i.test(name)
+    ? emailish
+    : /password/i.test(name)
+      ? passwordish
+      : /^(after|before|cursor)$/i.test(name)
+        ? forgedCursor
+        : /code|token/i.test(name)
+          ? codeish
+          : null;
   return shaped ? fc.oneof(shaped, stringValue) : stringValue;
 }
 
 /** A value for an argument or input field of this type: mostly the right type, always hostile. */
 function valueFor(type: GraphQLInputType, name: string, depth = 0): fc.Arbitrary<unknown> {
   if (isNonNullType(type)) {
-    return fc.oneof({ arbitrary: valueFor(type.ofType, name, depth), weight: 20 }, { arbitrary: fc.constant(null), weight: 1 }, { arbitrary: anyJson, weight: 1 });
+    return fc.oneof(
+      { arbitrary: valueFor(type.ofType, name, depth), weight: 20 },
+      { arbitrary: fc.constant(null), weight: 1 },
+      { arbitrary: anyJson, weight: 1 },
+    );
   }
   const inner = ((): fc.Arbitrary<unknown> => {
-    if (isListType(type)) return fc.oneof(fc.array(valueFor(type.ofType, name, depth + 1), { maxLength: 3 }), valueFor(type.ofType, name, depth + 1));
+    if (isListType(type))
+      return fc.oneof(fc.array(valueFor(type.ofType, name, depth + 1), { maxLength: 3 }), valueFor(type.ofType, name, depth + 1));
     if (isInputObjectType(type)) {
       if (depth > 3) return fc.constant(null);
       const fields = Object.values(type.getFields());
@@ -144,7 +194,11 @@ function valueFor(type: GraphQLInputType, name: string, depth = 0): fc.Arbitrary
       });
       return fc.oneof({ arbitrary: record, weight: 9 }, { arbitrary: record.map((value) => ({ ...value, notAField: 1 })), weight: 1 });
     }
-    if (isEnumType(type)) return fc.oneof({ arbitrary: fc.constantFrom(...type.getValues().map((value) => value.name)), weight: 4 }, { arbitrary: hostileString, weight: 1 });
+    if (isEnumType(type))
+      return fc.oneof(
+        { arbitrary: fc.constantFrom(...type.getValues().map((value) => value.name)), weight: 4 },
+        { arbitrary: hostileString, weight: 1 },
+      );
     if (isScalarType(type)) {
       switch (type.name) {
         case 'String':
@@ -158,7 +212,10 @@ function valueFor(type: GraphQLInputType, name: string, depth = 0): fc.Arbitrary
         case 'Boolean':
           return fc.boolean();
         case 'DateTime':
-          return fc.oneof(fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), hostileString);
+          return fc.oneof(
+            fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+            hostileString,
+          );
         default:
           return anyJson;
       }
@@ -216,7 +273,8 @@ function literal(value: unknown, type: GraphQLInputType | undefined): string {
   if (typeof value === 'number') return Number.isFinite(value) ? JSON.stringify(value) : 'null';
   if (typeof value === 'boolean') return String(value);
   const itemType = type && isNonNullType(type) ? type.ofType : type;
-  if (Array.isArray(value)) return `[${value.map((item) => literal(item, itemType && isListType(itemType) ? itemType.ofType : undefined)).join(', ')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((item) => literal(item, itemType && isListType(itemType) ? itemType.ofType : undefined)).join(', ')}]`;
   const fields = isInputObjectType(named) ? named.getFields() : {};
   const entries = Object.entries(value as Record<string, unknown>).filter(([key]) => NAME.test(key));
   return `{${entries.map(([key, item]) => `${key}: ${literal(item, fields[key]?.type)}`).join(', ')}}`;
@@ -228,7 +286,10 @@ function operation(request: FuzzRequest, resolve: (value: unknown) => unknown): 
   const value = (arg: GraphQLArgument) => resolve(request.args[arg.name]);
   const call = (text: string[]) => (text.length ? `(${text.join(', ')})` : '');
   if (request.literal) {
-    return { query: `${kind} { ${field.name}${call(present.map((arg) => `${arg.name}: ${literal(value(arg), arg.type)}`))} ${selectionFor(field.type)} }`, variables: {} };
+    return {
+      query: `${kind} { ${field.name}${call(present.map((arg) => `${arg.name}: ${literal(value(arg), arg.type)}`))} ${selectionFor(field.type)} }`,
+      variables: {},
+    };
   }
   const definitions = present.map((arg) => `$${arg.name}: ${String(arg.type)}`);
   return {
@@ -264,7 +325,13 @@ function outcomeOf(answer: Answer, field: string): Outcome {
   const fieldErrors = errors.filter((error) => Array.isArray(error.path) && error.path[0] === field);
   if (errors.length > 0 && fieldErrors.length === 0 && !(answer.body.data && field in answer.body.data)) return 'not-executed';
   const code = fieldErrors[0]?.extensions?.code;
-  if (code === ErrorCode.UNAUTHENTICATED || code === ErrorCode.FORBIDDEN || code === ErrorCode.SESSION_REVOKED || code === ErrorCode.ACCESS_TOKEN_EXPIRED) return 'auth-refused';
+  if (
+    code === ErrorCode.UNAUTHENTICATED ||
+    code === ErrorCode.FORBIDDEN ||
+    code === ErrorCode.SESSION_REVOKED ||
+    code === ErrorCode.ACCESS_TOKEN_EXPIRED
+  )
+    return 'auth-refused';
   if (code === ErrorCode.BAD_USER_INPUT) return 'argument-refused';
   return 'resolved';
 }
@@ -305,17 +372,39 @@ describeFuzz('fuzzing every argument of every root field', () => {
   /** Real ids and cursors for PoolRefs: the viewers, other users, a post, a session, a page. */
   async function refreshPools(): Promise<void> {
     const viewer = viewers.user!;
-    const created = await server.gql('mutation { createPost(input: { title: "fuzz", body: "fuzz", published: true }) { id } }', {}, { token: viewer.token });
-    const page = await server.gql('query { posts(first: 2) { pageInfo { endCursor } edges { cursor } } mySessions { id } }', {}, { token: viewer.token });
-    pools.ids = [viewers.user!.id, viewers.admin!.id, created.body.data?.createPost?.id, ...(page.body.data?.mySessions ?? []).map((s: { id: string }) => s.id)].filter(Boolean);
-    pools.cursors = [page.body.data?.posts?.pageInfo?.endCursor, ...(page.body.data?.posts?.edges ?? []).map((e: { cursor: string }) => e.cursor)].filter(Boolean);
+    const created = await server.gql(
+      'mutation { createPost(input: { title: "fuzz", body: "fuzz", published: true }) { id } }',
+      {},
+      { token: viewer.token },
+    );
+    const page = await server.gql(
+      'query { posts(first: 2) { pageInfo { endCursor } edges { cursor } } mySessions { id } }',
+      {},
+      { token: viewer.token },
+    );
+    pools.ids = [
+      viewers.user!.id,
+      viewers.admin!.id,
+      created.body.data?.createPost?.id,
+      ...(page.body.data?.mySessions ?? []).map((s: { id: string }) => s.id),
+    ].filter(Boolean);
+    pools.cursors = [
+      page.body.data?.posts?.pageInfo?.endCursor,
+      ...(page.body.data?.posts?.edges ?? []).map((e: { cursor: string }) => e.cursor),
+    ].filter(Boolean);
   }
 
   /** Replaces a viewer whose session a fuzzed mutation ended (logout, deleteMe, setUserRole). */
   async function ensureViewers(): Promise<void> {
     for (const role of ['user', 'admin'] as const) {
       const viewer = viewers[role];
-      const probe = viewer && (await server.gql(role === 'admin' ? 'query { users(first: 1) { pageInfo { hasNextPage } } }' : 'query { me { id } }', {}, { token: viewer.token }));
+      const probe =
+        viewer &&
+        (await server.gql(
+          role === 'admin' ? 'query { users(first: 1) { pageInfo { hasNextPage } } }' : 'query { me { id } }',
+          {},
+          { token: viewer.token },
+        ));
       if (!viewer || probe?.body.errors) viewers[role] = await newViewer(role);
     }
     await refreshPools();
@@ -349,60 +438,67 @@ describeFuzz('fuzzing every argument of every root field', () => {
   });
   afterAll(() => server?.close());
 
-  it(`answers ${RUNS} generated requests (seed ${SEED}) without a 5xx or INTERNAL_SERVER_ERROR, and stays healthy`, async () => {
-    expect(roots.length).toBeGreaterThan(20);
-    const outcomes = new Map<string, Record<Outcome, number>>(
-      roots.map((root) => [root.field.name, { 'not-executed': 0, 'auth-refused': 0, 'argument-refused': 0, resolved: 0 }]),
-    );
-    let sent = 0;
-    const started = Date.now();
+  it(
+    `answers ${RUNS} generated requests (seed ${SEED}) without a 5xx or INTERNAL_SERVER_ERROR, and stays healthy`,
+    async () => {
+      expect(roots.length).toBeGreaterThan(20);
+      const outcomes = new Map<string, Record<Outcome, number>>(
+        roots.map((root) => [root.field.name, { 'not-executed': 0, 'auth-refused': 0, 'argument-refused': 0, resolved: 0 }]),
+      );
+      let sent = 0;
+      const started = Date.now();
 
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(...roots.map(requestFor)), async (request) => {
-        sent++;
-        if (sent % 40 === 0) await ensureViewers();
-        const viewer = request.viewer === 'anonymous' ? undefined : viewers[request.viewer];
-        const body = operation(request, resolveRef);
-        const answer = await post(body, viewer?.token);
-        const codes = (answer.body?.errors ?? []).map((error) => error.extensions?.code);
-        const context = `${answer.status} ${answer.text.slice(0, 500)}\nfor ${JSON.stringify(body).slice(0, 2000)}`;
-        if (answer.status >= 500 || codes.includes(ErrorCode.INTERNAL_SERVER_ERROR)) throw new Error(`server error: ${context}`);
-        if (answer.status === 200 && !answer.body) throw new Error(`a 200 that is not JSON: ${context}`);
-        outcomes.get(request.root.field.name)![outcomeOf(answer, request.root.field.name)]++;
-        if (viewer && codes.some((code) => code === ErrorCode.SESSION_REVOKED || code === ErrorCode.UNAUTHENTICATED || code === ErrorCode.FORBIDDEN)) {
-          await ensureViewers();
-        }
-      }),
-      { seed: SEED, numRuns: RUNS, endOnFailure: !process.env.FUZZ_SHRINK, verbose: fc.VerbosityLevel.None },
-    );
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(...roots.map(requestFor)), async (request) => {
+          sent++;
+          if (sent % 40 === 0) await ensureViewers();
+          const viewer = request.viewer === 'anonymous' ? undefined : viewers[request.viewer];
+          const body = operation(request, resolveRef);
+          const answer = await post(body, viewer?.token);
+          const codes = (answer.body?.errors ?? []).map((error) => error.extensions?.code);
+          const context = `${answer.status} ${answer.text.slice(0, 500)}\nfor ${JSON.stringify(body).slice(0, 2000)}`;
+          if (answer.status >= 500 || codes.includes(ErrorCode.INTERNAL_SERVER_ERROR)) throw new Error(`server error: ${context}`);
+          if (answer.status === 200 && !answer.body) throw new Error(`a 200 that is not JSON: ${context}`);
+          outcomes.get(request.root.field.name)![outcomeOf(answer, request.root.field.name)]++;
+          if (
+            viewer &&
+            codes.some((code) => code === ErrorCode.SESSION_REVOKED || code === ErrorCode.UNAUTHENTICATED || code === ErrorCode.FORBIDDEN)
+          ) {
+            await ensureViewers();
+          }
+        }),
+        { seed: SEED, numRuns: RUNS, endOnFailure: !process.env.FUZZ_SHRINK, verbose: fc.VerbosityLevel.None },
+      );
 
-    // Inputs that got past GraphQL's coercion and the @auth check into the field's resolver
-    // (where the arguments are validated), and those that got past that validation too.
-    const total = (outcome: Outcome) => [...outcomes.values()].reduce((sum, counts) => sum + counts[outcome], 0);
-    const reachedResolver = total('argument-refused') + total('resolved');
-    const reachedService = total('resolved');
-    const table = [...outcomes.entries()].map(([name, counts]) => `  ${name.padEnd(26)} ${JSON.stringify(counts)}`).join('\n');
-    console.log(
-      `fuzz: ${sent} requests in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${SEED}); ` +
-        `${reachedResolver} reached a resolver, ${reachedService} got past argument validation into the service\n${table}`,
-    );
-    expect(sent).toBe(RUNS);
-    // The fuzzing is only worth something if inputs get through: a quarter of them reach a
-    // service, and in a run of CI's length at least four fields in five see some (all of them do
-    // with the fixed seed).
-    expect(reachedService).toBeGreaterThan(RUNS / 4);
-    const fieldsReached = [...outcomes.values()].filter((counts) => counts.resolved > 0).length;
-    if (RUNS >= 1000) expect(fieldsReached).toBeGreaterThanOrEqual(Math.ceil(roots.length * 0.8));
+      // Inputs that got past GraphQL's coercion and the @auth check into the field's resolver
+      // (where the arguments are validated), and those that got past that validation too.
+      const total = (outcome: Outcome) => [...outcomes.values()].reduce((sum, counts) => sum + counts[outcome], 0);
+      const reachedResolver = total('argument-refused') + total('resolved');
+      const reachedService = total('resolved');
+      const table = [...outcomes.entries()].map(([name, counts]) => `  ${name.padEnd(26)} ${JSON.stringify(counts)}`).join('\n');
+      console.log(
+        `fuzz: ${sent} requests in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${SEED}); ` +
+          `${reachedResolver} reached a resolver, ${reachedService} got past argument validation into the service\n${table}`,
+      );
+      expect(sent).toBe(RUNS);
+      // The fuzzing is only worth something if inputs get through: a quarter of them reach a
+      // service, and in a run of CI's length at least four fields in five see some (all of them do
+      // with the fixed seed).
+      expect(reachedService).toBeGreaterThan(RUNS / 4);
+      const fieldsReached = [...outcomes.values()].filter((counts) => counts.resolved > 0).length;
+      if (RUNS >= 1000) expect(fieldsReached).toBeGreaterThanOrEqual(Math.ceil(roots.length * 0.8));
 
-    // Still healthy, and an ordinary request still works.
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${server.url}/readyz`);
-    expect({ status: ready.status, body: await ready.json() }).toMatchObject({ status: 200 });
-    const fresh = await signupUser(server, { name: 'After the fuzz' });
-    const me = await server.gql('query { me { id name } }', {}, { token: fresh.accessToken });
-    expect(me.body).toEqual({ data: { me: { id: fresh.user.id, name: 'After the fuzz' } } });
-    expect(errorLogs).toEqual([]);
-  }, Math.max(600_000, RUNS * 250));
+      // Still healthy, and an ordinary request still works.
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${server.url}/readyz`);
+      expect({ status: ready.status, body: await ready.json() }).toMatchObject({ status: 200 });
+      const fresh = await signupUser(server, { name: 'After the fuzz' });
+      const me = await server.gql('query { me { id name } }', {}, { token: fresh.accessToken });
+      expect(me.body).toEqual({ data: { me: { id: fresh.user.id, name: 'After the fuzz' } } });
+      expect(errorLogs).toEqual([]);
+    },
+    Math.max(600_000, RUNS * 250),
+  );
 
   it('answers malformed request envelopes, POST and GET, with a 4xx, never a 5xx', async () => {
     const bodies: unknown[] = [
@@ -422,7 +518,11 @@ describeFuzz('fuzzing every argument of every root field', () => {
     for (const body of bodies) {
       const answer = await post(body, viewers.user!.token);
       const codes = (answer.body?.errors ?? []).map((error) => error.extensions?.code);
-      expect({ body, status: answer.status < 500, internal: codes.includes(ErrorCode.INTERNAL_SERVER_ERROR) }).toEqual({ body, status: true, internal: false });
+      expect({ body, status: answer.status < 500, internal: codes.includes(ErrorCode.INTERNAL_SERVER_ERROR) }).toEqual({
+        body,
+        status: true,
+        internal: false,
+      });
     }
     // Queries over GET (urql's default) carry everything in the URL.
     const searches = [
@@ -437,9 +537,15 @@ describeFuzz('fuzzing every argument of every root field', () => {
       '%FF=%FF',
     ];
     for (const search of searches) {
-      const response = await fetch(`${server.graphqlUrl}?${search}`, { headers: { authorization: `Bearer ${viewers.user!.token}`, 'apollo-require-preflight': 'true' } });
+      const response = await fetch(`${server.graphqlUrl}?${search}`, {
+        headers: { authorization: `Bearer ${viewers.user!.token}`, 'apollo-require-preflight': 'true' },
+      });
       const text = await response.text();
-      expect({ search, status: response.status < 500, internal: text.includes(ErrorCode.INTERNAL_SERVER_ERROR) }).toEqual({ search, status: true, internal: false });
+      expect({ search, status: response.status < 500, internal: text.includes(ErrorCode.INTERNAL_SERVER_ERROR) }).toEqual({
+        search,
+        status: true,
+        internal: false,
+      });
     }
     expect(errorLogs).toEqual([]);
   });

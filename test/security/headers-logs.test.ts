@@ -21,9 +21,16 @@ describe('response headers and CORS', () => {
   afterAll(() => server.close());
 
   const preflight = (origin: string) =>
-    fetch(server.graphqlUrl, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' } });
+    fetch(server.graphqlUrl, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+    });
   const postFrom = (origin: string) =>
-    fetch(server.graphqlUrl, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
 
   it.each(['/graphql', '/healthz', '/readyz', '/metrics', '/nowhere'])('sends nosniff and no X-Powered-By on %s', async (path) => {
     const response = await fetch(`${server.url}${path}`, { headers: { 'apollo-require-preflight': 'true' } });
@@ -96,7 +103,15 @@ describe('logs', () => {
       const signedIn = await login(server, email, password, { headers });
       const accessToken: string = signedIn.body.data!.login.accessToken;
       const refreshToken: string = signedIn.body.data!.login.refreshToken;
-      const secrets = [password, encodeURIComponent(password), wrongPassword, accessToken, accessToken.split('.')[2], refreshToken, signedUp.body.data!.signup.refreshToken];
+      const secrets = [
+        password,
+        encodeURIComponent(password),
+        wrongPassword,
+        accessToken,
+        accessToken.split('.')[2],
+        refreshToken,
+        signedUp.body.data!.signup.refreshToken,
+      ];
       await login(server, email, wrongPassword, { headers });
       // A third login from this IP is rate limited (an error path with the password in the variables).
       expect(errorCode(await login(server, email, password, { headers }))).toBe(ErrorCode.RATE_LIMITED);
@@ -104,15 +119,26 @@ describe('logs', () => {
       await server.gql('{ me { id } }', undefined, { token: `${accessToken}x`, headers });
       await fetch(server.graphqlUrl, {
         method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json', cookie: `refresh_token=${refreshToken}`, authorization: `Bearer ${accessToken}` },
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          cookie: `refresh_token=${refreshToken}`,
+          authorization: `Bearer ${accessToken}`,
+        },
         body: JSON.stringify({ query: '{ me { id } }' }),
       });
       // A client that wrongly sends secrets in a URL (mutations over GET are refused, but logged as requests).
       const inUrl = `mutation { login(input: { email: "${email}", password: "${password}" }) { accessToken } }`;
-      await fetch(`${server.graphqlUrl}?query=${encodeURIComponent(inUrl)}&token=${refreshToken}`, { headers: { ...headers, 'apollo-require-preflight': 'true' } });
+      await fetch(`${server.graphqlUrl}?query=${encodeURIComponent(inUrl)}&token=${refreshToken}`, {
+        headers: { ...headers, 'apollo-require-preflight': 'true' },
+      });
       // Bad input that echoes variables back in errors.
       await server.gql(SIGNUP, { input: { email: 'not-an-email', password, name: '' } }, { headers });
-      await server.gql('mutation($input: LoginInput!) { login(input: $input) { accessToken } }', { input: { email, password, extra: refreshToken } }, { headers });
+      await server.gql(
+        'mutation($input: LoginInput!) { login(input: $input) { accessToken } }',
+        { input: { email, password, extra: refreshToken } },
+        { headers },
+      );
 
       const text = lines.join('');
       expect(text.length).toBeGreaterThan(1000);

@@ -1,13 +1,27 @@
 /** Small helpers shared by the attack suite. */
 import { RedisServer } from '../support/redis-server';
-import { LOGIN, metric, redisServerAvailable, errorCode, startTestServer, type GqlOptions, type GqlResponse, type TestServer } from '../kit';
+import {
+  LOGIN,
+  metric,
+  redisServerAvailable,
+  errorCode,
+  startTestServer,
+  type GqlOptions,
+  type GqlResponse,
+  type TestServer,
+} from '../kit';
 
 /** The current value of warden_logins_total{result}. */
 export function loginCount(server: TestServer, result: 'ok' | 'failed' | 'locked'): Promise<number> {
   return metric(server, 'warden_logins_total', { result });
 }
 
-export function login(server: TestServer, email: string, password: string, options?: GqlOptions): Promise<GqlResponse<Record<string, any>>> {
+export function login(
+  server: TestServer,
+  email: string,
+  password: string,
+  options?: GqlOptions,
+): Promise<GqlResponse<Record<string, any>>> {
   return server.gql(LOGIN, { input: { email, password } }, options);
 }
 
@@ -26,7 +40,9 @@ export function median(values: number[]): number {
  * A NODE_ENV=production server. Production refuses the in-process store, so without REDIS_URL
  * it runs on a private redis-server; null (and the caller skips) when neither is available.
  */
-export async function startProductionServer(env: Record<string, string> = {}): Promise<{ server: TestServer; close(): Promise<void> } | null> {
+export async function startProductionServer(
+  env: Record<string, string> = {},
+): Promise<{ server: TestServer; close(): Promise<void> } | null> {
   let redis: RedisServer | null = null;
   if (!process.env.REDIS_URL) {
     if (!redisServerAvailable) return null;

@@ -7,7 +7,18 @@
  */
 import { ErrorCode } from '../../src/errors/error-code';
 import { login } from './helpers';
-import { ME, errorCode, SIGNUP, signupAdmin, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../kit';
+import {
+  ME,
+  errorCode,
+  SIGNUP,
+  signupAdmin,
+  signupUser,
+  startTestServer,
+  uniqueEmail,
+  type GqlResponse,
+  type SignedUp,
+  type TestServer,
+} from '../kit';
 
 const UPDATE_ME = 'mutation($input: UpdateMeInput!) { updateMe(input: $input) { id name bio } }';
 const CREATE_POST = 'mutation($input: CreatePostInput!) { createPost(input: $input) { id title body } }';
@@ -103,7 +114,8 @@ describe('text PostgreSQL cannot store', () => {
 
   it.each(UNSTORABLE)('refuses %s in a post title or body, creating and updating', async (_case, text) => {
     expectBadInput(await server.gql(CREATE_POST, { input: { title: text, body: text } }, { token: alice.accessToken }), ['title', 'body']);
-    const post = (await server.gql(CREATE_POST, { input: { title: 'Plain', body: 'Plain body' } }, { token: alice.accessToken })).body.data!.createPost;
+    const post = (await server.gql(CREATE_POST, { input: { title: 'Plain', body: 'Plain body' } }, { token: alice.accessToken })).body.data!
+      .createPost;
     expectBadInput(await server.gql(UPDATE_POST, { id: post.id, input: { body: text } }, { token: alice.accessToken }), ['body']);
     expect((await server.gql(GET_POST, { id: post.id }, { token: alice.accessToken })).body.data!.post).toEqual(post);
   });
@@ -114,7 +126,12 @@ describe('text PostgreSQL cannot store', () => {
     ['resetPassword(token)', 'mutation($v: String!) { resetPassword(token: $v, newPassword: "correct horse battery") }', 'token', false],
     ['refreshToken(refreshToken)', 'mutation($v: String) { refreshToken(refreshToken: $v) { accessToken } }', 'refreshToken', false],
     ['logout(refreshToken)', 'mutation($v: String) { logout(refreshToken: $v) }', 'refreshToken', false],
-    ['changePassword(currentPassword)', 'mutation($v: String!) { changePassword(currentPassword: $v, newPassword: "another good one") { accessToken } }', 'currentPassword', true],
+    [
+      'changePassword(currentPassword)',
+      'mutation($v: String!) { changePassword(currentPassword: $v, newPassword: "another good one") { accessToken } }',
+      'currentPassword',
+      true,
+    ],
     ['deleteMe(password)', 'mutation($v: String!) { deleteMe(password: $v) }', 'password', true],
     ['post(id)', 'query($v: ID!) { post(id: $v) { id } }', 'id', true],
     ['user(id)', 'query($v: ID!) { user(id: $v) { id } }', 'id', true],
@@ -175,7 +192,10 @@ describe('text that can be stored comes back unchanged', () => {
       expect(res.body.errors).toBeUndefined();
       const post = res.body.data!.createPost;
       expect(post).toMatchObject({ title, body: text });
-      expect((await server.gql(GET_POST, { id: post.id }, { token: alice.accessToken })).body.data!.post).toMatchObject({ title, body: text });
+      expect((await server.gql(GET_POST, { id: post.id }, { token: alice.accessToken })).body.data!.post).toMatchObject({
+        title,
+        body: text,
+      });
     }
   });
 });
@@ -198,9 +218,12 @@ describe('cursors this server did not make', () => {
 
   let firstPage: string[];
   beforeAll(async () => {
-    for (let i = 0; i < 3; i++) await server.gql(CREATE_POST, { input: { title: `Cursor ${i}`, body: 'b', published: true } }, { token: admin.accessToken });
+    for (let i = 0; i < 3; i++)
+      await server.gql(CREATE_POST, { input: { title: `Cursor ${i}`, body: 'b', published: true } }, { token: admin.accessToken });
     await server.gql(FOLLOW, { id: admin.user.id }, { token: alice.accessToken });
-    firstPage = (await server.gql(POSTS, { authorId: admin.user.id }, { token: alice.accessToken })).body.data!.posts.edges.map((e: any) => e.node.id);
+    firstPage = (await server.gql(POSTS, { authorId: admin.user.id }, { token: alice.accessToken })).body.data!.posts.edges.map(
+      (e: any) => e.node.id,
+    );
     expect(firstPage.length).toBeGreaterThanOrEqual(3);
   });
 
@@ -262,7 +285,9 @@ describe('ids', () => {
     ]) {
       expect(errorCode(await server.gql(mutation, { id }, { token: alice.accessToken }))).toBe(ErrorCode.NOT_FOUND);
     }
-    expect(errorCode(await server.gql('mutation($id: ID!) { deleteUser(userId: $id) }', { id }, { token: admin.accessToken }))).toBe(ErrorCode.NOT_FOUND);
+    expect(errorCode(await server.gql('mutation($id: ID!) { deleteUser(userId: $id) }', { id }, { token: admin.accessToken }))).toBe(
+      ErrorCode.NOT_FOUND,
+    );
   });
 });
 

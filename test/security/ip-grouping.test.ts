@@ -39,7 +39,13 @@ describe('per-IP limit over HTTP behind a trusted proxy', () => {
   afterAll(() => server.close());
 
   const loginFrom = async (ip: string) =>
-    errorCode(await server.gql(LOGIN, { input: { email: uniqueEmail('ipg'), password: 'wrong password 123' } }, { headers: { 'x-forwarded-for': ip } }));
+    errorCode(
+      await server.gql(
+        LOGIN,
+        { input: { email: uniqueEmail('ipg'), password: 'wrong password 123' } },
+        { headers: { 'x-forwarded-for': ip } },
+      ),
+    );
 
   it('limits a client that walks the addresses of one /64', async () => {
     const prefix = randomPrefix();

@@ -40,7 +40,11 @@ describe('AccessTokens without a clock', () => {
   it('keeps real time', () => {
     const tokens = new AccessTokens({ secret: 'x'.repeat(40), issuer: 'i', audience: 'a', ttlMs: 60_000, clockSkewMs: 0 });
     const before = Math.floor(Date.now() / 1000);
-    const { token } = tokens.sign({ userId: '00000000-0000-4000-8000-000000000001', sessionId: '00000000-0000-4000-8000-000000000002', role: 'USER' });
+    const { token } = tokens.sign({
+      userId: '00000000-0000-4000-8000-000000000001',
+      sessionId: '00000000-0000-4000-8000-000000000002',
+      role: 'USER',
+    });
     const claims = jwt.decode(token) as { iat: number; exp: number };
     expect(claims.iat).toBeGreaterThanOrEqual(before);
     expect(claims.iat).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));

@@ -9,12 +9,20 @@
  * other files, which would read as a deployment switching from HS256 (jwt-keys.test.ts covers that).
  */
 import { print } from 'graphql';
-import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomUUID, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createPublicKey,
+  generateKeyPairSync,
+  randomUUID,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+  type KeyObject,
+} from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
 import { ME, signupUser, startTestServer, TEST_JWT_SECRET, type SignedUp, type TestServer } from '../kit';
-
 
 const b64url = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const hs256Kid = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('base64url').slice(0, 16);
@@ -26,7 +34,13 @@ function forgeHmac(header: Record<string, unknown>, payload: Record<string, unkn
 }
 
 /** header.payload signed with an EC key, JOSE (r‖s) or DER signature encoding. */
-function forgeEc(header: Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject, encoding: 'ieee-p1363' | 'der' = 'ieee-p1363', hash = 'sha256'): string {
+function forgeEc(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  key: KeyObject,
+  encoding: 'ieee-p1363' | 'der' = 'ieee-p1363',
+  hash = 'sha256',
+): string {
   const input = `${b64url(header)}.${b64url(payload)}`;
   return `${input}.${cryptoSign(hash, Buffer.from(input), { key, dsaEncoding: encoding }).toString('base64url')}`;
 }
@@ -70,8 +84,13 @@ const fresh = (overrides: Record<string, unknown> = {}) => {
   return { ...claims, jti: randomUUID(), iat: now, exp: now + 600, ...overrides };
 };
 /** Correctly signed with the server's own key: only the header or claims make it wrong. */
-const realKey = (h: Record<string, unknown>, payload: Record<string, unknown>) => forgeEc(h, payload, server.app.services.signingKeys!.signingKey()!.key);
-const publicPem = () => createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, format: 'jwk' }).export({ format: 'pem', type: 'spki' }) as string;
+const realKey = (h: Record<string, unknown>, payload: Record<string, unknown>) =>
+  forgeEc(h, payload, server.app.services.signingKeys!.signingKey()!.key);
+const publicPem = () =>
+  createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, format: 'jwk' }).export({
+    format: 'pem',
+    type: 'spki',
+  }) as string;
 
 async function meWith(token: string) {
   const response = await fetch(server.graphqlUrl, {
@@ -80,7 +99,11 @@ async function meWith(token: string) {
     body: JSON.stringify({ query: print(ME) }),
   });
   const text = await response.text();
-  return { status: response.status, text, body: JSON.parse(text) as { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> } };
+  return {
+    status: response.status,
+    text,
+    body: JSON.parse(text) as { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> },
+  };
 }
 
 function expectCode(result: Awaited<ReturnType<typeof meWith>>, code: ErrorCode) {
@@ -93,7 +116,16 @@ function expectCode(result: Awaited<ReturnType<typeof meWith>>, code: ErrorCode)
 describe('the token Warden issues', () => {
   it('is ES256 with a kid, scope, aal and amr, and verifies with nothing but the published key', async () => {
     expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt', kid: expect.any(String) });
-    expect(claims).toMatchObject({ sub: user.user.id, sid: expect.any(String), role: 'USER', scope: 'user', aal: 'aal1', amr: ['pwd'], iss: 'warden', aud: 'warden' });
+    expect(claims).toMatchObject({
+      sub: user.user.id,
+      sid: expect.any(String),
+      role: 'USER',
+      scope: 'user',
+      aal: 'aal1',
+      amr: ['pwd'],
+      iss: 'warden',
+      aud: 'warden',
+    });
     // An independent check with Node's crypto: the signature is r‖s over header.payload.
     const [h, p, s] = user.accessToken.split('.');
     const key = createPublicKey({ key: jwk, format: 'jwk' });
@@ -122,37 +154,66 @@ describe('ES256 tokens that must answer UNAUTHENTICATED', () => {
     ['HS256 keyed with the public key as PEM', () => forgeHmac(hs(), fresh(), publicPem())],
     ['HS256 keyed with the public key as PEM, no trailing newline', () => forgeHmac(hs(), fresh(), publicPem().trim())],
     ['HS256 keyed with the JWK JSON as published', () => forgeHmac(hs(), fresh(), JSON.stringify(jwk))],
-    ['HS256 keyed with the bare JWK JSON', () => forgeHmac(hs(), fresh(), JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }))],
-    ['HS256 keyed with the raw public point', () => forgeHmac(hs(), fresh(), createPublicKey({ key: jwk, format: 'jwk' }).export({ format: 'der', type: 'spki' }))],
+    [
+      'HS256 keyed with the bare JWK JSON',
+      () => forgeHmac(hs(), fresh(), JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y })),
+    ],
+    [
+      'HS256 keyed with the raw public point',
+      () => forgeHmac(hs(), fresh(), createPublicKey({ key: jwk, format: 'jwk' }).export({ format: 'der', type: 'spki' })),
+    ],
     ['HS384 keyed with the public key as PEM', () => forgeHmac(hs({ alg: 'HS384' }), fresh(), publicPem(), 'sha384')],
     ['HS512 keyed with the JWK JSON', () => forgeHmac(hs({ alg: 'HS512' }), fresh(), JSON.stringify(jwk), 'sha512')],
     // No signature.
     ['alg "none"', () => `${b64url({ ...header, alg: 'none' })}.${b64url(fresh())}.`],
     ['alg "None"', () => `${b64url({ ...header, alg: 'None' })}.${b64url(fresh())}.`],
-    ['alg "none" with the real signature', () => `${b64url({ ...header, alg: 'none' })}.${b64url(fresh())}.${user.accessToken.split('.')[2]}`],
+    [
+      'alg "none" with the real signature',
+      () => `${b64url({ ...header, alg: 'none' })}.${b64url(fresh())}.${user.accessToken.split('.')[2]}`,
+    ],
     ['an empty signature', () => `${user.accessToken.split('.').slice(0, 2).join('.')}.`],
     // Keys that are not Warden's.
     ['a foreign P-256 key under the real kid', () => forgeEc(header, fresh(), attacker.privateKey)],
-    ['a foreign key under its own thumbprint kid', () => {
-      const foreign = attacker.publicKey.export({ format: 'jwk' }) as { crv: string; kty: string; x: string; y: string };
-      const kid = createHash('sha256').update(JSON.stringify({ crv: foreign.crv, kty: foreign.kty, x: foreign.x, y: foreign.y })).digest('base64url');
-      return forgeEc({ ...header, kid }, fresh(), attacker.privateKey);
-    }],
-    ['a foreign key, no kid', () => {
-      const { kid: _kid, ...rest } = header;
-      return forgeEc(rest, fresh(), attacker.privateKey);
-    }],
-    ['the real key, no kid', () => {
-      const { kid: _kid, ...rest } = header;
-      return realKey(rest, fresh());
-    }],
-    ['an embedded jwk of the attacker, signed with it', () => forgeEc({ ...header, jwk: attacker.publicKey.export({ format: 'jwk' }) }, fresh(), attacker.privateKey)],
-    ['an embedded jwk, no kid, signed with it', () => {
-      const { kid: _kid, ...rest } = header;
-      return forgeEc({ ...rest, jwk: attacker.publicKey.export({ format: 'jwk' }) }, fresh(), attacker.privateKey);
-    }],
+    [
+      'a foreign key under its own thumbprint kid',
+      () => {
+        const foreign = attacker.publicKey.export({ format: 'jwk' }) as { crv: string; kty: string; x: string; y: string };
+        const kid = createHash('sha256')
+          .update(JSON.stringify({ crv: foreign.crv, kty: foreign.kty, x: foreign.x, y: foreign.y }))
+          .digest('base64url');
+        return forgeEc({ ...header, kid }, fresh(), attacker.privateKey);
+      },
+    ],
+    [
+      'a foreign key, no kid',
+      () => {
+        const { kid: _kid, ...rest } = header;
+        return forgeEc(rest, fresh(), attacker.privateKey);
+      },
+    ],
+    [
+      'the real key, no kid',
+      () => {
+        const { kid: _kid, ...rest } = header;
+        return realKey(rest, fresh());
+      },
+    ],
+    [
+      'an embedded jwk of the attacker, signed with it',
+      () => forgeEc({ ...header, jwk: attacker.publicKey.export({ format: 'jwk' }) }, fresh(), attacker.privateKey),
+    ],
+    [
+      'an embedded jwk, no kid, signed with it',
+      () => {
+        const { kid: _kid, ...rest } = header;
+        return forgeEc({ ...rest, jwk: attacker.publicKey.export({ format: 'jwk' }) }, fresh(), attacker.privateKey);
+      },
+    ],
     // Headers that point elsewhere are refused even on a token the real key signed.
-    ['an embedded jwk, signed with the real key', () => realKey({ ...header, jwk: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } }, fresh())],
+    [
+      'an embedded jwk, signed with the real key',
+      () => realKey({ ...header, jwk: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } }, fresh()),
+    ],
     ['a jku header, signed with the real key', () => realKey({ ...header, jku: 'https://evil.example/jwks.json' }, fresh())],
     ['an x5u header, signed with the real key', () => realKey({ ...header, x5u: 'https://evil.example/cert.pem' }, fresh())],
     ['an x5c header, signed with the real key', () => realKey({ ...header, x5c: ['MIIB'] }, fresh())],
@@ -164,30 +225,45 @@ describe('ES256 tokens that must answer UNAUTHENTICATED', () => {
     ['PS256 claimed', () => forgeHmac({ ...header, alg: 'PS256' }, fresh(), publicPem())],
     ['EdDSA claimed', () => forgeHmac({ ...header, alg: 'EdDSA' }, fresh(), publicPem())],
     // Signature tampering.
-    ['a tampered payload with the old signature', () => {
-      const [h, , s] = user.accessToken.split('.');
-      return `${h}.${b64url({ ...claims, role: 'ADMIN' })}.${s}`;
-    }],
+    [
+      'a tampered payload with the old signature',
+      () => {
+        const [h, , s] = user.accessToken.split('.');
+        return `${h}.${b64url({ ...claims, role: 'ADMIN' })}.${s}`;
+      },
+    ],
     ['a DER-encoded signature from a foreign key', () => forgeEc(header, fresh(), attacker.privateKey, 'der')],
     ['a truncated signature', () => user.accessToken.slice(0, -10)],
     // Claims, signed with the real key.
-    ['missing exp', () => {
-      const { exp: _exp, ...rest } = fresh();
-      return realKey(header, rest);
-    }],
-    ['missing iat', () => {
-      const { iat: _iat, ...rest } = fresh();
-      return realKey(header, rest);
-    }],
-    ['iat far in the future', () => realKey(header, fresh({ iat: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 7200 }))],
+    [
+      'missing exp',
+      () => {
+        const { exp: _exp, ...rest } = fresh();
+        return realKey(header, rest);
+      },
+    ],
+    [
+      'missing iat',
+      () => {
+        const { iat: _iat, ...rest } = fresh();
+        return realKey(header, rest);
+      },
+    ],
+    [
+      'iat far in the future',
+      () => realKey(header, fresh({ iat: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 7200 })),
+    ],
     ['nbf in the future', () => realKey(header, fresh({ nbf: Math.floor(Date.now() / 1000) + 3600 }))],
     ['wrong iss', () => realKey(header, fresh({ iss: 'evil' }))],
     ['wrong aud', () => realKey(header, fresh({ aud: 'someone-else' }))],
     ['wrong typ', () => realKey({ ...header, typ: 'JWT' }, fresh())],
-    ['no typ', () => {
-      const { typ: _typ, ...rest } = header;
-      return realKey(rest, fresh());
-    }],
+    [
+      'no typ',
+      () => {
+        const { typ: _typ, ...rest } = header;
+        return realKey(rest, fresh());
+      },
+    ],
     ['a role that does not exist', () => realKey(header, fresh({ role: 'ROOT' }))],
     ['no scope', () => realKey(header, fresh({ scope: undefined }))],
     ['an aal that does not exist', () => realKey(header, fresh({ aal: 'aal9' }))],
@@ -225,7 +301,7 @@ describe('/.well-known', () => {
     expect(again.status).toBe(304);
   });
 
-  it('serves a discovery document whose issuer is the tokens\' iss and whose jwks_uri serves the JWKS', async () => {
+  it("serves a discovery document whose issuer is the tokens' iss and whose jwks_uri serves the JWKS", async () => {
     const response = await fetch(`${server.url}/.well-known/openid-configuration`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as { issuer: string; jwks_uri: string };

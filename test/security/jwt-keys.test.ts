@@ -27,7 +27,8 @@ const SECRET_3 = 'a-third-master-secret-nobody-configured-here!';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const kidOf = (token: string) => (jwt.decode(token, { complete: true })!.header as { kid: string }).kid;
-const jwksKids = async (server: TestServer) => ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid);
+const jwksKids = async (server: TestServer) =>
+  ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid);
 
 /** A token as Warden would sign it, with any key and claims. */
 function signEs(key: KeyObject, kid: string, payload: Record<string, unknown>): string {
@@ -71,7 +72,19 @@ function ownDatabase() {
 
 const claimsFor = (user: { user: { id: string } }, sid: string) => {
   const now = Math.floor(Date.now() / 1000);
-  return { sub: user.user.id, sid, role: 'USER', scope: 'user', aal: 'aal1', amr: ['pwd'], jti: randomUUID(), iat: now, exp: now + 600, iss: 'warden', aud: 'warden' };
+  return {
+    sub: user.user.id,
+    sid,
+    role: 'USER',
+    scope: 'user',
+    aal: 'aal1',
+    amr: ['pwd'],
+    jti: randomUUID(),
+    iat: now,
+    exp: now + 600,
+    iss: 'warden',
+    aud: 'warden',
+  };
 };
 
 describe('rotation on two instances', () => {
@@ -128,14 +141,23 @@ describe('rotation on two instances', () => {
     // What `npm run keys:rotate` does, from a third party sharing the database.
     const printed: string[] = [];
     const logger = createLogger({ level: 'silent' });
-    expect(await runKeysCommand(['rotate'], { prisma: a.app.infra.database.prisma, config: a.config, logger, clock: systemClock, print: (line) => printed.push(line) })).toBe(0);
+    expect(
+      await runKeysCommand(['rotate'], {
+        prisma: a.app.infra.database.prisma,
+        config: a.config,
+        logger,
+        clock: systemClock,
+        print: (line) => printed.push(line),
+      }),
+    ).toBe(0);
     await a.app.services.signingKeys!.reload();
     const next = a.app.services.signingKeys!.list().find((key) => key.state === 'next')!;
     newKid = next.kid;
     expect(printed.join('\n')).toContain(newKid);
     expect(next.activatesAt.getTime() - next.createdAt.getTime()).toBeGreaterThanOrEqual(a.config.jwksMaxAgeMs);
     const deadline = Date.now() + 8_000;
-    while ((!firstNewToken.a || !firstNewToken.b || Date.now() < Math.max(firstNewToken.a, firstNewToken.b) + 300) && Date.now() < deadline) await sleep(50);
+    while ((!firstNewToken.a || !firstNewToken.b || Date.now() < Math.max(firstNewToken.a, firstNewToken.b) + 300) && Date.now() < deadline)
+      await sleep(50);
     stop = true;
     await Promise.all(running);
 
@@ -149,7 +171,11 @@ describe('rotation on two instances', () => {
     expect(Math.min(firstNewToken.a, firstNewToken.b) - next.createdAt.getTime()).toBeGreaterThanOrEqual(a.config.jwksMaxAgeMs);
 
     // The previous key verifies until ACCESS_TOKEN_TTL + CLOCK_SKEW after it stopped signing …
-    const sid = (jwt.decode((await a.gql(LOGIN, { input: { email: user.email, password: user.password } })).body.data!.login.accessToken) as { sid: string }).sid;
+    const sid = (
+      jwt.decode((await a.gql(LOGIN, { input: { email: user.email, password: user.password } })).body.data!.login.accessToken) as {
+        sid: string;
+      }
+    ).sid;
     const byOldKey = signEs(oldSigning.key, oldSigning.kid, claimsFor(user, sid));
     expect(await codeOf(b, byOldKey)).toBeNull();
     expect(await jwksKids(a)).toEqual(expect.arrayContaining([oldSigning.kid, newKid]));
@@ -170,7 +196,13 @@ describe('rotation on two instances', () => {
     const kid = kidOf(token);
     expect(await codeOf(b, token)).toBeNull(); // now in b's verified-token cache
     const printed: string[] = [];
-    const code = await runKeysCommand(['revoke', kid], { prisma: a.app.infra.database.prisma, config: a.config, logger: createLogger({ level: 'silent' }), clock: systemClock, print: (line) => printed.push(line) });
+    const code = await runKeysCommand(['revoke', kid], {
+      prisma: a.app.infra.database.prisma,
+      config: a.config,
+      logger: createLogger({ level: 'silent' }),
+      clock: systemClock,
+      print: (line) => printed.push(line),
+    });
     expect(code).toBe(0);
     expect(printed.join('\n')).toMatch(/revoked/);
     await sleep(2 * b.app.services.signingKeys!.refreshMs + 100);
@@ -186,8 +218,24 @@ describe('rotation on two instances', () => {
     expect(await codeOf(b, fresh)).toBeNull();
     // An unknown kid is a clear error, not a crash.
     const unknown: string[] = [];
-    expect(await runKeysCommand(['revoke', 'no-such-kid'], { prisma: a.app.infra.database.prisma, config: a.config, logger: createLogger({ level: 'silent' }), clock: systemClock, print: (line) => unknown.push(line) })).toBe(1);
-    expect(await runKeysCommand(['bogus'], { prisma: a.app.infra.database.prisma, config: a.config, logger: createLogger({ level: 'silent' }), clock: systemClock, print: (line) => unknown.push(line) })).toBe(2);
+    expect(
+      await runKeysCommand(['revoke', 'no-such-kid'], {
+        prisma: a.app.infra.database.prisma,
+        config: a.config,
+        logger: createLogger({ level: 'silent' }),
+        clock: systemClock,
+        print: (line) => unknown.push(line),
+      }),
+    ).toBe(1);
+    expect(
+      await runKeysCommand(['bogus'], {
+        prisma: a.app.infra.database.prisma,
+        config: a.config,
+        logger: createLogger({ level: 'silent' }),
+        clock: systemClock,
+        print: (line) => unknown.push(line),
+      }),
+    ).toBe(2);
   });
 });
 
@@ -202,7 +250,7 @@ describe('scheduled rotation (JWT_KEY_ROTATION)', () => {
     await db.drop();
   });
 
-  it('publishes the next key ahead and signs with it once the current key\'s time is up', async () => {
+  it("publishes the next key ahead and signs with it once the current key's time is up", async () => {
     const user = await signupUser(server);
     const first = kidOf(user.accessToken);
     const started = Date.now();
@@ -245,7 +293,11 @@ describe('JWT_SECRET rotation and keys no secret opens', () => {
     const privateD = (createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' }) as { d: string }).d;
     expect(Buffer.from(before.privateSealed!).includes(der)).toBe(false);
 
-    const rotated = await startTestServer({ shareWith: first, env: { ...FAST, JWT_SECRET: SECRET_2, JWT_SECRET_PREVIOUS: TEST_JWT_SECRET }, logDestination: logs.stream });
+    const rotated = await startTestServer({
+      shareWith: first,
+      env: { ...FAST, JWT_SECRET: SECRET_2, JWT_SECRET_PREVIOUS: TEST_JWT_SECRET },
+      logDestination: logs.stream,
+    });
     try {
       const after = (await prisma.signingKey.findUnique({ where: { kid } }))!;
       expect(openWithToken(TEST_JWT_SECRET, 'access-token signing key', kid, after.privateSealed!)).toBeNull();

@@ -49,7 +49,16 @@ describe('createVerifier', () => {
     const result = await byIssuer.verify(`Bearer ${user.accessToken}`);
     expect(result).toEqual({
       ok: true,
-      claims: expect.objectContaining({ sub: user.user.id, role: 'USER', scope: 'user', scopes: ['user'], aal: 'aal1', amr: ['pwd'], iss: 'warden', aud: 'warden' }),
+      claims: expect.objectContaining({
+        sub: user.user.id,
+        role: 'USER',
+        scope: 'user',
+        scopes: ['user'],
+        aal: 'aal1',
+        amr: ['pwd'],
+        iss: 'warden',
+        aud: 'warden',
+      }),
     });
     const byJwks = createVerifier({ jwksUrl: `${server.url}/.well-known/jwks.json`, audience: 'warden' });
     expect((await byJwks.verify(user.accessToken)).ok).toBe(true);
@@ -73,7 +82,9 @@ describe('createVerifier', () => {
   it('refuses forgeries and wrong audiences with UNAUTHENTICATED', async () => {
     const verifier = createVerifier({ issuerUrl: server.url, audience: 'warden' });
     const attacker = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const jwk = ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<Record<string, string>> }).keys.find((key) => key.kid === header().kid)!;
+    const jwk = ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<Record<string, string>> }).keys.find(
+      (key) => key.kid === header().kid,
+    )!;
     const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ format: 'pem', type: 'spki' }) as string;
     const now = Math.floor(Date.now() / 1000);
     const body = { ...claims(), jti: randomUUID(), iat: now, exp: now + 60 };
@@ -102,12 +113,22 @@ describe('createVerifier', () => {
   it('keeps verifying across a key rotation: old-key and new-key tokens both pass, with no restart', async () => {
     // Keys trusted no longer than Warden's JWKS_MAX_AGE (1s here), as they must be.
     const verifier = createVerifier({ issuerUrl: server.url, audience: 'warden', cacheMaxAgeMs: 1_000, cooldownMs: 100 });
-    const before = (await server.gql(LOGIN, { input: { email: user.email, password: user.password } })).body.data!.login.accessToken as string;
+    const before = (await server.gql(LOGIN, { input: { email: user.email, password: user.password } })).body.data!.login
+      .accessToken as string;
     expect((await verifier.verify(before)).ok).toBe(true);
     const oldKid = kidOf(before);
     // What `npm run keys:rotate` does.
     const keys = await SigningKeys.open(
-      { prisma: server.app.infra.database.prisma, clock: systemClock, logger: createLogger({ level: 'silent' }), secret: server.config.jwtSecret, rotationMs: server.config.jwtKeyRotationMs, jwksMaxAgeMs: server.config.jwksMaxAgeMs, accessTokenTtlMs: server.config.accessTokenTtlMs, clockSkewMs: server.config.clockSkewMs },
+      {
+        prisma: server.app.infra.database.prisma,
+        clock: systemClock,
+        logger: createLogger({ level: 'silent' }),
+        secret: server.config.jwtSecret,
+        rotationMs: server.config.jwtKeyRotationMs,
+        jwksMaxAgeMs: server.config.jwksMaxAgeMs,
+        accessTokenTtlMs: server.config.accessTokenTtlMs,
+        clockSkewMs: server.config.clockSkewMs,
+      },
       { maintain: false },
     );
     const next = await keys.rotate();

@@ -47,7 +47,11 @@ async function meWith(authorization: string | undefined) {
   if (authorization !== undefined) headers.authorization = authorization;
   const response = await fetch(server.graphqlUrl, { method: 'POST', headers, body: JSON.stringify({ query: print(ME) }) });
   const text = await response.text();
-  return { status: response.status, text, body: JSON.parse(text) as { data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string } }> } };
+  return {
+    status: response.status,
+    text,
+    body: JSON.parse(text) as { data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string } }> },
+  };
 }
 
 function expectCode(result: Awaited<ReturnType<typeof meWith>>, code: ErrorCode) {
@@ -70,46 +74,71 @@ describe('tokens that must answer UNAUTHENTICATED', () => {
     ['alg "none" without a signature', () => `Bearer ${b64url({ ...header, alg: 'none' })}.${b64url(fresh())}.`],
     ['alg "None"', () => `Bearer ${b64url({ ...header, alg: 'None' })}.${b64url(fresh())}.`],
     ['alg "NONE"', () => `Bearer ${b64url({ ...header, alg: 'NONE' })}.${b64url(fresh())}.`],
-    ['alg "nOnE" with the real signature', () => `Bearer ${b64url({ ...header, alg: 'nOnE' })}.${b64url(fresh())}.${user.accessToken.split('.')[2]}`],
-    ['a tampered payload with the old signature', () => {
-      const [h, , s] = user.accessToken.split('.');
-      return `Bearer ${h}.${b64url({ ...claims, role: 'ADMIN' })}.${s}`;
-    }],
+    [
+      'alg "nOnE" with the real signature',
+      () => `Bearer ${b64url({ ...header, alg: 'nOnE' })}.${b64url(fresh())}.${user.accessToken.split('.')[2]}`,
+    ],
+    [
+      'a tampered payload with the old signature',
+      () => {
+        const [h, , s] = user.accessToken.split('.');
+        return `Bearer ${h}.${b64url({ ...claims, role: 'ADMIN' })}.${s}`;
+      },
+    ],
     ['a token signed with another secret', () => `Bearer ${forge(header, fresh(), OTHER_SECRET)}`],
-    ['another secret, with that secret\'s kid', () => `Bearer ${forge({ ...header, kid: kidOf(OTHER_SECRET) }, fresh(), OTHER_SECRET)}`],
+    ["another secret, with that secret's kid", () => `Bearer ${forge({ ...header, kid: kidOf(OTHER_SECRET) }, fresh(), OTHER_SECRET)}`],
     ['HS384 with the right secret', () => `Bearer ${forge({ ...header, alg: 'HS384' }, fresh(), TEST_JWT_SECRET, 'sha384')}`],
     ['HS512 with the right secret', () => `Bearer ${forge({ ...header, alg: 'HS512' }, fresh(), TEST_JWT_SECRET, 'sha512')}`],
     ['HS256 claimed, HS512 signature', () => `Bearer ${forge(header, fresh(), TEST_JWT_SECRET, 'sha512')}`],
     ['RS256 claimed (key confusion)', () => `Bearer ${forge({ ...header, alg: 'RS256' }, fresh())}`],
-    ['missing exp', () => {
-      const { exp: _exp, ...rest } = fresh();
-      return `Bearer ${forge(header, rest)}`;
-    }],
-    ['missing iat', () => {
-      const { iat: _iat, ...rest } = fresh();
-      return `Bearer ${forge(header, rest)}`;
-    }],
-    ['iat far in the future', () => `Bearer ${forge(header, fresh({ iat: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 7200 }))}`],
+    [
+      'missing exp',
+      () => {
+        const { exp: _exp, ...rest } = fresh();
+        return `Bearer ${forge(header, rest)}`;
+      },
+    ],
+    [
+      'missing iat',
+      () => {
+        const { iat: _iat, ...rest } = fresh();
+        return `Bearer ${forge(header, rest)}`;
+      },
+    ],
+    [
+      'iat far in the future',
+      () => `Bearer ${forge(header, fresh({ iat: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 7200 }))}`,
+    ],
     ['wrong iss', () => `Bearer ${forge(header, fresh({ iss: 'evil' }))}`],
     ['missing iss', () => `Bearer ${forge(header, fresh({ iss: undefined }))}`],
     ['wrong aud', () => `Bearer ${forge(header, fresh({ aud: 'someone-else' }))}`],
     ['aud as a list without warden', () => `Bearer ${forge(header, fresh({ aud: ['a', 'b'] }))}`],
     ['wrong typ', () => `Bearer ${forge({ ...header, typ: 'JWT' }, fresh())}`],
-    ['no typ', () => {
-      const { typ: _typ, ...rest } = header;
-      return `Bearer ${forge(rest, fresh())}`;
-    }],
+    [
+      'no typ',
+      () => {
+        const { typ: _typ, ...rest } = header;
+        return `Bearer ${forge(rest, fresh())}`;
+      },
+    ],
     ['nbf in the future', () => `Bearer ${forge(header, fresh({ nbf: Math.floor(Date.now() / 1000) + 3600 }))}`],
-    ['an embedded jwk header', () => `Bearer ${forge({ ...header, jwk: { kty: 'oct', k: b64url('attacker-key-attacker-key-attacker') } }, fresh(), 'attacker-key-attacker-key-attacker')}`],
+    [
+      'an embedded jwk header',
+      () =>
+        `Bearer ${forge({ ...header, jwk: { kty: 'oct', k: b64url('attacker-key-attacker-key-attacker') } }, fresh(), 'attacker-key-attacker-key-attacker')}`,
+    ],
     ['an embedded jwk header, signed with the real key', () => `Bearer ${forge({ ...header, jwk: { kty: 'oct', k: 'x' } }, fresh())}`],
     ['a jku header', () => `Bearer ${forge({ ...header, jku: 'https://evil.example/jwks.json' }, fresh())}`],
     ['an x5u header', () => `Bearer ${forge({ ...header, x5u: 'https://evil.example/cert.pem' }, fresh())}`],
     ['an x5c header', () => `Bearer ${forge({ ...header, x5c: ['MIIB'] }, fresh())}`],
     ['a crit header', () => `Bearer ${forge({ ...header, crit: ['exp'] }, fresh())}`],
-    ['no kid', () => {
-      const { kid: _kid, ...rest } = header;
-      return `Bearer ${forge(rest, fresh())}`;
-    }],
+    [
+      'no kid',
+      () => {
+        const { kid: _kid, ...rest } = header;
+        return `Bearer ${forge(rest, fresh())}`;
+      },
+    ],
     ['kid path traversal', () => `Bearer ${forge({ ...header, kid: '../../../../dev/null' }, fresh(), '')}`],
     ['kid SQL injection', () => `Bearer ${forge({ ...header, kid: "' OR 1=1 --" }, fresh())}`],
     ['kid command injection', () => `Bearer ${forge({ ...header, kid: '|cat /etc/passwd' }, fresh())}`],
@@ -122,7 +151,10 @@ describe('tokens that must answer UNAUTHENTICATED', () => {
     ['a sid that is an object', () => `Bearer ${forge(header, fresh({ sid: { not: null } }))}`],
     ['a role that does not exist', () => `Bearer ${forge(header, fresh({ role: 'ROOT' }))}`],
     ['a badly signed expired token', () => `Bearer ${forge(header, fresh({ iat: 1_000_000, exp: 1_000_600 }), OTHER_SECRET)}`],
-    ['an expired token with alg none', () => `Bearer ${b64url({ ...header, alg: 'none' })}.${b64url(fresh({ iat: 1_000_000, exp: 1_000_600 }))}.`],
+    [
+      'an expired token with alg none',
+      () => `Bearer ${b64url({ ...header, alg: 'none' })}.${b64url(fresh({ iat: 1_000_000, exp: 1_000_600 }))}.`,
+    ],
     ['a 9 KB token', () => `Bearer ${'a'.repeat(9 * 1024)}`],
     ['two tokens', () => `Bearer ${user.accessToken} ${user.accessToken}`],
   ];
@@ -153,7 +185,11 @@ describe('expiry', () => {
   it('lets a @public field through with an expired or forged token', async () => {
     const past = Math.floor(Date.now() / 1000) - 3600;
     for (const token of [forge(header, fresh({ iat: past, exp: past + 60 })), 'not-a-jwt']) {
-      const response = await server.gql('mutation { login(input: { email: "nobody@example.test", password: "wrong password" }) { accessToken } }', undefined, { token });
+      const response = await server.gql(
+        'mutation { login(input: { email: "nobody@example.test", password: "wrong password" }) { accessToken } }',
+        undefined,
+        { token },
+      );
       expect(response.body.errors?.[0]?.extensions?.code).toBe(ErrorCode.INVALID_CREDENTIALS);
     }
   });
@@ -177,7 +213,10 @@ describe('key rotation with JWT_SECRET_PREVIOUS', () => {
   const NEW_SECRET = 'the-new-secret-after-rotation-at-least-32-bytes';
 
   it('accepts tokens signed with the previous key, signs only with the new one, and picks the key by kid', async () => {
-    const rotated = await startTestServer({ shareWith: server, env: { JWT_ALGORITHM: 'HS256', JWT_SECRET: NEW_SECRET, JWT_SECRET_PREVIOUS: TEST_JWT_SECRET } });
+    const rotated = await startTestServer({
+      shareWith: server,
+      env: { JWT_ALGORITHM: 'HS256', JWT_SECRET: NEW_SECRET, JWT_SECRET_PREVIOUS: TEST_JWT_SECRET },
+    });
     try {
       // A token from before the rotation still works.
       const old = await rotated.gql(ME, undefined, { token: user.accessToken });
@@ -203,7 +242,9 @@ describe('key rotation with JWT_SECRET_PREVIOUS', () => {
       // A server that no longer lists the old key refuses its tokens.
       const later = await startTestServer({ shareWith: server, env: { JWT_ALGORITHM: 'HS256', JWT_SECRET: NEW_SECRET } });
       try {
-        expect((await later.gql(ME, undefined, { token: user.accessToken })).body.errors?.[0]?.extensions?.code).toBe(ErrorCode.UNAUTHENTICATED);
+        expect((await later.gql(ME, undefined, { token: user.accessToken })).body.errors?.[0]?.extensions?.code).toBe(
+          ErrorCode.UNAUTHENTICATED,
+        );
         expect((await later.gql(ME, undefined, { token: fresher.accessToken })).body.errors).toBeUndefined();
       } finally {
         await later.close();

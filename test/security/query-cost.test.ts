@@ -21,9 +21,29 @@ const firstCode = (response: GqlResponse) => response.body.errors?.[0]?.extensio
 /** The attack: the author's posts, each with its author's posts, each with its author's posts' bodies. */
 const NESTED_ATTACK = /* GraphQL */ `
   query Attack($n: Int = 100, $me: ID!) {
-    posts(first: $n, authorId: $me) { edges { node { author { posts(first: $n) { edges { node { author {
-      posts(first: $n) { edges { node { body } } }
-    } } } } } } } }
+    posts(first: $n, authorId: $me) {
+      edges {
+        node {
+          author {
+            posts(first: $n) {
+              edges {
+                node {
+                  author {
+                    posts(first: $n) {
+                      edges {
+                        node {
+                          body
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
   }
 `;
 
@@ -60,7 +80,11 @@ describe('the cost estimate', () => {
     reader = await signupUser(server);
     // 120 posts, so a clamped page (100) is visibly shorter than the list; 30 of them 20 KB.
     await seedPosts(server, author.user.id, 120, 30);
-    const follow = await server.gql('mutation($id: ID!) { follow(userId: $id) { id } }', { id: author.user.id }, { token: reader.accessToken });
+    const follow = await server.gql(
+      'mutation($id: ID!) { follow(userId: $id) { id } }',
+      { id: author.user.id },
+      { token: reader.accessToken },
+    );
     expect(follow.body.errors).toBeUndefined();
     // Warm up parsing, validation and the first query, so timings measure the limits.
     await server.gql('{ me { id } }', undefined, { token: author.accessToken });
@@ -112,8 +136,16 @@ describe('the cost estimate', () => {
 
   it.each([
     ['literal', 'query { posts(first: 100000, authorId: "AUTHOR") { edges { node { id } } pageInfo { hasNextPage } } }', {}],
-    ['variable', 'query($n: Int) { posts(first: $n, authorId: "AUTHOR") { edges { node { id } } pageInfo { hasNextPage } } }', { n: 100_000 }],
-    ['variable default', 'query($n: Int = 100000) { posts(first: $n, authorId: "AUTHOR") { edges { node { id } } pageInfo { hasNextPage } } }', {}],
+    [
+      'variable',
+      'query($n: Int) { posts(first: $n, authorId: "AUTHOR") { edges { node { id } } pageInfo { hasNextPage } } }',
+      { n: 100_000 },
+    ],
+    [
+      'variable default',
+      'query($n: Int = 100000) { posts(first: $n, authorId: "AUTHOR") { edges { node { id } } pageInfo { hasNextPage } } }',
+      {},
+    ],
   ])('clamps a %s `first: 100000` to 100 and answers', async (_what, query, variables) => {
     const response = await server.gql(query.replace('AUTHOR', author.user.id), variables, { token: author.accessToken });
     expect(response.status).toBe(200);
@@ -124,7 +156,10 @@ describe('the cost estimate', () => {
 
   it('refuses a fragment expansion too large to estimate, without a stack or a 500', async () => {
     // Each level spreads the one below twelve times: 12^4 `id` fields from a short document.
-    const levels = Array.from({ length: 4 }, (_, i) => `fragment F${i} on User { ${Array.from({ length: 12 }, () => `...F${i + 1}`).join(' ')} }`);
+    const levels = Array.from(
+      { length: 4 },
+      (_, i) => `fragment F${i} on User { ${Array.from({ length: 12 }, () => `...F${i + 1}`).join(' ')} }`,
+    );
     const query = `{ me { ...F0 } } ${levels.join(' ')} fragment F4 on User { id }`;
     const response = await server.gql(query, undefined, { token: author.accessToken });
     expect(response.status).toBe(400);
@@ -152,7 +187,7 @@ describe('the cost estimate', () => {
       expect(response.body.data!.feed.edges[0].node.author.followerCount).toBe(1);
     });
 
-    it('posts(first: 20) with each author\'s first 5 posts', async () => {
+    it("posts(first: 20) with each author's first 5 posts", async () => {
       const response = await server.gql(
         // One author's posts: the PostgreSQL pass shares its database with other suites' posts.
         `query($me: ID) { posts(first: 20, authorId: $me) { edges { cursor node { id title body createdAt
@@ -178,7 +213,9 @@ describe('the cost estimate', () => {
       .sort((a, b) => Number(a.name === 'Logout') - Number(b.name === 'Logout'));
 
     it('the SDK has operations to check', () => {
-      expect(operations.map((o) => o.name)).toEqual(expect.arrayContaining(['Me', 'Feed', 'Posts', 'UserPosts', 'Users', 'Login', 'CreatePost']));
+      expect(operations.map((o) => o.name)).toEqual(
+        expect.arrayContaining(['Me', 'Feed', 'Posts', 'UserPosts', 'Users', 'Login', 'CreatePost']),
+      );
     });
 
     /** Worst-case variables: every `first` at 100, the rest plausible enough to reach the resolvers. */
@@ -229,7 +266,10 @@ describe('the cost estimate', () => {
         // A variable the table does not name gets a plausible value of its type, so an operation
         // added to the SDK later is checked too instead of failing here for want of an argument.
         const variables = Object.fromEntries(
-          (operation.variableDefinitions ?? []).map((v) => [v.variable.name.value, v.variable.name.value in known ? known[v.variable.name.value] : plausible(v.type)]),
+          (operation.variableDefinitions ?? []).map((v) => [
+            v.variable.name.value,
+            v.variable.name.value in known ? known[v.variable.name.value] : plausible(v.type),
+          ]),
         );
         const response = await server.gql(print(doc), variables, { token: me.accessToken });
         const codes = (response.body.errors ?? []).map((error) => error.extensions?.code);
@@ -271,7 +311,11 @@ describe('the list-item cap at execution (MAX_LIST_ITEMS)', () => {
   const capLines = () => logLines.filter((line) => /MAX_LIST_ITEMS/.test(String(line.msg)));
 
   it('answers an operation within the cap', async () => {
-    const response = await server.gql('query($me: ID!) { posts(first: 50, authorId: $me) { edges { node { id } } } }', { me: author.user.id }, { token: author.accessToken });
+    const response = await server.gql(
+      'query($me: ID!) { posts(first: 50, authorId: $me) { edges { node { id } } } }',
+      { me: author.user.id },
+      { token: author.accessToken },
+    );
     expect(response.body.errors).toBeUndefined();
     expect(response.body.data!.posts.edges).toHaveLength(50);
   });
@@ -287,7 +331,9 @@ describe('the list-item cap at execution (MAX_LIST_ITEMS)', () => {
     const response = await server.gql(query, { me: author.user.id }, { token: author.accessToken });
     expect(response.status).toBe(200);
     expect(response.body.data).toBeNull();
-    expect(response.body.errors).toEqual([{ message: 'Something went wrong; try again later.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+    expect(response.body.errors).toEqual([
+      { message: 'Something went wrong; try again later.', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+    ]);
     expect(await counter(server, 'warden_list_item_cap_aborts_total')).toBe(before + 1);
     const lines = capLines().slice(linesBefore);
     expect(lines).toHaveLength(1);
@@ -301,18 +347,33 @@ describe('the list-item cap at execution (MAX_LIST_ITEMS)', () => {
     const before = await counter(server, 'warden_list_item_cap_aborts_total');
     // A cost of 201, well within the estimate; 100 items reserved against a cap of 50.
     statements.length = 0;
-    const response = await server.gql('query($me: ID!) { posts(first: 100, authorId: $me) { edges { node { id } } } }', { me: author.user.id }, { token: author.accessToken });
-    expect(response.body).toEqual({ data: null, errors: [{ message: 'Something went wrong; try again later.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    const response = await server.gql(
+      'query($me: ID!) { posts(first: 100, authorId: $me) { edges { node { id } } } }',
+      { me: author.user.id },
+      { token: author.accessToken },
+    );
+    expect(response.body).toEqual({
+      data: null,
+      errors: [{ message: 'Something went wrong; try again later.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+    });
     expect(await counter(server, 'warden_list_item_cap_aborts_total')).toBe(before + 1);
     expect(statements.filter((sql) => /"Post"/.test(sql))).toEqual([]);
     // The same page within the cap does read the Post table, so the check above can fail.
-    const within = await server.gql('query($me: ID!) { posts(first: 5, authorId: $me) { edges { node { id } } } }', { me: author.user.id }, { token: author.accessToken });
+    const within = await server.gql(
+      'query($me: ID!) { posts(first: 5, authorId: $me) { edges { node { id } } } }',
+      { me: author.user.id },
+      { token: author.accessToken },
+    );
     expect(within.body.errors).toBeUndefined();
     expect(statements.filter((sql) => /"Post"/.test(sql)).length).toBeGreaterThan(0);
   });
 
   it('counts per request: the next operation starts from zero', async () => {
-    const response = await server.gql('query($me: ID!) { posts(first: 40, authorId: $me) { edges { node { id } } } }', { me: author.user.id }, { token: author.accessToken });
+    const response = await server.gql(
+      'query($me: ID!) { posts(first: 40, authorId: $me) { edges { node { id } } } }',
+      { me: author.user.id },
+      { token: author.accessToken },
+    );
     expect(response.body.errors).toBeUndefined();
     expect(response.body.data!.posts.edges).toHaveLength(40);
   });

@@ -8,7 +8,17 @@
 import { randomUUID } from 'node:crypto';
 import { QUERY_LIMITS } from '../../src/schema/query-limits';
 import { startProductionServer } from './helpers';
-import { describeUnless, timed, REDIS_SKIP_REASON, redisServerAvailable, signupAdmin, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from '../kit';
+import {
+  describeUnless,
+  timed,
+  REDIS_SKIP_REASON,
+  redisServerAvailable,
+  signupAdmin,
+  startTestServer,
+  uniqueEmail,
+  type GqlResponse,
+  type TestServer,
+} from '../kit';
 
 const adminEmail = uniqueEmail('admin');
 let server: TestServer;
@@ -32,11 +42,25 @@ describe('abusive documents', () => {
     ['a depth-30 query', 'GRAPHQL_VALIDATION_FAILED', () => deepQuery(30)],
     ['500 aliases of __typename', 'GRAPHQL_VALIDATION_FAILED', () => aliasQuery(500)],
     ['500 aliases of me', 'GRAPHQL_PARSE_FAILED', () => aliasQuery(500, 'me { id }')],
-    [`${QUERY_LIMITS.maxAliases + 1} aliases (under the token limit)`, 'GRAPHQL_VALIDATION_FAILED', () => aliasQuery(QUERY_LIMITS.maxAliases + 1)],
+    [
+      `${QUERY_LIMITS.maxAliases + 1} aliases (under the token limit)`,
+      'GRAPHQL_VALIDATION_FAILED',
+      () => aliasQuery(QUERY_LIMITS.maxAliases + 1),
+    ],
     ['__typename ×3000', 'GRAPHQL_PARSE_FAILED', () => `{ ${'__typename '.repeat(3000)}}`],
     ['60 directives', 'GRAPHQL_VALIDATION_FAILED', () => `{ __typename ${'@include(if: true) '.repeat(60)}}`],
-    ['100 posts each with 100 of its author\'s posts (cost)', 'GRAPHQL_VALIDATION_FAILED', () => '{ me { posts(first: 100) { edges { node { id title author { name posts(first: 100) { edges { node { id title body } } } } } } } } }'],
-    ['six 100-user pages in one query (cost)', 'GRAPHQL_VALIDATION_FAILED', () => `{ ${Array.from({ length: 6 }, (_, i) => `p${i}: users(first: 100) { edges { node { id name email bio avatarUrl role createdAt emailVerified } } }`).join(' ')} }`],
+    [
+      "100 posts each with 100 of its author's posts (cost)",
+      'GRAPHQL_VALIDATION_FAILED',
+      () =>
+        '{ me { posts(first: 100) { edges { node { id title author { name posts(first: 100) { edges { node { id title body } } } } } } } } }',
+    ],
+    [
+      'six 100-user pages in one query (cost)',
+      'GRAPHQL_VALIDATION_FAILED',
+      () =>
+        `{ ${Array.from({ length: 6 }, (_, i) => `p${i}: users(first: 100) { edges { node { id name email bio avatarUrl role createdAt emailVerified } } }`).join(' ')} }`,
+    ],
   ])('refuses %s within a second with 400 %s', async (_what, code, makeQuery) => {
     const { ms, value } = await timed(() => server.gql(makeQuery(), undefined, { token: adminToken }));
     expect(value.status).toBe(400);
@@ -48,9 +72,7 @@ describe('abusive documents', () => {
   });
 
   it('keeps answering other requests while abusive documents arrive', async () => {
-    const attacks = Array.from({ length: 20 }, (_, i) =>
-      server.gql(i % 2 ? `{ ${'__typename '.repeat(50_000)}}` : deepQuery(30)),
-    );
+    const attacks = Array.from({ length: 20 }, (_, i) => server.gql(i % 2 ? `{ ${'__typename '.repeat(50_000)}}` : deepQuery(30)));
     const health = await timed(() => fetch(`${server.url}/healthz`));
     const answers = await Promise.all(attacks);
     expect(health.value.status).toBe(200);
@@ -61,7 +83,11 @@ describe('abusive documents', () => {
   it('still serves ordinary queries, a 100-user page, a 100-post feed page and introspection outside production', async () => {
     const me = await server.gql('query Me { me { id name email role } }', undefined, { token: adminToken });
     expect(me.body.errors).toBeUndefined();
-    const page = await server.gql('{ users(first: 100) { edges { cursor node { id name email role createdAt } } pageInfo { hasNextPage endCursor } } }', undefined, { token: adminToken });
+    const page = await server.gql(
+      '{ users(first: 100) { edges { cursor node { id name email role createdAt } } pageInfo { hasNextPage endCursor } } }',
+      undefined,
+      { token: adminToken },
+    );
     expect(page.body.errors).toBeUndefined();
     const feed = await server.gql(
       '{ feed(first: 100) { edges { cursor node { id title body published createdAt updatedAt author { id name avatarUrl bio } } } pageInfo { hasNextPage endCursor } } }',
@@ -90,7 +116,14 @@ describe('first is clamped to 1..100', () => {
     await server.app.infra.database.prisma.user.createMany({
       data: Array.from({ length: 101 }, () => {
         const id = randomUUID();
-        return { id, email: `bulk-${id}@example.test`, name: 'Bulk', passwordHash: 'x', avatarUrl: 'https://example.test/a.svg', bio: 'bulk' };
+        return {
+          id,
+          email: `bulk-${id}@example.test`,
+          name: 'Bulk',
+          passwordHash: 'x',
+          avatarUrl: 'https://example.test/a.svg',
+          bio: 'bulk',
+        };
       }),
     });
   });
@@ -101,7 +134,11 @@ describe('first is clamped to 1..100', () => {
     [0, 1],
     [-5, 1],
   ])('first: %d gives %d users', async (first, expected) => {
-    const page = await server.gql('query Page($first: Int) { users(first: $first) { edges { node { id } } pageInfo { hasNextPage } } }', { first }, { token: adminToken });
+    const page = await server.gql(
+      'query Page($first: Int) { users(first: $first) { edges { node { id } } pageInfo { hasNextPage } } }',
+      { first },
+      { token: adminToken },
+    );
     expect(page.body.errors).toBeUndefined();
     expect(page.body.data!.users.edges).toHaveLength(expected);
     expect(page.body.data!.users.pageInfo.hasNextPage).toBe(true);

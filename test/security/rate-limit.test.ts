@@ -14,7 +14,8 @@ import { LOGIN, SIGNUP, startTestServer, uniqueEmail, type TestServer } from '..
 const LIMIT = 3;
 const WRONG = 'wrong password 123';
 
-const codes = (body: { errors?: Array<{ extensions?: Record<string, unknown> }> }) => (body.errors ?? []).map((error) => error.extensions?.code);
+const codes = (body: { errors?: Array<{ extensions?: Record<string, unknown> }> }) =>
+  (body.errors ?? []).map((error) => error.extensions?.code);
 
 describe('per-IP rate limit', () => {
   let server: TestServer;
@@ -125,9 +126,11 @@ describe('IP_RATE_LIMIT=0', () => {
     try {
       const ip = randomLoopback();
       for (let i = 0; i < 40; i++) {
-        expect(codes((await rawGql(server.graphqlUrl, LOGIN, { input: { email: uniqueEmail(), password: WRONG } }, { localAddress: ip })).json())).toEqual([
-          ErrorCode.INVALID_CREDENTIALS,
-        ]);
+        expect(
+          codes(
+            (await rawGql(server.graphqlUrl, LOGIN, { input: { email: uniqueEmail(), password: WRONG } }, { localAddress: ip })).json(),
+          ),
+        ).toEqual([ErrorCode.INVALID_CREDENTIALS]);
       }
     } finally {
       await server.close();

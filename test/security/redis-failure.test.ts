@@ -9,7 +9,19 @@ import jwt from 'jsonwebtoken';
 import { ErrorCode } from '../../src/errors/error-code';
 import { RedisServer } from '../support/redis-server';
 import { login } from './helpers';
-import { describeNeeding, timed, REFRESH, errorCode, SIGNUP, signupUser, sleep, startTestServer, uniqueEmail, type SignedUp, type TestServer } from '../kit';
+import {
+  describeNeeding,
+  timed,
+  REFRESH,
+  errorCode,
+  SIGNUP,
+  signupUser,
+  sleep,
+  startTestServer,
+  uniqueEmail,
+  type SignedUp,
+  type TestServer,
+} from '../kit';
 
 const FAIL_CLOSED_MS = 5_000;
 
@@ -87,7 +99,11 @@ describeNeeding({ redis: true, onePass: true }, 'when Redis is unavailable', () 
     // The refresh token presented during the outage was not spent: it still rotates.
     const refreshed = await server.gql(REFRESH, { refreshToken: user.refreshToken });
     expect(refreshed.body.errors).toBeUndefined();
-    user = { ...user, accessToken: refreshed.body.data!.refreshToken.accessToken, refreshToken: refreshed.body.data!.refreshToken.refreshToken };
+    user = {
+      ...user,
+      accessToken: refreshed.body.data!.refreshToken.accessToken,
+      refreshToken: refreshed.body.data!.refreshToken.refreshToken,
+    };
   }
 
   it('fails closed when Redis is stopped, keeps @auth reads working, and recovers on restart', async () => {
@@ -98,7 +114,10 @@ describeNeeding({ redis: true, onePass: true }, 'when Redis is unavailable', () 
 
     await expectFailClosed();
     await expectAuthReadsWork();
-    expect(await readyz()).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down', signingKey: 'ok' } } });
+    expect(await readyz()).toEqual({
+      status: 503,
+      body: { status: 'degraded', checks: { database: 'ok', redis: 'down', signingKey: 'ok' } },
+    });
 
     // Revocation is still enforced without Redis: an ended session's token stops working.
     const otherSession = String((jwt.decode(otherToken) as { sid: string }).sid);
@@ -115,7 +134,10 @@ describeNeeding({ redis: true, onePass: true }, 'when Redis is unavailable', () 
       await expectFailClosed();
       await expectAuthReadsWork();
       const ready = await timed(() => readyz());
-      expect(ready.value).toEqual({ status: 503, body: { status: 'degraded', checks: { database: 'ok', redis: 'down', signingKey: 'ok' } } });
+      expect(ready.value).toEqual({
+        status: 503,
+        body: { status: 'degraded', checks: { database: 'ok', redis: 'down', signingKey: 'ok' } },
+      });
       expect(ready.ms).toBeLessThan(FAIL_CLOSED_MS);
     } finally {
       redis.resume();

@@ -17,7 +17,9 @@ const WINDOW_MS = 5 * 60_000;
 const LOCKOUT_MS = 10 * 60_000;
 
 type Setup = { store: Store; close(): Promise<void> };
-const stores: Array<[string, () => Promise<Setup>]> = [['memory', async () => ({ store: new MemoryStore(), close: async () => undefined })]];
+const stores: Array<[string, () => Promise<Setup>]> = [
+  ['memory', async () => ({ store: new MemoryStore(), close: async () => undefined })],
+];
 if (redisServerAvailable) {
   stores.push([
     'redis',

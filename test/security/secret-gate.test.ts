@@ -14,7 +14,19 @@ import { ManualClock } from '../../src/lib/clock';
 import { randomPrivateIp } from '../support/raw-http';
 import { RedisServer } from '../support/redis-server';
 import { login, outcome } from './helpers';
-import { ME, REDIS_SKIP_REASON, redisServerAvailable, errorCode, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer, metric } from '../kit';
+import {
+  ME,
+  REDIS_SKIP_REASON,
+  redisServerAvailable,
+  errorCode,
+  signupUser,
+  startTestServer,
+  uniqueEmail,
+  type GqlResponse,
+  type SignedUp,
+  type TestServer,
+  metric,
+} from '../kit';
 
 const MAX = 3;
 const LOCKOUT_MS = 10 * 60_000;
@@ -50,8 +62,13 @@ function secretChecks(server: TestServer, result: 'ok' | 'failed' | 'locked' | '
 }
 
 const changePassword = (server: TestServer, user: SignedUp, current: string, options: { ip?: string } = {}) =>
-  server.gql(CHANGE_PASSWORD, { c: current, n: NEW_PASSWORD }, { token: user.accessToken, headers: { 'x-forwarded-for': options.ip ?? randomPrivateIp() } });
-const deleteMe = (server: TestServer, user: SignedUp, password: string) => server.gql(DELETE_ME, { p: password }, { token: user.accessToken });
+  server.gql(
+    CHANGE_PASSWORD,
+    { c: current, n: NEW_PASSWORD },
+    { token: user.accessToken, headers: { 'x-forwarded-for': options.ip ?? randomPrivateIp() } },
+  );
+const deleteMe = (server: TestServer, user: SignedUp, password: string) =>
+  server.gql(DELETE_ME, { p: password }, { token: user.accessToken });
 const verifyEmail = (server: TestServer, user: SignedUp, code: string) => server.gql(VERIFY, { code }, { token: user.accessToken });
 const codes = (answers: GqlResponse[]) => answers.map((answer) => errorCode(answer));
 const count = (list: unknown[], code: string) => list.filter((item) => item === code).length;
@@ -147,7 +164,9 @@ describe('the secret gate: one lock for every secret check', () => {
     for (const failuresFirst of [0, MAX - 1]) {
       const user = await signupUser(server);
       for (let i = 0; i < failuresFirst; i++) expect(errorCode(await login(server, user.email, WRONG))).toBe(ErrorCode.INVALID_CREDENTIALS);
-      const answers = await Promise.all(Array.from({ length: 10 }, () => login(server, user.email, user.password, { headers: { 'x-forwarded-for': randomPrivateIp() } })));
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => login(server, user.email, user.password, { headers: { 'x-forwarded-for': randomPrivateIp() } })),
+      );
       expect(answers.map((answer) => answer.body.errors?.[0]?.extensions?.code ?? 'ok')).toEqual(Array(10).fill('ok'));
     }
   });
@@ -156,26 +175,31 @@ describe('the secret gate: one lock for every secret check', () => {
     ['login', (user: SignedUp) => login(server, user.email, WRONG, { headers: { 'x-forwarded-for': randomPrivateIp() } })],
     ['changePassword', (user: SignedUp) => changePassword(server, user, WRONG)],
     ['deleteMe', (user: SignedUp) => deleteMe(server, user, WRONG)],
-  ] as const)('checks at most LOGIN_MAX_FAILURES of 30 parallel wrong %s guesses (bcrypt checks counted in /metrics)', async (_name, guess) => {
-    const user = await signupUser(server);
-    const failedBefore = await secretChecks(server, 'failed');
-    const lockedBefore = await secretChecks(server, 'locked');
-    const answers = codes(await Promise.all(Array.from({ length: 30 }, () => guess(user))));
-    const checked = (await secretChecks(server, 'failed')) - failedBefore;
-    expect(count(answers, ErrorCode.INVALID_CREDENTIALS)).toBe(checked);
-    expect(checked).toBeGreaterThan(0);
-    expect(checked).toBeLessThanOrEqual(MAX);
-    expect(count(answers, ErrorCode.ACCOUNT_LOCKED)).toBe(30 - checked);
-    expect((await secretChecks(server, 'locked')) - lockedBefore).toBe(30 - checked);
-    expect(errorCode(await login(server, user.email, user.password))).toBe(ErrorCode.ACCOUNT_LOCKED);
-  });
+  ] as const)(
+    'checks at most LOGIN_MAX_FAILURES of 30 parallel wrong %s guesses (bcrypt checks counted in /metrics)',
+    async (_name, guess) => {
+      const user = await signupUser(server);
+      const failedBefore = await secretChecks(server, 'failed');
+      const lockedBefore = await secretChecks(server, 'locked');
+      const answers = codes(await Promise.all(Array.from({ length: 30 }, () => guess(user))));
+      const checked = (await secretChecks(server, 'failed')) - failedBefore;
+      expect(count(answers, ErrorCode.INVALID_CREDENTIALS)).toBe(checked);
+      expect(checked).toBeGreaterThan(0);
+      expect(checked).toBeLessThanOrEqual(MAX);
+      expect(count(answers, ErrorCode.ACCOUNT_LOCKED)).toBe(30 - checked);
+      expect((await secretChecks(server, 'locked')) - lockedBefore).toBe(30 - checked);
+      expect(errorCode(await login(server, user.email, user.password))).toBe(ErrorCode.ACCOUNT_LOCKED);
+    },
+  );
 
   it('gives aliased changePassword and deleteMe fields in one request no extra guesses', async () => {
     const user = await signupUser(server);
     const failedBefore = await secretChecks(server, 'failed');
     const fields = (field: 'changePassword' | 'deleteMe', password: string) =>
       Array.from({ length: 10 }, (_, i) =>
-        field === 'changePassword' ? `a${i}: changePassword(currentPassword: "${password}", newPassword: "${NEW_PASSWORD}") { accessToken }` : `a${i}: deleteMe(password: "${password}")`,
+        field === 'changePassword'
+          ? `a${i}: changePassword(currentPassword: "${password}", newPassword: "${NEW_PASSWORD}") { accessToken }`
+          : `a${i}: deleteMe(password: "${password}")`,
       ).join('\n');
     for (let request = 0; request < MAX; request++) {
       const field = request % 2 === 0 ? 'changePassword' : 'deleteMe';
@@ -205,7 +229,13 @@ describeWithRedis('the secret gate across two instances sharing one Redis', () =
   let b: TestServer;
   beforeAll(async () => {
     redis = await RedisServer.start();
-    const env = { LOGIN_MAX_FAILURES: String(MAX), LOGIN_FAILURE_WINDOW: '5m', LOCKOUT_DURATION: '10m', TRUST_PROXY: 'true', REDIS_URL: redis.url };
+    const env = {
+      LOGIN_MAX_FAILURES: String(MAX),
+      LOGIN_FAILURE_WINDOW: '5m',
+      LOCKOUT_DURATION: '10m',
+      TRUST_PROXY: 'true',
+      REDIS_URL: redis.url,
+    };
     a = await startTestServer({ env });
     // Same database, its own Redis connection: as a second process would be.
     b = await startTestServer({ env, shareWith: a });

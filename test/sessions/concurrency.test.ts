@@ -29,7 +29,8 @@ describe.each(backends)('%s', (_backend, backendEnv) => {
       // Every access token is valid and of the same session (the replays get fresh ones).
       const sid = sessionIdOf(user.accessToken);
       expect(new Set(pairs.map((p) => sessionIdOf(p.accessToken)))).toEqual(new Set([sid]));
-      for (const pair of pairs.slice(0, 3)) expect((await server.gql(ME, {}, { token: pair.accessToken })).body.data!.me.id).toBe(user.user.id);
+      for (const pair of pairs.slice(0, 3))
+        expect((await server.gql(ME, {}, { token: pair.accessToken })).body.data!.me.id).toBe(user.user.id);
 
       // One rotation: the generation moved once, and the successor is its token.
       expect((await tokenState(server, sid))!.generation).toBe(1);

@@ -29,7 +29,11 @@ describe.each(backends)('%s: changePassword racing a rotation', (backend, backen
     server.gql(CHANGE_PASSWORD, { current: user.password, next: 'a new passphrase 42' }, { token: user.accessToken });
 
   /** After the race: what the attacker got cannot refresh, the owner's new token can. */
-  async function expectOnlyOwnerKeepsSession(user: SignedUp, attacker: Array<{ refreshToken: string } | null>, owner: { accessToken: string; refreshToken: string }) {
+  async function expectOnlyOwnerKeepsSession(
+    user: SignedUp,
+    attacker: Array<{ refreshToken: string } | null>,
+    owner: { accessToken: string; refreshToken: string },
+  ) {
     for (const got of attacker) {
       if (!got) continue;
       const answer = await refresh(server, got.refreshToken);

@@ -22,7 +22,10 @@ describe.each(backends)('%s', (_backend, backendEnv) => {
   let statements: string[] = [];
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ env: { ...backendEnv, REFRESH_REUSE_GRACE: '10s' }, onQuery: (event) => statements.push(event.query) });
+    server = await startTestServer({
+      env: { ...backendEnv, REFRESH_REUSE_GRACE: '10s' },
+      onQuery: (event) => statements.push(event.query),
+    });
   });
   afterAll(() => server.close());
 
@@ -47,7 +50,11 @@ describe.each(backends)('%s', (_backend, backendEnv) => {
 
     // The one write did all of it: the generation moved, the session renewed; no audit row by default.
     const sid = sessionIdOf(user.accessToken);
-    expect(await tokenState(server, sid)).toMatchObject({ generation: 1, rotatedAt: expect.any(Date), expiresAt: new Date(next.refreshTokenExpiresAt) });
+    expect(await tokenState(server, sid)).toMatchObject({
+      generation: 1,
+      rotatedAt: expect.any(Date),
+      expiresAt: new Date(next.refreshTokenExpiresAt),
+    });
     expect((await auditEvents(server, user.user.id)).filter((e) => e.type === 'refresh')).toHaveLength(0);
     expect((await server.gql(ME, {}, { token: next.accessToken })).body.data!.me.id).toBe(user.user.id);
     return { sent, next };

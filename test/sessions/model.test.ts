@@ -20,7 +20,18 @@ import path from 'node:path';
 import { ManualClock } from '../../src/lib/clock';
 import { RefreshTokenCodec } from '../../src/lib/refresh-token';
 import { prismaOf, refresh } from './support';
-import { LOGIN, LOGOUT, ME, errorCode, sessionIdOf, signupUser, startTestServer, TEST_JWT_SECRET, type GqlResponse, type TestServer } from '../kit';
+import {
+  LOGIN,
+  LOGOUT,
+  ME,
+  errorCode,
+  sessionIdOf,
+  signupUser,
+  startTestServer,
+  TEST_JWT_SECRET,
+  type GqlResponse,
+  type TestServer,
+} from '../kit';
 
 const GRACE_MS = 10_000;
 const RUNS = Number(process.env.MODEL_RUNS ?? 8);
@@ -65,7 +76,8 @@ const codec = new RefreshTokenCodec([TEST_JWT_SECRET]);
 
 /** Every answer passes through here: a 5xx or an internal error fails the run at once. */
 function sane<T extends GqlResponse>(answer: T): T {
-  if (answer.status >= 500 || errorCode(answer) === 'INTERNAL_SERVER_ERROR') throw new Error(`server error: ${answer.status} ${JSON.stringify(answer.body)}`);
+  if (answer.status >= 500 || errorCode(answer) === 'INTERNAL_SERVER_ERROR')
+    throw new Error(`server error: ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer;
 }
 const ok = <T extends GqlResponse>(answer: T, field: string) => {
@@ -121,7 +133,10 @@ type Cmd = fc.AsyncCommand<Model, Real>;
 const pick = <T>(items: T[], index: number): T => items[index % items.length];
 
 class Login implements Cmd {
-  constructor(private readonly u: number, private readonly fresh: boolean) {}
+  constructor(
+    private readonly u: number,
+    private readonly fresh: boolean,
+  ) {}
   check = () => true;
   async run(model: Model, real: Real) {
     let user: MUser;
@@ -135,7 +150,17 @@ class Login implements Cmd {
       user = pick(model.users, this.u);
       pair = ok(await real.server.gql(LOGIN, { input: { email: user.email, password: user.password } }), 'login');
     }
-    model.sessions.push({ id: sessionIdOf(pair.accessToken), user, live: true, access: pair.accessToken, current: pair.refreshToken, previous: null, rotatedAt: null, ancestors: [], dead: [] });
+    model.sessions.push({
+      id: sessionIdOf(pair.accessToken),
+      user,
+      live: true,
+      access: pair.accessToken,
+      current: pair.refreshToken,
+      previous: null,
+      rotatedAt: null,
+      ancestors: [],
+      dead: [],
+    });
     await check(model, real);
   }
   toString = () => `Login(${this.fresh ? 'new user' : this.u})`;
@@ -158,7 +183,10 @@ class ReplayPrevious implements Cmd {
   constructor(private readonly s: number) {}
   check = (model: Readonly<Model>) => model.sessions.some((s) => s.previous);
   async run(model: Model, real: Real) {
-    const session = pick(model.sessions.filter((s) => s.previous), this.s);
+    const session = pick(
+      model.sessions.filter((s) => s.previous),
+      this.s,
+    );
     const answer = await refresh(real.server, session.previous);
     if (!session.live) expectCode(answer, ['SESSION_REVOKED', 'REFRESH_TOKEN_REUSED']);
     else if (real.clock.now() - session.rotatedAt! < GRACE_MS) {
@@ -175,10 +203,16 @@ class ReplayPrevious implements Cmd {
 }
 
 class ReuseAncestor implements Cmd {
-  constructor(private readonly s: number, private readonly a: number) {}
+  constructor(
+    private readonly s: number,
+    private readonly a: number,
+  ) {}
   check = (model: Readonly<Model>) => model.sessions.some((s) => s.ancestors.length > 0);
   async run(model: Model, real: Real) {
-    const session = pick(model.sessions.filter((s) => s.ancestors.length > 0), this.s);
+    const session = pick(
+      model.sessions.filter((s) => s.ancestors.length > 0),
+      this.s,
+    );
     const answer = await refresh(real.server, pick(session.ancestors, this.a));
     expectCode(answer, session.live ? ['REFRESH_TOKEN_REUSED'] : ['SESSION_REVOKED', 'REFRESH_TOKEN_REUSED']);
     session.live = false;
@@ -191,7 +225,10 @@ class PresentDead implements Cmd {
   constructor(private readonly s: number) {}
   check = (model: Readonly<Model>) => model.sessions.some((s) => s.dead.length > 0);
   async run(model: Model, real: Real) {
-    const session = pick(model.sessions.filter((s) => s.dead.length > 0), this.s);
+    const session = pick(
+      model.sessions.filter((s) => s.dead.length > 0),
+      this.s,
+    );
     for (const token of session.dead) expectCode(await refresh(real.server, token), ['REFRESH_TOKEN_INVALID']);
     await check(model, real);
   }
@@ -208,7 +245,10 @@ class PassGrace implements Cmd {
 }
 
 class Logout implements Cmd {
-  constructor(private readonly s: number, private readonly scope: 'LOCAL' | 'OTHERS' | 'GLOBAL') {}
+  constructor(
+    private readonly s: number,
+    private readonly scope: 'LOCAL' | 'OTHERS' | 'GLOBAL',
+  ) {}
   check = (model: Readonly<Model>) => model.sessions.length > 0;
   async run(model: Model, real: Real) {
     const session = pick(model.sessions, this.s);
@@ -223,11 +263,17 @@ class Logout implements Cmd {
 }
 
 class RevokeSession implements Cmd {
-  constructor(private readonly s: number, private readonly t: number) {}
+  constructor(
+    private readonly s: number,
+    private readonly t: number,
+  ) {}
   check = (model: Readonly<Model>) => model.sessions.length > 0;
   async run(model: Model, real: Real) {
     const by = pick(model.sessions, this.s);
-    const target = pick(model.sessions.filter((s) => s.user === by.user), this.t);
+    const target = pick(
+      model.sessions.filter((s) => s.user === by.user),
+      this.t,
+    );
     const answer = sane(await real.server.gql(REVOKE, { id: target.id }, { token: by.access }));
     if (by.live) {
       expect(answer.body.errors).toBeUndefined();
@@ -274,10 +320,17 @@ class ResetPassword implements Cmd {
 
 /** Parallel rotations of one token, maybe with a logout or a changePassword; the scheduler orders their start. */
 class Race implements Cmd {
-  constructor(private readonly s: number, private readonly width: number, private readonly rival: 'none' | 'logout' | 'changePassword') {}
+  constructor(
+    private readonly s: number,
+    private readonly width: number,
+    private readonly rival: 'none' | 'logout' | 'changePassword',
+  ) {}
   check = (model: Readonly<Model>) => model.sessions.some((s) => s.live);
   async run(model: Model, real: Real) {
-    const session = pick(model.sessions.filter((s) => s.live), this.s);
+    const session = pick(
+      model.sessions.filter((s) => s.live),
+      this.s,
+    );
     const token = session.current;
     const started = (label: string) => real.scheduler.schedule(Promise.resolve(label), label);
     const rotations = Array.from({ length: this.width }, (_, i) => started(`rotate ${i}`).then(() => refresh(real.server, token)));
@@ -286,12 +339,16 @@ class Race implements Cmd {
       this.rival === 'logout'
         ? started('logout').then(() => real.server.gql(LOGOUT, { scope: 'LOCAL' }, { token: session.access }))
         : this.rival === 'changePassword'
-          ? started('changePassword').then(() => real.server.gql(CHANGE_PASSWORD, { current: session.user.password, next }, { token: session.access }))
+          ? started('changePassword').then(() =>
+              real.server.gql(CHANGE_PASSWORD, { current: session.user.password, next }, { token: session.access }),
+            )
           : undefined;
     await real.scheduler.waitAll();
     const answers = await Promise.all(rotations);
     const rivalAnswer = rival && (await rival);
-    const pairs = answers.map((a) => sane(a)).flatMap((a) => (a.body.errors ? [] : [a.body.data!.refreshToken as { accessToken: string; refreshToken: string }]));
+    const pairs = answers
+      .map((a) => sane(a))
+      .flatMap((a) => (a.body.errors ? [] : [a.body.data!.refreshToken as { accessToken: string; refreshToken: string }]));
     // However they interleave: at most one successor.
     expect(new Set(pairs.map((p) => p.refreshToken)).size).toBeLessThanOrEqual(1);
     if (this.rival === 'none') {
@@ -326,12 +383,17 @@ async function resetTokenFor(server: TestServer, email: string, before: Set<stri
   for (;;) {
     for (const file of (await readdir(dir).catch(() => [] as string[])).filter((f) => !before.has(f))) {
       const mail = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { to: string; subject: string; text: string };
-      const token = mail.to === email && mail.subject === 'Reset your Warden password' ? /^\s*([A-Za-z0-9_-]{43})\s*$/m.exec(mail.text)?.[1] : undefined;
+      const token =
+        mail.to === email && mail.subject === 'Reset your Warden password'
+          ? /^\s*([A-Za-z0-9_-]{43})\s*$/m.exec(mail.text)?.[1]
+          : undefined;
       if (token) return token;
     }
     if (Date.now() > deadline) {
       const seen = await readdir(dir).catch(() => [] as string[]);
-      throw new Error(`no reset mail to ${email} in ${seen.length} outbox files (${seen.length - before.size} new): ${seen.filter((f) => !before.has(f)).join(", ")}`);
+      throw new Error(
+        `no reset mail to ${email} in ${seen.length} outbox files (${seen.length - before.size} new): ${seen.filter((f) => !before.has(f)).join(', ')}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -350,7 +412,9 @@ const commands = [
   fc.tuple(index, index).map(([s, t]) => new RevokeSession(s, t)),
   index.map((s) => new ChangePassword(s)),
   index.map((u) => new ResetPassword(u)),
-  fc.tuple(index, fc.integer({ min: 2, max: 4 }), fc.constantFrom('none' as const, 'logout' as const, 'changePassword' as const)).map(([s, w, r]) => new Race(s, w, r)),
+  fc
+    .tuple(index, fc.integer({ min: 2, max: 4 }), fc.constantFrom('none' as const, 'logout' as const, 'changePassword' as const))
+    .map(([s, w, r]) => new Race(s, w, r)),
 ];
 
 const backends: Array<[string, Record<string, string>]> = [['PGlite', { DATABASE_URL: '' }]];
@@ -360,7 +424,10 @@ describe.each(backends)('the refresh-token protocol against its model, on %s', (
   const clock = new ManualClock();
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ clock, env: { ...backendEnv, REFRESH_REUSE_GRACE: `${GRACE_MS / 1000}s`, REFRESH_TOKEN_TRANSPORT: 'body' } });
+    server = await startTestServer({
+      clock,
+      env: { ...backendEnv, REFRESH_REUSE_GRACE: `${GRACE_MS / 1000}s`, REFRESH_TOKEN_TRANSPORT: 'body' },
+    });
   });
   afterAll(() => server?.close());
 

@@ -119,7 +119,12 @@ describe('rotation', () => {
       pairOf(await refresh(audited, user.refreshToken)); // a grace replay
       const events = (await auditEvents(audited, user.user.id)).filter((e) => e.type === 'refresh');
       expect(events).toHaveLength(2);
-      expect(events[0]).toMatchObject({ sessionId: sessionIdOf(user.accessToken), ip: '127.0.0.1', userAgent: 'rotation-test/1.0', detail: null });
+      expect(events[0]).toMatchObject({
+        sessionId: sessionIdOf(user.accessToken),
+        ip: '127.0.0.1',
+        userAgent: 'rotation-test/1.0',
+        detail: null,
+      });
       expect(events[1]).toMatchObject({ detail: { grace: true } });
       expect(events[0].createdAt).toBeInstanceOf(Date);
       expect(next.refreshToken).toBeTruthy();
@@ -278,7 +283,8 @@ describe('bad input', () => {
       expect(errorCode(res)).toBe('REFRESH_TOKEN_INVALID');
       expect(transaction).not.toHaveBeenCalled();
       // Only statements on the session table count: other tests' background work shares the client.
-      const onSessions = (spy: jest.SpyInstance) => spy.mock.calls.filter(([strings]) => String((strings as string[]).join('?')).includes('"Session"'));
+      const onSessions = (spy: jest.SpyInstance) =>
+        spy.mock.calls.filter(([strings]) => String((strings as string[]).join('?')).includes('"Session"'));
       expect(onSessions(queryRaw)).toEqual([]);
       expect(onSessions(executeRaw)).toEqual([]);
     } finally {

@@ -1,6 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { auditEvents, expiredCopy, refresh, sessionRow } from './support';
-import { pairOf, LOGIN, LOGOUT, ME, metric, errorCode, sessionIdOf, signupUser, startTestServer, type SignedUp, type TestServer } from '../kit';
+import {
+  pairOf,
+  LOGIN,
+  LOGOUT,
+  ME,
+  metric,
+  errorCode,
+  sessionIdOf,
+  signupUser,
+  startTestServer,
+  type SignedUp,
+  type TestServer,
+} from '../kit';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -49,7 +61,10 @@ describe('mySessions', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const next = pairOf(await refresh(server, user.refreshToken));
     await server.gql(LOGOUT, { scope: 'LOCAL' }, { token: second.accessToken });
-    const after = (await server.gql(MY_SESSIONS, {}, { token: next.accessToken })).body.data!.mySessions as Array<{ id: string; lastUsedAt: string }>;
+    const after = (await server.gql(MY_SESSIONS, {}, { token: next.accessToken })).body.data!.mySessions as Array<{
+      id: string;
+      lastUsedAt: string;
+    }>;
     expect(after.map((s) => s.id)).toEqual([sessionIdOf(user.accessToken)]);
     const old = before.find((s: { id: string }) => s.id === after[0].id);
     expect(Date.parse(after[0].lastUsedAt)).toBeGreaterThan(Date.parse(old.lastUsedAt));
@@ -153,7 +168,12 @@ describe('logout', () => {
 
   it('returns true and changes nothing with no credential, a garbage token or an unknown one', async () => {
     const user = await signupUser(server);
-    for (const variables of [{}, { refreshToken: 'garbage' }, { refreshToken: randomBytes(32).toString('base64url') }, { scope: 'GLOBAL', refreshToken: '' }]) {
+    for (const variables of [
+      {},
+      { refreshToken: 'garbage' },
+      { refreshToken: randomBytes(32).toString('base64url') },
+      { scope: 'GLOBAL', refreshToken: '' },
+    ]) {
       const res = await server.gql(LOGOUT, variables);
       expect(res.body.data!.logout).toBe(true);
     }
@@ -203,7 +223,11 @@ describe('changePassword', () => {
   it('answers INVALID_CREDENTIALS for a wrong current password and changes nothing', async () => {
     const user = await signupUser(server);
     const second = await loginAgain(user);
-    const res = await server.gql(CHANGE_PASSWORD, { current: 'not the password', next: 'a brand new passphrase' }, { token: user.accessToken });
+    const res = await server.gql(
+      CHANGE_PASSWORD,
+      { current: 'not the password', next: 'a brand new passphrase' },
+      { token: user.accessToken },
+    );
     expect(errorCode(res)).toBe('INVALID_CREDENTIALS');
     expect(await works(second.accessToken)).toBe(user.user.id);
     pairOf(await refresh(server, user.refreshToken));
@@ -236,7 +260,11 @@ describe('audit trail', () => {
     await server.gql(LOGIN, { input: { email: user.email, password: 'wrong password' } }, { headers });
     const ok = (await server.gql(LOGIN, { input: { email: user.email, password: user.password } }, { headers })).body.data!.login;
     const events = await auditEvents(server, user.user.id);
-    expect(events.find((e) => e.type === 'login_failed')).toMatchObject({ ip: '127.0.0.1', userAgent: 'audit-test/3.0', createdAt: expect.any(Date) });
+    expect(events.find((e) => e.type === 'login_failed')).toMatchObject({
+      ip: '127.0.0.1',
+      userAgent: 'audit-test/3.0',
+      createdAt: expect.any(Date),
+    });
     expect(events.find((e) => e.type === 'login_ok')).toMatchObject({
       sessionId: sessionIdOf(ok.accessToken),
       ip: '127.0.0.1',

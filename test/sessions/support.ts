@@ -3,7 +3,11 @@ import jwt from 'jsonwebtoken';
 import { REFRESH, signWithServerKey, type GqlResponse, type TestServer } from '../kit';
 
 /** Calls refreshToken; `bearer` goes in the Authorization header, `cookie` in a Cookie header. */
-export function refresh(server: TestServer, refreshToken: string | null, options: { bearer?: string; cookie?: string } = {}): Promise<GqlResponse<Record<string, any>>> {
+export function refresh(
+  server: TestServer,
+  refreshToken: string | null,
+  options: { bearer?: string; cookie?: string } = {},
+): Promise<GqlResponse<Record<string, any>>> {
   return server.gql(REFRESH, refreshToken === null ? {} : { refreshToken }, {
     token: options.bearer,
     headers: options.cookie ? { cookie: `refresh_token=${options.cookie}` } : undefined,

@@ -22,7 +22,10 @@ let otherSessionId: string;
 beforeAll(async () => {
   own = process.env.DATABASE_URL ? await createTestDatabase() : undefined;
   // The signing-key store's own periodic reload is no statement of a refresh.
-  server = await startTestServer({ env: { DATABASE_URL: own?.url ?? '' }, onQuery: (event) => void (/"SigningKey"/.test(event.query) || statements.push(event.query)) });
+  server = await startTestServer({
+    env: { DATABASE_URL: own?.url ?? '' },
+    onQuery: (event) => void (/"SigningKey"/.test(event.query) || statements.push(event.query)),
+  });
   user = await signupUser(server);
   current = pairOf(await refresh(server, user.refreshToken)).refreshToken;
   otherSessionId = sessionIdOf((await signupUser(server)).accessToken);
@@ -35,7 +38,9 @@ afterAll(async () => {
 
 /** The secret-keyed check over `body` (the first 37 bytes), as the server computes it. */
 function checkOf(body: Buffer, secret = TEST_JWT_SECRET): Buffer {
-  const key = Buffer.from(hkdfSync('sha256', Buffer.from(secret), Buffer.from('warden refresh check'), Buffer.from('refresh-token check v1'), 32));
+  const key = Buffer.from(
+    hkdfSync('sha256', Buffer.from(secret), Buffer.from('warden refresh check'), Buffer.from('refresh-token check v1'), 32),
+  );
   return createHmac('sha256', key).update(body).digest().subarray(0, 8);
 }
 

@@ -143,10 +143,17 @@ describe.each(backends)('upgrading a %s database with live sessions', (_name, po
   });
   afterAll(() => cleanup?.());
 
-  const applied = async () => (await query<{ migration_name: string }>(`SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY 1`)).map((row) => row.migration_name);
-  const tableExists = async () => (await query<{ name: string | null }>(`SELECT to_regclass('"RefreshToken"')::text AS name`))[0].name !== null;
+  const applied = async () =>
+    (await query<{ migration_name: string }>(`SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY 1`)).map(
+      (row) => row.migration_name,
+    );
+  const tableExists = async () =>
+    (await query<{ name: string | null }>(`SELECT to_regclass('"RefreshToken"')::text AS name`))[0].name !== null;
   const refusal = async (): Promise<MigrationError> => {
-    const error = await applyMigrations(target).then(() => null, (caught: unknown) => caught);
+    const error = await applyMigrations(target).then(
+      () => null,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(MigrationError);
     return error as MigrationError;
   };
@@ -166,7 +173,10 @@ describe.each(backends)('upgrading a %s database with live sessions', (_name, po
 
   it('its own SQL refuses the same way for `prisma migrate deploy`, and the transaction leaves the table', async () => {
     const run = postgres
-      ? () => withClient(url!, async (client) => { await client.query(DROP_SQL); })
+      ? () =>
+          withClient(url!, async (client) => {
+            await client.query(DROP_SQL);
+          })
       : () => pglite!.exec(DROP_SQL);
     await expect(run()).rejects.toThrow(new RegExp(`${LIVE_OLD_TOKENS} old-format refresh tokens of live sessions remain`));
     expect(await tableExists()).toBe(true);
@@ -177,7 +187,9 @@ describe.each(backends)('upgrading a %s database with live sessions', (_name, po
     const live = state.sessions.live.sessionId;
     await query(`UPDATE "RefreshToken" SET "expiresAt" = now() - interval '1 second' WHERE "sessionId" <> $1`, [live]);
     expect((await refusal()).message).toContain('2 old-format refresh tokens of live sessions remain');
-    await query(`UPDATE "RefreshToken" SET "expiresAt" = now() + interval '1 hour' WHERE "sessionId" = $1`, [state.sessions.loggedOut.sessionId]);
+    await query(`UPDATE "RefreshToken" SET "expiresAt" = now() + interval '1 hour' WHERE "sessionId" = $1`, [
+      state.sessions.loggedOut.sessionId,
+    ]);
     await query(`UPDATE "Session" SET "revokedAt" = now(), "revokedReason" = 'logout' WHERE id = $1`, [state.sessions.loggedOut.sessionId]);
     expect((await refusal()).message).toContain('2 old-format refresh tokens of live sessions remain');
     expect(await applied()).toEqual([FIRST_MIGRATION]);
@@ -194,7 +206,15 @@ describe.each(backends)('upgrading a %s database with live sessions', (_name, po
       server = await startTestServer({ env: { DATABASE_URL: url!, REFRESH_REUSE_GRACE: '10s' } });
     } else {
       // The harness always makes a fresh database; this one is the upgraded one.
-      config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, BCRYPT_COST: '4', LOG_LEVEL: 'silent', IP_RATE_LIMIT: '0', REFRESH_REUSE_GRACE: '10s', DATA_DIR: mkdtempSync(path.join(tmpdir(), 'warden-upgrade-')) });
+      config = loadConfig({
+        NODE_ENV: 'test',
+        JWT_SECRET: TEST_JWT_SECRET,
+        BCRYPT_COST: '4',
+        LOG_LEVEL: 'silent',
+        IP_RATE_LIMIT: '0',
+        REFRESH_REUSE_GRACE: '10s',
+        DATA_DIR: mkdtempSync(path.join(tmpdir(), 'warden-upgrade-')),
+      });
       tempDirs.push(config.dataDir);
       const warden = await createWarden(config, { databaseOptions: { pglite: pglite!, ownsPGlite: true, migrate: false } });
       const app = warden.app;

@@ -11,7 +11,19 @@ import { createLogger } from '../../src/infra/logger';
 import { ViewerCache } from '../../src/modules/session/viewer-cache';
 import type { UserRow } from '../../src/modules/user/user.service';
 import { RedisServer } from '../support/redis-server';
-import { describeWithRedis, LOGIN, ME, errorCode, signupAdmin, signupUser, startTestServer, uniqueEmail, type GqlResponse, type SignedUp, type TestServer } from '../kit';
+import {
+  describeWithRedis,
+  LOGIN,
+  ME,
+  errorCode,
+  signupAdmin,
+  signupUser,
+  startTestServer,
+  uniqueEmail,
+  type GqlResponse,
+  type SignedUp,
+  type TestServer,
+} from '../kit';
 
 const logger = createLogger({ level: 'silent' });
 
@@ -88,7 +100,10 @@ describe('with the cache warm on two instances sharing the store', () => {
     const other = (await a.gql(LOGIN, { input: { email: user.email, password: user.password } })).body.data!.login;
     await warm(user);
     const sessionId = JSON.parse(Buffer.from(user.accessToken.split('.')[1], 'base64url').toString()).sid as string;
-    expect((await b.gql('mutation($id: ID!) { revokeSession(id: $id) }', { id: sessionId }, { token: other.accessToken })).body.data!.revokeSession).toBe(true);
+    expect(
+      (await b.gql('mutation($id: ID!) { revokeSession(id: $id) }', { id: sessionId }, { token: other.accessToken })).body.data!
+        .revokeSession,
+    ).toBe(true);
     await revokedOn(user.accessToken);
   });
 
@@ -96,7 +111,11 @@ describe('with the cache warm on two instances sharing the store', () => {
     const user = await signupUser(a);
     const other = (await a.gql(LOGIN, { input: { email: user.email, password: user.password } })).body.data!.login;
     await warm(user);
-    const changed = await a.gql('mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { accessToken } }', { c: user.password, n: 'a brand new password' }, { token: other.accessToken });
+    const changed = await a.gql(
+      'mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { accessToken } }',
+      { c: user.password, n: 'a brand new password' },
+      { token: other.accessToken },
+    );
     expect(errorCode(changed)).toBeUndefined();
     await revokedOn(user.accessToken);
   });
@@ -120,7 +139,11 @@ describe('with the cache warm on two instances sharing the store', () => {
   it('setUserRole shows the new role on both', async () => {
     const user = await signupUser(a);
     await warm(user);
-    const set = await a.gql('mutation($id: ID!) { setUserRole(userId: $id, role: ADMIN) { role } }', { id: user.user.id }, { token: admin.accessToken });
+    const set = await a.gql(
+      'mutation($id: ID!) { setUserRole(userId: $id, role: ADMIN) { role } }',
+      { id: user.user.id },
+      { token: admin.accessToken },
+    );
     expect(set.body.data!.setUserRole.role).toBe('ADMIN');
     expect((await a.gql(ME, {}, { token: user.accessToken })).body.data!.me.role).toBe('ADMIN');
     expect((await onB(user.accessToken)).body.data!.me.role).toBe('ADMIN');
@@ -129,7 +152,9 @@ describe('with the cache warm on two instances sharing the store', () => {
   it('updateMe shows the new name on both', async () => {
     const user = await signupUser(a);
     await warm(user);
-    expect((await b.gql('mutation { updateMe(input: { name: "Renamed" }) { name } }', {}, { token: user.accessToken })).body.data!.updateMe.name).toBe('Renamed');
+    expect(
+      (await b.gql('mutation { updateMe(input: { name: "Renamed" }) { name } }', {}, { token: user.accessToken })).body.data!.updateMe.name,
+    ).toBe('Renamed');
     expect((await a.gql(ME, {}, { token: user.accessToken })).body.data!.me.name).toBe('Renamed');
     expect((await onB(user.accessToken)).body.data!.me.name).toBe('Renamed');
   });
@@ -137,13 +162,25 @@ describe('with the cache warm on two instances sharing the store', () => {
   it('deleteUser signs the user out on both', async () => {
     const user = await signupUser(a);
     await warm(user);
-    expect((await a.gql('mutation($id: ID!) { deleteUser(userId: $id) }', { id: user.user.id }, { token: admin.accessToken })).body.data!.deleteUser).toBe(true);
+    expect(
+      (await a.gql('mutation($id: ID!) { deleteUser(userId: $id) }', { id: user.user.id }, { token: admin.accessToken })).body.data!
+        .deleteUser,
+    ).toBe(true);
     expect(errorCode(await a.gql(ME, {}, { token: user.accessToken }))).toBe(ErrorCode.UNAUTHENTICATED);
     expect(errorCode(await onB(user.accessToken))).toBe(ErrorCode.UNAUTHENTICATED);
   });
 });
 
-const row = (id: string): UserRow => ({ id, name: 'n', email: `${id}@example.test`, emailVerified: false, role: 'USER' as UserRow['role'], avatarUrl: '', bio: '', createdAt: new Date(0) });
+const row = (id: string): UserRow => ({
+  id,
+  name: 'n',
+  email: `${id}@example.test`,
+  emailVerified: false,
+  role: 'USER' as UserRow['role'],
+  avatarUrl: '',
+  bio: '',
+  createdAt: new Date(0),
+});
 
 /** A store whose broadcast channel a test can take down and bring back. */
 class SwitchableStore extends MemoryStore {

@@ -58,7 +58,8 @@ export function signWithServerKey(payload: Record<string, unknown>, header: Reco
   if (header.alg === 'HS256') return jwt.sign(payload, TEST_JWT_SECRET, { algorithm: 'HS256', header: header as unknown as jwt.JwtHeader });
   for (const server of liveServers) {
     const signing = server.app.services.signingKeys?.signingKey();
-    if (signing && signing.kid === header.kid) return jwt.sign(payload, signing.key, { algorithm: 'ES256', header: header as unknown as jwt.JwtHeader });
+    if (signing && signing.kid === header.kid)
+      return jwt.sign(payload, signing.key, { algorithm: 'ES256', header: header as unknown as jwt.JwtHeader });
   }
   throw new Error(`no running test server signs with kid ${String(header.kid)}`);
 }
@@ -126,7 +127,16 @@ export const SIGNUP = /* GraphQL */ `
       accessTokenExpiresAt
       refreshToken
       refreshTokenExpiresAt
-      user { id name email role emailVerified avatarUrl bio createdAt }
+      user {
+        id
+        name
+        email
+        role
+        emailVerified
+        avatarUrl
+        bio
+        createdAt
+      }
     }
   }
 `;
@@ -138,7 +148,12 @@ export const LOGIN = /* GraphQL */ `
       accessTokenExpiresAt
       refreshToken
       refreshTokenExpiresAt
-      user { id name email role }
+      user {
+        id
+        name
+        email
+        role
+      }
     }
   }
 `;

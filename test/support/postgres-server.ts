@@ -51,7 +51,6 @@ export const privatePostgresUnavailable: string | null = !binDir
     ? 'skipped: running as root and there is no postgres user to run the server as'
     : null;
 
-
 export class PostgresServer {
   private constructor(
     private readonly dir: string,
@@ -86,7 +85,18 @@ export class PostgresServer {
     }
     const server = new PostgresServer(dir, await freePort());
     try {
-      await server.pg('initdb', ['-D', server.dataDir, '-U', USER, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale=C']);
+      await server.pg('initdb', [
+        '-D',
+        server.dataDir,
+        '-U',
+        USER,
+        `--pwfile=${pwfile}`,
+        '--auth=scram-sha-256',
+        '--no-sync',
+        '-E',
+        'UTF8',
+        '--locale=C',
+      ]);
       await server.startServer();
     } catch (error) {
       await server.stop();
@@ -98,7 +108,7 @@ export class PostgresServer {
   private async startServer(): Promise<void> {
     const options = [
       `-p ${this.port}`,
-      "-c listen_addresses=127.0.0.1",
+      '-c listen_addresses=127.0.0.1',
       `-c unix_socket_directories=${this.dir}`,
       // A throwaway instance: durability to the OS cache is enough, and it starts faster.
       '-c fsync=off',

@@ -36,9 +36,7 @@ export function rawRequest(url: string, options: RawRequestOptions = {}): Promis
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) }),
-        );
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) }));
       },
     );
     req.on('error', reject);
@@ -47,7 +45,12 @@ export function rawRequest(url: string, options: RawRequestOptions = {}): Promis
 }
 
 /** POSTs a GraphQL operation as JSON. */
-export function rawGql(url: string, query: string, variables?: Record<string, unknown>, options: Omit<RawRequestOptions, 'body' | 'method'> = {}) {
+export function rawGql(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  options: Omit<RawRequestOptions, 'body' | 'method'> = {},
+) {
   return rawRequest(url, {
     ...options,
     method: 'POST',

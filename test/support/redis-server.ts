@@ -11,7 +11,6 @@ export const redisServerAvailable = spawnSync('redis-server', ['--version'], { s
 
 export const REDIS_SKIP_REASON = 'skipped: redis-server is not on PATH (install Debian package redis-server to run these)';
 
-
 /** Resolves true when something on the port answers PING with PONG within `ms`. */
 function pings(port: number, ms = 500): Promise<boolean> {
   return new Promise((resolve) => {

@@ -51,7 +51,14 @@ export class SmtpTestServer {
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('end', () => self!.accept(Buffer.concat(chunks), session.envelope.rcptTo.map((r) => r.address), Boolean(session.secure), callback));
+        stream.on('end', () =>
+          self!.accept(
+            Buffer.concat(chunks),
+            session.envelope.rcptTo.map((r) => r.address),
+            Boolean(session.secure),
+            callback,
+          ),
+        );
       },
     };
     const server = new SMTPServer(config);

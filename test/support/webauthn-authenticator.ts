@@ -113,7 +113,11 @@ export class SoftwareAuthenticator {
    * navigator.credentials.create with `options` (PublicKeyCredentialCreationOptionsJSON as
    * startPasskeyRegistration returns it). Returns the response JSON and the new credential.
    */
-  register(options: Record<string, any>, credentialOptions: CredentialOptions = {}, overrides: CeremonyOverrides = {}): { response: RegistrationResponseJSON; credential: Credential } {
+  register(
+    options: Record<string, any>,
+    credentialOptions: CredentialOptions = {},
+    overrides: CeremonyOverrides = {},
+  ): { response: RegistrationResponseJSON; credential: Credential } {
     const rpId: string = overrides.rpId ?? options.rp?.id;
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const credentialId = overrides.credentialId ? Buffer.from(overrides.credentialId, 'base64url') : randomBytes(32);
@@ -141,7 +145,12 @@ export class SoftwareAuthenticator {
         ['authData', new Uint8Array(authData)],
       ]),
     );
-    const data = clientData(overrides.type ?? 'webauthn.create', overrides.challenge ?? options.challenge, overrides.origin ?? this.origin, overrides.crossOrigin ?? false);
+    const data = clientData(
+      overrides.type ?? 'webauthn.create',
+      overrides.challenge ?? options.challenge,
+      overrides.origin ?? this.origin,
+      overrides.crossOrigin ?? false,
+    );
     const credential: Credential = {
       id: b64url(credentialId),
       privateKey,
@@ -182,8 +191,17 @@ export class SoftwareAuthenticator {
     let flags = FLAG_UP | FLAG_UV | (backupEligible ? FLAG_BE : 0) | (backupEligible && chosen.backedUp ? FLAG_BS : 0);
     if (overrides.noUserVerification) flags &= ~FLAG_UV;
     if (overrides.flags !== undefined) flags = overrides.flags;
-    const authenticatorData = Buffer.concat([createHash('sha256').update(rpId).digest(), Buffer.from([flags]), uint32(overrides.counter ?? chosen.counter)]);
-    const data = clientData(overrides.type ?? 'webauthn.get', overrides.challenge ?? options.challenge, overrides.origin ?? this.origin, overrides.crossOrigin ?? false);
+    const authenticatorData = Buffer.concat([
+      createHash('sha256').update(rpId).digest(),
+      Buffer.from([flags]),
+      uint32(overrides.counter ?? chosen.counter),
+    ]);
+    const data = clientData(
+      overrides.type ?? 'webauthn.get',
+      overrides.challenge ?? options.challenge,
+      overrides.origin ?? this.origin,
+      overrides.crossOrigin ?? false,
+    );
     const signed = Buffer.concat([authenticatorData, createHash('sha256').update(data).digest()]);
     const signature = sign('sha256', signed, chosen.privateKey);
     if (overrides.tamperSignature) signature[signature.length - 1] ^= 0x01;

@@ -49,7 +49,8 @@ async function startCollector(): Promise<{ url: string; spans: ExportedSpan[]; p
       if (req.url === '/v1/traces') {
         payloads.push(body);
         const parsed = JSON.parse(body) as { resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: ExportedSpan[] }> }> };
-        for (const resource of parsed.resourceSpans ?? []) for (const scope of resource.scopeSpans ?? []) spans.push(...(scope.spans ?? []));
+        for (const resource of parsed.resourceSpans ?? [])
+          for (const scope of resource.scopeSpans ?? []) spans.push(...(scope.spans ?? []));
       }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{}');
@@ -106,7 +107,11 @@ const callerContext = () => {
 };
 
 async function gql(url: string, query: string, variables: object, headers: Record<string, string> = {}): Promise<any> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
   return response.json();
 }
 
@@ -215,7 +220,12 @@ describeInServicesPass('OpenTelemetry tracing (PostgreSQL + Redis pass only)', (
 
     // login
     const loginCaller = callerContext();
-    const login = await gql(warden.url, LOGIN, { input: { email, password } }, { traceparent: loginCaller.traceparent, 'x-request-id': 'traced-login' });
+    const login = await gql(
+      warden.url,
+      LOGIN,
+      { input: { email, password } },
+      { traceparent: loginCaller.traceparent, 'x-request-id': 'traced-login' },
+    );
     expect(login.data.login.accessToken).toEqual(expect.any(String));
     secrets.accessToken = login.data.login.accessToken;
     secrets.refreshToken = login.data.login.refreshToken;
@@ -260,21 +270,30 @@ describeInServicesPass('OpenTelemetry tracing (PostgreSQL + Redis pass only)', (
 
     // posts(first: 20)
     const postsCaller = callerContext();
-    const posts = await gql(warden.url, 'query Feed { posts(first: 20) { edges { node { id title } } pageInfo { hasNextPage } } }', {}, {
-      traceparent: postsCaller.traceparent,
-      authorization: `Bearer ${secrets.rotatedAccessToken}`,
-    });
+    const posts = await gql(
+      warden.url,
+      'query Feed { posts(first: 20) { edges { node { id title } } pageInfo { hasNextPage } } }',
+      {},
+      {
+        traceparent: postsCaller.traceparent,
+        authorization: `Bearer ${secrets.rotatedAccessToken}`,
+      },
+    );
     expect(posts.errors).toBeUndefined();
     const postsTrace = await traceOf(collector.spans, postsCaller.traceId, postsCaller.spanId);
     const postsTree = checkTree(postsTrace, postsCaller, { name: 'Feed', type: 'query' });
     const postsQueries = named(postsTrace, /^prisma:/);
     expect(postsQueries.length).toBeGreaterThan(0);
     // The feed's own query runs inside the operation (the access token's session may be looked up before it).
-    const postQueries = postsQueries.filter((span) => span.name === 'prisma:client:db_query' && /FROM\s+"public"\."Post"/.test(String(attr(span, 'db.query.text'))));
+    const postQueries = postsQueries.filter(
+      (span) => span.name === 'prisma:client:db_query' && /FROM\s+"public"\."Post"/.test(String(attr(span, 'db.query.text'))),
+    );
     expect(postQueries.length).toBeGreaterThan(0);
     for (const span of postQueries) expect(isUnder(postsTrace, span, postsTree.execute)).toBe(true);
     // The SQL statements are there with placeholders (their kind), never with values.
-    const statements = postsTrace.map((span) => attr(span, 'db.query.text') ?? attr(span, 'db.statement')).filter((s): s is string => typeof s === 'string');
+    const statements = postsTrace
+      .map((span) => attr(span, 'db.query.text') ?? attr(span, 'db.statement'))
+      .filter((s): s is string => typeof s === 'string');
     expect(statements.some((sql) => /^\s*SELECT\b/i.test(sql))).toBe(true);
     // No resolver spans unless asked for.
     expect(named(postsTrace, /resolve/)).toEqual([]);
@@ -290,13 +309,17 @@ describeInServicesPass('OpenTelemetry tracing (PostgreSQL + Redis pass only)', (
       method: 'POST',
       headers: { 'content-type': 'application/json', traceparent: startCaller.traceparent },
       body: JSON.stringify({
-        query: 'mutation Start($provider: String!, $redirectUri: String!) { startOAuthLogin(provider: $provider, redirectUri: $redirectUri) { authorizationUrl state } }',
+        query:
+          'mutation Start($provider: String!, $redirectUri: String!) { startOAuthLogin(provider: $provider, redirectUri: $redirectUri) { authorizationUrl state } }',
         variables: { provider: 'test', redirectUri: REDIRECT_URI },
       }),
     });
     const started = (await startResponse.json()) as any;
     expect(started.errors).toBeUndefined();
-    const cookie = startResponse.headers.getSetCookie().map((line) => line.split(';')[0]).find((pair) => pair.startsWith('warden_oauth='));
+    const cookie = startResponse.headers
+      .getSetCookie()
+      .map((line) => line.split(';')[0])
+      .find((pair) => pair.startsWith('warden_oauth='));
     expect(cookie).toBeDefined();
     const { authorizationUrl, state } = started.data.startOAuthLogin;
     const back = await new IdpBrowser(idp).authorize(authorizationUrl, sub);
@@ -345,12 +368,19 @@ describeInServicesPass('OpenTelemetry tracing (PostgreSQL + Redis pass only)', (
   it('exports no token, password, code, email or cookie in any attribute of a scripted scenario', async () => {
     expect(secrets.refreshToken).toBeDefined(); // the scenario above ran
     // A literal login (values in the document itself rather than in variables).
-    const literal = await gql(warden.url, `mutation { login(input: { email: ${JSON.stringify(email)}, password: ${JSON.stringify(password)} }) { accessToken } }`, {});
+    const literal = await gql(
+      warden.url,
+      `mutation { login(input: { email: ${JSON.stringify(email)}, password: ${JSON.stringify(password)} }) { accessToken } }`,
+      {},
+    );
     expect(literal.data.login.accessToken).toEqual(expect.any(String));
     // A query string with a token in it.
-    await fetch(`${warden.url}?query=${encodeURIComponent('{ me { id } }')}&variables=${encodeURIComponent(JSON.stringify({ t: secrets.refreshToken }))}`, {
-      headers: { cookie: `warden_refresh=${secrets.refreshToken}` },
-    });
+    await fetch(
+      `${warden.url}?query=${encodeURIComponent('{ me { id } }')}&variables=${encodeURIComponent(JSON.stringify({ t: secrets.refreshToken }))}`,
+      {
+        headers: { cookie: `warden_refresh=${secrets.refreshToken}` },
+      },
+    );
     // A password reset: a mail goes out with a code, and the code is used.
     const reset = await gql(warden.url, 'mutation Reset($email: String!) { requestPasswordReset(email: $email) }', { email });
     expect(reset.data.requestPasswordReset).toBe(true);
@@ -374,21 +404,31 @@ describeInServicesPass('OpenTelemetry tracing (PostgreSQL + Redis pass only)', (
     if (!token) throw new Error(`no reset mail in the outbox:\n${warden.output()}`);
     expect(secrets.verificationCode).toMatch(/^\d{6}$/);
     // The code is used, so it passes through a traced request.
-    const verified = await gql(warden.url, 'mutation V($code: String!) { verifyEmail(code: $code) { emailVerified } }', { code: secrets.verificationCode }, {
-      authorization: `Bearer ${secrets.rotatedAccessToken}`,
-    });
+    const verified = await gql(
+      warden.url,
+      'mutation V($code: String!) { verifyEmail(code: $code) { emailVerified } }',
+      { code: secrets.verificationCode },
+      {
+        authorization: `Bearer ${secrets.rotatedAccessToken}`,
+      },
+    );
     expect(verified.data.verifyEmail.emailVerified).toBe(true);
     secrets.resetToken = token!;
     secrets.newPassword = `new-${hex(8)}`;
-    const done = await gql(warden.url, 'mutation R($token: String!, $newPassword: String!) { resetPassword(token: $token, newPassword: $newPassword) }', {
-      token,
-      newPassword: secrets.newPassword,
-    });
+    const done = await gql(
+      warden.url,
+      'mutation R($token: String!, $newPassword: String!) { resetPassword(token: $token, newPassword: $newPassword) }',
+      {
+        token,
+        newPassword: secrets.newPassword,
+      },
+    );
     expect(done.data.resetPassword).toBe(true);
 
     // Let the last batch arrive: the mail span and the reset's spans.
     const deadlineSpans = Date.now() + 10_000;
-    while (collector.spans.filter((span) => span.name === 'mail.send').length < 2 && Date.now() < deadlineSpans) await new Promise((r) => setTimeout(r, 50));
+    while (collector.spans.filter((span) => span.name === 'mail.send').length < 2 && Date.now() < deadlineSpans)
+      await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 500));
     const mail = collector.spans.filter((span) => span.name === 'mail.send');
     expect(mail).toHaveLength(2);
@@ -416,7 +456,10 @@ describeInServicesPass('OpenTelemetry tracing (PostgreSQL + Redis pass only)', (
     // The JWT's signature part too: a token cut in pieces must not leak either.
     for (const jwt of ['accessToken', 'rotatedAccessToken']) variants.push([`${jwt} signature`, secrets[jwt].split('.')[2]]);
     const leaked = variants
-      .filter(([name, value]) => (name.startsWith('verificationCode') ? false : exported.includes(value)) || strings.some((s) => s.includes(value)))
+      .filter(
+        ([name, value]) =>
+          (name.startsWith('verificationCode') ? false : exported.includes(value)) || strings.some((s) => s.includes(value)),
+      )
       .map(([name]) => name);
     expect(leaked).toEqual([]);
     // No header names either (`authorizationUrl` is a field of startOAuthLogin's document).
@@ -445,7 +488,12 @@ describeInServicesPass('tracing off (PostgreSQL + Redis pass only)', () => {
       console.log(JSON.stringify({ active: require(${JSON.stringify(path.join(ROOT, 'dist/src/infra/tracing.js'))}).tracingActive(), loaded: loaded.length }));
     `;
     const run = (env: Record<string, string>) =>
-      JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' }).trim().split('\n').pop()!);
+      JSON.parse(
+        execFileSync(process.execPath, ['-e', script], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' })
+          .trim()
+          .split('\n')
+          .pop()!,
+      );
     expect(run({})).toEqual({ active: false, loaded: 0 });
     expect(run({ OTEL_TRACES_EXPORTER: 'none' })).toEqual({ active: false, loaded: 0 });
     // The same check would see the SDK when it is on (so it can fail).

@@ -100,10 +100,14 @@ function renderSessions(sessions: readonly SessionFieldsFragment[]): void {
     const actions = document.createElement('td');
     if (!session.current) {
       actions.append(
-        button('Revoke', async () => {
-          await client.mutate({ mutation: RevokeSessionDocument, variables: { id: session.id } });
-          await refreshView();
-        }, 'secondary revoke'),
+        button(
+          'Revoke',
+          async () => {
+            await client.mutate({ mutation: RevokeSessionDocument, variables: { id: session.id } });
+            await refreshView();
+          },
+          'secondary revoke',
+        ),
       );
     }
     row.append(actions);
@@ -121,10 +125,14 @@ function renderPasskeys(passkeys: readonly PasskeyFieldsFragment[]): void {
     label.textContent = `${passkey.name ?? 'Passkey'} · added ${new Date(passkey.createdAt).toLocaleDateString()}${used}${passkey.backedUp ? ' · synced' : ''}`;
     item.append(
       label,
-      button('Delete', async () => {
-        await deletePasskey(client, passkey.id);
-        await refreshView();
-      }, 'secondary delete'),
+      button(
+        'Delete',
+        async () => {
+          await deletePasskey(client, passkey.id);
+          await refreshView();
+        },
+        'secondary delete',
+      ),
     );
     return item;
   });
@@ -138,30 +146,49 @@ function describeAgent(userAgent: string | null | undefined): string {
   return browser ?? userAgent.slice(0, 40);
 }
 
-form('signup-form', async (fields) => {
-  await client.mutate({
-    mutation: SignupDocument,
-    variables: { input: { email: fields.get('email')!, password: fields.get('password')!, name: fields.get('name') ?? '' } },
-  });
-  await refreshView();
-}, failed);
+form(
+  'signup-form',
+  async (fields) => {
+    await client.mutate({
+      mutation: SignupDocument,
+      variables: { input: { email: fields.get('email')!, password: fields.get('password')!, name: fields.get('name') ?? '' } },
+    });
+    await refreshView();
+  },
+  failed,
+);
 
-form('login-form', async (fields) => {
-  // The link keeps the returned access token; the refresh token arrives as the HttpOnly cookie.
-  await client.mutate({ mutation: LoginDocument, variables: { input: { email: fields.get('email')!, password: fields.get('password')! } } });
-  await refreshView();
-}, failed);
+form(
+  'login-form',
+  async (fields) => {
+    // The link keeps the returned access token; the refresh token arrives as the HttpOnly cookie.
+    await client.mutate({
+      mutation: LoginDocument,
+      variables: { input: { email: fields.get('email')!, password: fields.get('password')! } },
+    });
+    await refreshView();
+  },
+  failed,
+);
 
-form('passkey-login-form', async (fields) => {
-  await signInWithPasskey(client, fields.get('email') || null);
-  await refreshView();
-}, failed);
+form(
+  'passkey-login-form',
+  async (fields) => {
+    await signInWithPasskey(client, fields.get('email') || null);
+    await refreshView();
+  },
+  failed,
+);
 
-form('add-passkey-form', async (fields) => {
-  await addPasskey(client, fields.get('name') || null);
-  await refreshView();
-  setStatus('Passkey added.');
-}, failed);
+form(
+  'add-passkey-form',
+  async (fields) => {
+    await addPasskey(client, fields.get('name') || null);
+    await refreshView();
+    setStatus('Passkey added.');
+  },
+  failed,
+);
 
 $('reload').addEventListener('click', () => void refreshView().catch((error) => failed('Reload', error)));
 

@@ -29,7 +29,9 @@ export async function loadPasskeys(client: ApolloClient): Promise<readonly Passk
 export async function addPasskey(client: ApolloClient, name: string | null): Promise<PasskeyFieldsFragment> {
   const started = await client.mutate({ mutation: StartPasskeyRegistrationDocument });
   const optionsJSON = started.data!.startPasskeyRegistration as unknown as PublicKeyCredentialCreationOptionsJSON;
-  const credential = (await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(optionsJSON) })) as PublicKeyCredential | null;
+  const credential = (await navigator.credentials.create({
+    publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(optionsJSON),
+  })) as PublicKeyCredential | null;
   if (!credential) throw new Error('no passkey was created');
   const finished = await client.mutate({
     mutation: FinishPasskeyRegistrationDocument,
@@ -46,9 +48,14 @@ export async function addPasskey(client: ApolloClient, name: string | null): Pro
 export async function signInWithPasskey(client: ApolloClient, email: string | null): Promise<void> {
   const started = await client.mutate({ mutation: StartPasskeyLoginDocument, variables: { email } });
   const optionsJSON = started.data!.startPasskeyLogin as unknown as PublicKeyCredentialRequestOptionsJSON;
-  const credential = (await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(optionsJSON) })) as PublicKeyCredential | null;
+  const credential = (await navigator.credentials.get({
+    publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(optionsJSON),
+  })) as PublicKeyCredential | null;
   if (!credential) throw new Error('no passkey was chosen');
-  await client.mutate({ mutation: FinishPasskeyLoginDocument, variables: { response: credential.toJSON() as unknown as Record<string, unknown> } });
+  await client.mutate({
+    mutation: FinishPasskeyLoginDocument,
+    variables: { response: credential.toJSON() as unknown as Record<string, unknown> },
+  });
 }
 
 export async function deletePasskey(client: ApolloClient, id: string): Promise<void> {

@@ -33,7 +33,7 @@ export function createWardenApolloLink(options: WardenApolloLinkOptions): Warden
     };
 
     const afterResult = (result: ApolloLink.Result, sent: string | null, retried: boolean): Observable<ApolloLink.Result> => {
-      const errors = 'errors' in result ? (result.errors) : undefined;
+      const errors = 'errors' in result ? result.errors : undefined;
       const code = firstErrorCode(errors);
       if (code === ErrorCode.ACCESS_TOKEN_EXPIRED && !retried) {
         return from(auth.recover([sent])).pipe(
@@ -41,7 +41,9 @@ export function createWardenApolloLink(options: WardenApolloLinkOptions): Warden
           // A refused refresh fails this operation with the refresh's own errors
           // (REFRESH_TOKEN_REUSED …), so the error object says why the session ended.
           catchError((error: unknown) =>
-            error instanceof WardenAuthError ? of({ ...result, errors: error.graphQLErrors } as ApolloLink.Result) : throwError(() => error),
+            error instanceof WardenAuthError
+              ? of({ ...result, errors: error.graphQLErrors } as ApolloLink.Result)
+              : throwError(() => error),
           ),
         );
       }
@@ -49,7 +51,11 @@ export function createWardenApolloLink(options: WardenApolloLinkOptions): Warden
         return from(auth.signOut({ code, error: errors?.[0] }, sent)).pipe(map(() => result));
       }
       if (code === ErrorCode.MFA_REQUIRED) {
-        auth.mfaRequired({ reason: 'MFA_REQUIRED', operationName: operation.operationName || undefined, error: errors?.find((e) => firstErrorCode([e]) === code) });
+        auth.mfaRequired({
+          reason: 'MFA_REQUIRED',
+          operationName: operation.operationName || undefined,
+          error: errors?.find((e) => firstErrorCode([e]) === code),
+        });
       }
       if (operation.operationType === OperationTypeNode.MUTATION && 'data' in result && result.data) {
         return from(auth.capture(result.data)).pipe(map(() => result));

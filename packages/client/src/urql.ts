@@ -8,7 +8,16 @@
  * (`authAttempt`); WardenAuth makes the refresh itself single-flight and skips it when the
  * failed operations carried a token that has already been replaced.
  */
-import { CombinedError, composeExchanges, getOperationName, makeOperation, mapExchange, type Exchange, type Operation, type OperationResult } from '@urql/core';
+import {
+  CombinedError,
+  composeExchanges,
+  getOperationName,
+  makeOperation,
+  mapExchange,
+  type Exchange,
+  type Operation,
+  type OperationResult,
+} from '@urql/core';
 import { authExchange } from '@urql/exchange-auth';
 import { ErrorCode } from './generated/schema-types';
 import { firstErrorCode, isSignOutCode, WardenAuthError, type WardenGraphQLError } from './errors';
@@ -50,7 +59,10 @@ export function wardenAuthExchange(options: WardenAuthExchangeOptions): WardenAu
       if (failure instanceof WardenAuthError) {
         // The refresh was refused: hand its GraphQL errors (REFRESH_TOKEN_REUSED …) to the
         // operation, as Warden would have, rather than a network error.
-        return { ...result, error: new CombinedError({ graphQLErrors: [...failure.graphQLErrors] as never[], response: result.error?.response }) };
+        return {
+          ...result,
+          error: new CombinedError({ graphQLErrors: [...failure.graphQLErrors] as never[], response: result.error?.response }),
+        };
       }
       const errors = result.error?.graphQLErrors as readonly WardenGraphQLError[] | undefined;
       const code = firstErrorCode(errors);
@@ -73,7 +85,8 @@ export function wardenAuthExchange(options: WardenAuthExchangeOptions): WardenAu
 }
 
 function fetchHeaders(operation: Operation): Record<string, string> {
-  const fetchOptions = typeof operation.context.fetchOptions === 'function' ? operation.context.fetchOptions() : operation.context.fetchOptions;
+  const fetchOptions =
+    typeof operation.context.fetchOptions === 'function' ? operation.context.fetchOptions() : operation.context.fetchOptions;
   const headers = fetchOptions?.headers;
   if (!headers) return {};
   if (headers instanceof Headers) return Object.fromEntries(headers.entries());
@@ -82,7 +95,8 @@ function fetchHeaders(operation: Operation): Record<string, string> {
 }
 
 function withHeaders(operation: Operation, headers: Record<string, string>): Operation {
-  const fetchOptions = typeof operation.context.fetchOptions === 'function' ? operation.context.fetchOptions() : operation.context.fetchOptions ?? {};
+  const fetchOptions =
+    typeof operation.context.fetchOptions === 'function' ? operation.context.fetchOptions() : (operation.context.fetchOptions ?? {});
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(fetchHeaders(operation))) {
     const lower = name.toLowerCase();

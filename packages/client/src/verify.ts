@@ -92,12 +92,25 @@ function claimsOf(payload: JWTPayload, nowSeconds: number, toleranceSeconds: num
   if (!Array.isArray(amr) || !amr.every((value) => typeof value === 'string')) return null;
   if (typeof iat !== 'number' || typeof exp !== 'number' || iat > nowSeconds + toleranceSeconds) return null;
   if (typeof iss !== 'string' || (typeof aud !== 'string' && !Array.isArray(aud))) return null;
-  return { sub, sid, role, scope, scopes: scope.split(' ').filter(Boolean), aal, amr: amr, jti, iat, exp, iss, aud: aud as string | string[] };
+  return {
+    sub,
+    sid,
+    role,
+    scope,
+    scopes: scope.split(' ').filter(Boolean),
+    aal,
+    amr: amr,
+    jti,
+    iat,
+    exp,
+    iss,
+    aud: aud as string | string[],
+  };
 }
 
 export function createVerifier(options: VerifierOptions): Verifier {
   if (!options.jwksUrl === !options.issuerUrl) throw new TypeError('createVerifier needs exactly one of jwksUrl and issuerUrl');
-  if (!options.audience) throw new TypeError('createVerifier needs the audience (Warden\'s JWT_AUDIENCE)');
+  if (!options.audience) throw new TypeError("createVerifier needs the audience (Warden's JWT_AUDIENCE)");
   const tolerance = options.clockToleranceSeconds ?? 5;
 
   let setup: Promise<{ keys: JWTVerifyGetKey; issuer: string }> | undefined;
@@ -111,7 +124,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
         const response = await fetch(`${base}/.well-known/openid-configuration`, { headers: { accept: 'application/json' } });
         if (!response.ok) throw new Error(`openid-configuration answered ${response.status}`);
         const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
-        if (typeof document.jwks_uri !== 'string' || typeof document.issuer !== 'string') throw new Error('openid-configuration lacks issuer or jwks_uri');
+        if (typeof document.jwks_uri !== 'string' || typeof document.issuer !== 'string')
+          throw new Error('openid-configuration lacks issuer or jwks_uri');
         jwksUrl = new URL(document.jwks_uri);
         issuer ??= document.issuer;
       }

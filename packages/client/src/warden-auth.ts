@@ -237,7 +237,9 @@ export class WardenAuth {
       this.options.onRefreshed?.(payload);
       return payload.accessToken;
     }
-    const errors = body.errors?.length ? body.errors : [{ message: 'refreshToken returned no tokens', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }];
+    const errors = body.errors?.length
+      ? body.errors
+      : [{ message: 'refreshToken returned no tokens', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }];
     const code = firstErrorCode(errors) ?? ErrorCode.INTERNAL_SERVER_ERROR;
     if (isSignOutCode(code)) {
       const signedOut = await this.signOut({ code, error: errors[0] }, before.accessToken);

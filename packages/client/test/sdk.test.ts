@@ -24,7 +24,8 @@ describe('typed SDK (codegen.yml)', () => {
     const cli = path.join(ROOT, 'node_modules', '@graphql-codegen', 'cli', 'esm', 'bin.js');
     const run = spawnSync(process.execPath, [cli, '--config', 'codegen.yml', '--check'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     const output = `${run.stdout}\n${run.stderr}`;
-    if (run.status !== 0) throw new Error(`packages/client/src/generated is stale or codegen failed; run \`npm run codegen\`:\n${output.slice(-2000)}`);
+    if (run.status !== 0)
+      throw new Error(`packages/client/src/generated is stale or codegen failed; run \`npm run codegen\`:\n${output.slice(-2000)}`);
     expect(output).not.toMatch(/stale/i);
   });
 
@@ -33,20 +34,32 @@ describe('typed SDK (codegen.yml)', () => {
     for (const document of operationDocuments()) {
       for (const definition of document.definitions) {
         if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
-        const root = definition.operation === OperationTypeNode.QUERY ? 'Query' : definition.operation === OperationTypeNode.MUTATION ? 'Mutation' : 'Subscription';
+        const root =
+          definition.operation === OperationTypeNode.QUERY
+            ? 'Query'
+            : definition.operation === OperationTypeNode.MUTATION
+              ? 'Mutation'
+              : 'Subscription';
         for (const selection of definition.selectionSet.selections) {
           if (selection.kind === Kind.FIELD) used.add(`${root}.${selection.name.value}`);
         }
       }
     }
-    const fields = [schema.getQueryType()!, schema.getMutationType()!].flatMap((type) => Object.keys(type.getFields()).map((name) => `${type.name}.${name}`));
+    const fields = [schema.getQueryType()!, schema.getMutationType()!].flatMap((type) =>
+      Object.keys(type.getFields()).map((name) => `${type.name}.${name}`),
+    );
     expect(fields.filter((field) => !used.has(field))).toEqual([]);
   });
 
   it('exposes ErrorCode as a TypeScript enum with every code the server sends', () => {
     const errorCode = schema.getType('ErrorCode');
     if (!isEnumType(errorCode)) throw new Error('schema.graphql has no ErrorCode enum');
-    expect(Object.values(sdk.ErrorCode).sort()).toEqual(errorCode.getValues().map((value) => value.name).sort());
+    expect(Object.values(sdk.ErrorCode).sort()).toEqual(
+      errorCode
+        .getValues()
+        .map((value) => value.name)
+        .sort(),
+    );
     expect(sdk.ErrorCode.ACCESS_TOKEN_EXPIRED).toBe('ACCESS_TOKEN_EXPIRED');
     expect(sdk.Role.ADMIN).toBe('ADMIN');
     expect(sdk.LogoutScope.GLOBAL).toBe('GLOBAL');

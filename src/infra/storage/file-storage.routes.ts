@@ -56,7 +56,9 @@ export const fileStorageRoutes: FastifyPluginAsync<FileStorageRoutesOptions> = a
         return reply.status(411).send({ error: 'LENGTH_REQUIRED', message: 'Send the file with its Content-Length.' });
       }
       if (checked === 'signature') {
-        return reply.status(403).send({ error: 'SIGNATURE_DOES_NOT_MATCH', message: 'The upload URL, its Content-Type or its size does not match.' });
+        return reply
+          .status(403)
+          .send({ error: 'SIGNATURE_DOES_NOT_MATCH', message: 'The upload URL, its Content-Type or its size does not match.' });
       }
       if (checked === 'expired') return reply.status(403).send({ error: 'EXPIRED', message: 'The upload URL has expired.' });
       const body = request.body;

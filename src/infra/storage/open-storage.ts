@@ -9,7 +9,9 @@ export async function openStorage(config: Config, logger: Logger): Promise<Objec
   const target = config.storage;
   if (target.kind === 'file') {
     if (config.isProduction && !config.storagePublicUrlSet) {
-      logger.warn(`STORAGE_PUBLIC_URL is unset: avatar URLs name ${config.storagePublicUrl}; set it to the address clients reach Warden at`);
+      logger.warn(
+        `STORAGE_PUBLIC_URL is unset: avatar URLs name ${config.storagePublicUrl}; set it to the address clients reach Warden at`,
+      );
     }
     return FileStorage.open({
       dir: target.dir,

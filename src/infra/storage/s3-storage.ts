@@ -101,7 +101,14 @@ export class S3Storage implements ObjectStorage {
     assertSafeKey(key);
     const { PutObjectCommand } = this.load();
     await this.send(
-      new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: contentType, CacheControl: cacheControl, ContentLength: body.length }),
+      new PutObjectCommand({
+        Bucket: this.options.bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        CacheControl: cacheControl,
+        ContentLength: body.length,
+      }),
     );
   }
 
@@ -123,7 +130,9 @@ export class S3Storage implements ObjectStorage {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.send<ListObjectsV2CommandOutput>(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await this.send<ListObjectsV2CommandOutput>(
+        new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
       for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

@@ -37,7 +37,12 @@ export function verificationCodeMail(input: { code: string; validMinutes: number
   return {
     subject: 'Verify your email for Warden',
     text: [lines[0], '', `    ${input.code}`, '', lines[1], '', lines[2], ''].join('\n'),
-    html: page('Verify your email', lines, input.code, 'font-size:28px;font-weight:700;letter-spacing:6px;font-family:ui-monospace,Menlo,monospace'),
+    html: page(
+      'Verify your email',
+      lines,
+      input.code,
+      'font-size:28px;font-weight:700;letter-spacing:6px;font-family:ui-monospace,Menlo,monospace',
+    ),
   };
 }
 

@@ -126,7 +126,12 @@ export class VerificationService {
     }
     await this.deps.viewerCache?.invalidateUser(user.id);
     await this.deps.audit.record('email_verified', { userId: user.id, meta });
-    if (promote) await this.deps.audit.record('role_changed', { userId: user.id, meta, detail: { from: user.role, to: Role.ADMIN, by: 'ADMIN_EMAILS' } });
+    if (promote)
+      await this.deps.audit.record('role_changed', {
+        userId: user.id,
+        meta,
+        detail: { from: user.role, to: Role.ADMIN, by: 'ADMIN_EMAILS' },
+      });
     return verified;
   }
 

@@ -82,7 +82,12 @@ export class AvatarService {
     const key = this.deps.library.newUploadKey(userId);
     const expiresAt = new Date(this.deps.clock.now() + UPLOAD_TTL_MS);
     await this.deps.prisma.avatarUpload.create({ data: { key, userId, contentType: type, byteSize, expiresAt } });
-    const { url, method, headers, fields: formFields } = await this.deps.library.storage.presignUpload({ key, contentType: type, byteSize, expiresAt });
+    const {
+      url,
+      method,
+      headers,
+      fields: formFields,
+    } = await this.deps.library.storage.presignUpload({ key, contentType: type, byteSize, expiresAt });
     return { uploadUrl: url, method, headers, fields: formFields, key, maxBytes: byteSize, expiresAt };
   }
 
@@ -134,7 +139,9 @@ export class AvatarService {
       }
     } finally {
       // Spent either way: the raw upload is never kept or served.
-      await storage.delete(key).catch((error: unknown) => this.deps.logger.warn({ err: error, key }, 'could not delete a processed upload'));
+      await storage
+        .delete(key)
+        .catch((error: unknown) => this.deps.logger.warn({ err: error, key }, 'could not delete a processed upload'));
       await this.deps.prisma.avatarUpload.deleteMany({ where: { key } });
     }
   }

@@ -30,7 +30,9 @@ export interface AuthServiceDeps {
   onSignup?: (user: UserRow) => Promise<void> | void;
 }
 
-export type ViewerResolution = { viewer: Viewer; reason: null; claims: { sub: string; sid: string } } | { viewer: null; reason: NoViewerReason; claims: { sub: string; sid: string } | null };
+export type ViewerResolution =
+  | { viewer: Viewer; reason: null; claims: { sub: string; sid: string } }
+  | { viewer: null; reason: NoViewerReason; claims: { sub: string; sid: string } | null };
 
 export class AuthService {
   constructor(private readonly deps: AuthServiceDeps) {}
@@ -94,9 +96,13 @@ export class AuthService {
     // The gate holds the check while the email is locked or its budget is in flight (docs/api.md §6).
     const ok = await this.deps.gate
       .check(email, 'password', async () => {
-        found = email.length <= MAX_EMAIL_LENGTH && !tooLong
-          ? ((await this.deps.prisma.user.findUnique({ where: { email }, select: { ...USER_SELECT, passwordHash: true, mfaEnabled: true } })) as Found | null)
-          : null;
+        found =
+          email.length <= MAX_EMAIL_LENGTH && !tooLong
+            ? ((await this.deps.prisma.user.findUnique({
+                where: { email },
+                select: { ...USER_SELECT, passwordHash: true, mfaEnabled: true },
+              })) as Found | null)
+            : null;
         // A user without a password (OAuth sign-up) fails like an unknown email, after the same work.
         if (found && found.passwordHash !== null) return this.deps.hasher.verify(input.password, found.passwordHash);
         return this.deps.hasher.verifyDummy(input.password).then(() => false);
@@ -119,7 +125,8 @@ export class AuthService {
 
   private async recordLocked(email: string, meta: RequestMeta): Promise<void> {
     this.deps.metrics.logins.inc({ result: 'locked' });
-    const user = email.length <= MAX_EMAIL_LENGTH ? await this.deps.prisma.user.findUnique({ where: { email }, select: { id: true } }) : null;
+    const user =
+      email.length <= MAX_EMAIL_LENGTH ? await this.deps.prisma.user.findUnique({ where: { email }, select: { id: true } }) : null;
     await this.deps.audit.record('login_locked', { userId: user?.id ?? null, meta });
   }
 
@@ -129,7 +136,12 @@ export class AuthService {
    * a verified factor, so this AAL1 session is told to call verifyMfa. `aal`: AAL1 unless the
    * sign-in itself was multi-factor (a passkey: possession plus user verification).
    */
-  async startSession(user: UserRow, meta: RequestMeta, amr: string[] = ['pwd'], options: { mfaEnabled?: boolean; aal?: Assurance } = {}): Promise<IssuedTokens> {
+  async startSession(
+    user: UserRow,
+    meta: RequestMeta,
+    amr: string[] = ['pwd'],
+    options: { mfaEnabled?: boolean; aal?: Assurance } = {},
+  ): Promise<IssuedTokens> {
     const aal = options.aal ?? 'aal1';
     const session = await this.deps.sessions.create(user.id, meta, amr, aal);
     const mfaRequired = aal === 'aal1' && (options.mfaEnabled ?? (await this.hasVerifiedFactor(user.id)));
@@ -155,7 +167,14 @@ export class AuthService {
     const claims = { sub, sid };
     const check = await this.deps.sessions.check(sid, sub);
     if (!check.ok) return { viewer: null, reason: check.reason, claims };
-    const viewer = { userId: sub, sessionId: sid, role: check.user.role, user: check.user, aal: verified.claims.aal, amr: verified.claims.amr };
+    const viewer = {
+      userId: sub,
+      sessionId: sid,
+      role: check.user.role,
+      user: check.user,
+      aal: verified.claims.aal,
+      amr: verified.claims.amr,
+    };
     return { viewer, reason: null, claims };
   }
 }

@@ -20,7 +20,11 @@ export interface KeysCommandDeps {
 const USAGE = 'usage: keys list | keys rotate | keys revoke <kid>';
 
 function describe(key: KeyInfo): string {
-  const parts = [`${key.kid}  ${key.algorithm}  ${key.state}`, `created ${key.createdAt.toISOString()}`, `signs from ${key.activatesAt.toISOString()}`];
+  const parts = [
+    `${key.kid}  ${key.algorithm}  ${key.state}`,
+    `created ${key.createdAt.toISOString()}`,
+    `signs from ${key.activatesAt.toISOString()}`,
+  ];
   if (key.stoppedSigningAt) parts.push(`stopped signing ${key.stoppedSigningAt.toISOString()}`);
   if (key.revokedAt) parts.push(`revoked ${key.revokedAt.toISOString()}`);
   return parts.join('  ');
@@ -61,7 +65,9 @@ export async function runKeysCommand(args: readonly string[], deps: KeysCommandD
         deps.print(`no signing key has the kid ${JSON.stringify(kid)}`);
         return 1;
       }
-      deps.print(`revoked ${revoked.kid}: gone from the JWKS, its tokens refused on every instance within ${Math.ceil(keys.refreshMs / 1000)}s`);
+      deps.print(
+        `revoked ${revoked.kid}: gone from the JWKS, its tokens refused on every instance within ${Math.ceil(keys.refreshMs / 1000)}s`,
+      );
     }
     for (const key of keys.list()) deps.print(describe(key));
     return 0;

@@ -128,7 +128,11 @@ function isUniqueViolation(error: unknown): boolean {
  * other parties cache the JWKS. (Token iat/exp follow the app's clock, which is real time too
  * outside tests.)
  */
-export async function openSigningKeys(infra: { config: Config; database: { prisma: PrismaClient }; logger: Logger }): Promise<SigningKeys | null> {
+export async function openSigningKeys(infra: {
+  config: Config;
+  database: { prisma: PrismaClient };
+  logger: Logger;
+}): Promise<SigningKeys | null> {
   const { config } = infra;
   if (config.jwtAlgorithm !== 'ES256') return null;
   return SigningKeys.open({
@@ -184,7 +188,9 @@ export class SigningKeys {
     this.timer = setInterval(() => {
       void this.reload()
         .then(() => this.maintain())
-        .catch((error: unknown) => this.options.logger.error({ err: error }, 'could not reload the signing keys; keeping the ones in memory'));
+        .catch((error: unknown) =>
+          this.options.logger.error({ err: error }, 'could not reload the signing keys; keeping the ones in memory'),
+        );
     }, this.refreshMs);
     this.timer.unref();
   }
@@ -332,7 +338,8 @@ export class SigningKeys {
     let best: LoadedKey | undefined;
     for (const key of this.keys) {
       if (key.algorithm !== 'ES256' || key.revokedAt !== null || key.activatesAt > now) continue;
-      if (!best || key.activatesAt > best.activatesAt || (key.activatesAt === best.activatesAt && key.generation > best.generation)) best = key;
+      if (!best || key.activatesAt > best.activatesAt || (key.activatesAt === best.activatesAt && key.generation > best.generation))
+        best = key;
     }
     return best;
   }
@@ -418,7 +425,9 @@ export class SigningKeys {
   private privateKeyOf(row: Row): KeyObject | null {
     if (this.privateKeys.has(row.kid)) return this.privateKeys.get(row.kid)!;
     let key: KeyObject | null = null;
-    const secret = [this.options.secret, this.options.previousSecret].find((candidate) => candidate && secretFingerprint(candidate) === row.sealedWith);
+    const secret = [this.options.secret, this.options.previousSecret].find(
+      (candidate) => candidate && secretFingerprint(candidate) === row.sealedWith,
+    );
     if (secret && row.privateSealed) {
       const opened = openWithToken(secret, SEAL_PURPOSE, row.kid, row.privateSealed);
       try {
@@ -430,7 +439,11 @@ export class SigningKeys {
       }
     }
     // Only the kid is logged: the sealed bytes and the key never are.
-    if (!key) this.options.logger.error({ kid: row.kid }, 'signing key cannot be opened with JWT_SECRET or JWT_SECRET_PREVIOUS; it verifies but cannot sign');
+    if (!key)
+      this.options.logger.error(
+        { kid: row.kid },
+        'signing key cannot be opened with JWT_SECRET or JWT_SECRET_PREVIOUS; it verifies but cannot sign',
+      );
     this.privateKeys.set(row.kid, key);
     return key;
   }

@@ -27,7 +27,11 @@ export class MfaResolver {
 
   @Mutation(() => MfaActivation)
   @Directive('@auth')
-  async activateTotp(@Arg('factorId', () => ID) factorId: string, @Arg('code', () => String) code: string, @Ctx() ctx: MfaContext): Promise<MfaActivation> {
+  async activateTotp(
+    @Arg('factorId', () => ID) factorId: string,
+    @Arg('code', () => String) code: string,
+    @Ctx() ctx: MfaContext,
+  ): Promise<MfaActivation> {
     const { recoveryCodes, issued } = await ctx.services.mfa.activateTotp(ctx.viewer!, factorId, code, ctx.request);
     return { recoveryCodes, auth: ctx.services.tokenDelivery.deliver(ctx.cookies, issued) };
   }

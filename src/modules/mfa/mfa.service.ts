@@ -94,7 +94,14 @@ export class MfaService {
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       select: { id: true, name: true, verifiedAt: true, createdAt: true, lastUsedAt: true },
     });
-    return rows.map((row) => ({ id: row.id, type: 'TOTP', name: row.name, verified: row.verifiedAt !== null, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt }));
+    return rows.map((row) => ({
+      id: row.id,
+      type: 'TOTP',
+      name: row.name,
+      verified: row.verifiedAt !== null,
+      createdAt: row.createdAt,
+      lastUsedAt: row.lastUsedAt,
+    }));
   }
 
   /**
@@ -102,7 +109,11 @@ export class MfaService {
    * @throws ValidationError for a bad name; AppError MFA_REQUIRED when the user already has a
    * verified factor and this session is AAL1 (the directive refuses that first).
    */
-  async enrollTotp(viewer: MfaViewer, name: string | null | undefined, meta: RequestMeta): Promise<{ factorId: string; secret: string; otpauthUri: string }> {
+  async enrollTotp(
+    viewer: MfaViewer,
+    name: string | null | undefined,
+    meta: RequestMeta,
+  ): Promise<{ factorId: string; secret: string; otpauthUri: string }> {
     const cleanName = name === null || name === undefined ? null : name.trim();
     if (cleanName !== null && (cleanName.length > MAX_NAME_LENGTH || cleanName.includes('\u0000'))) {
       throw new ValidationError({ name: `must be at most ${MAX_NAME_LENGTH} characters, without NUL` });
@@ -135,7 +146,12 @@ export class MfaService {
    * @throws AppError NOT_FOUND (not an unverified factor of this user), INVALID_CODE,
    * SESSION_REVOKED; the gate's ACCOUNT_LOCKED / RATE_LIMITED / StoreUnavailableError.
    */
-  async activateTotp(viewer: MfaViewer, factorId: string, code: string, meta: RequestMeta): Promise<{ recoveryCodes: string[]; issued: IssuedTokens }> {
+  async activateTotp(
+    viewer: MfaViewer,
+    factorId: string,
+    code: string,
+    meta: RequestMeta,
+  ): Promise<{ recoveryCodes: string[]; issued: IssuedTokens }> {
     this.checkCodeShape(code);
     if (!isUuid(factorId)) throw new AppError(ErrorCode.NOT_FOUND);
     const factor = await this.deps.prisma.mfaFactor.findFirst({
@@ -152,7 +168,12 @@ export class MfaService {
     });
     if (!ok || step === null) {
       this.deps.metrics.mfa.inc({ event: 'verify_failed' });
-      await this.deps.audit.record('mfa_verify_failed', { userId: viewer.userId, sessionId: viewer.sessionId, meta, detail: { factorId, during: 'activate' } });
+      await this.deps.audit.record('mfa_verify_failed', {
+        userId: viewer.userId,
+        sessionId: viewer.sessionId,
+        meta,
+        detail: { factorId, during: 'activate' },
+      });
       throw new AppError(ErrorCode.INVALID_CODE);
     }
     const now = new Date(this.deps.clock.now());
@@ -206,10 +227,20 @@ export class MfaService {
     if ('recoveryCode' in usedWhat) {
       this.deps.metrics.mfa.inc({ event: 'recovery_code_used' });
       const left = await this.deps.prisma.recoveryCode.count({ where: { userId: viewer.userId, usedAt: null } });
-      await this.deps.audit.record('mfa_recovery_code_used', { userId: viewer.userId, sessionId: viewer.sessionId, meta, detail: { recoveryCodesLeft: left } });
+      await this.deps.audit.record('mfa_recovery_code_used', {
+        userId: viewer.userId,
+        sessionId: viewer.sessionId,
+        meta,
+        detail: { recoveryCodesLeft: left },
+      });
     } else {
       this.deps.metrics.mfa.inc({ event: 'verify_ok' });
-      await this.deps.audit.record('mfa_verified', { userId: viewer.userId, sessionId: viewer.sessionId, meta, detail: { factorId: usedWhat.factorId } });
+      await this.deps.audit.record('mfa_verified', {
+        userId: viewer.userId,
+        sessionId: viewer.sessionId,
+        meta,
+        detail: { factorId: usedWhat.factorId },
+      });
     }
     return issued;
   }
@@ -221,7 +252,10 @@ export class MfaService {
    */
   async remove(viewer: MfaViewer, factorId: string, meta: RequestMeta): Promise<void> {
     if (!isUuid(factorId)) throw new AppError(ErrorCode.NOT_FOUND);
-    const factor = await this.deps.prisma.mfaFactor.findFirst({ where: { id: factorId, userId: viewer.userId }, select: { verifiedAt: true } });
+    const factor = await this.deps.prisma.mfaFactor.findFirst({
+      where: { id: factorId, userId: viewer.userId },
+      select: { verifiedAt: true },
+    });
     if (!factor) throw new AppError(ErrorCode.NOT_FOUND);
     if (factor.verifiedAt && viewer.aal !== 'aal2') throw new AppError(ErrorCode.MFA_REQUIRED);
     const result = await this.deps.prisma.$transaction(async (tx) => {
@@ -293,11 +327,15 @@ export class MfaService {
   // -------------------------------------------------------------------------------------------
 
   private checkCodeShape(code: string): void {
-    if (code.length > MAX_CODE_LENGTH || code.includes('\u0000')) throw new ValidationError({ code: `must be at most ${MAX_CODE_LENGTH} characters` });
+    if (code.length > MAX_CODE_LENGTH || code.includes('\u0000'))
+      throw new ValidationError({ code: `must be at most ${MAX_CODE_LENGTH} characters` });
   }
 
   /** The first factor whose code this is, with its step moved past it (one winner in parallel). */
-  private async spendTotp(factors: Array<{ id: string; secretSealed: Uint8Array; sealedWith: string; lastUsedStep: number | null }>, code: string): Promise<{ factorId: string } | null> {
+  private async spendTotp(
+    factors: Array<{ id: string; secretSealed: Uint8Array; sealedWith: string; lastUsedStep: number | null }>,
+    code: string,
+  ): Promise<{ factorId: string } | null> {
     const now = this.deps.clock.now();
     for (const factor of factors) {
       const secret = this.open(factor.id, factor.secretSealed);
@@ -347,12 +385,20 @@ export class MfaService {
    * pair, in one transaction with `also` (which may veto it by returning false).
    * @returns null when the session ended meanwhile or `also` vetoed.
    */
-  private async stepUp(viewer: MfaViewer, methods: string[], meta: RequestMeta, also: (tx: Tx) => Promise<boolean>): Promise<IssuedTokens | null> {
+  private async stepUp(
+    viewer: MfaViewer,
+    methods: string[],
+    meta: RequestMeta,
+    also: (tx: Tx) => Promise<boolean>,
+  ): Promise<IssuedTokens | null> {
     const session = await this.deps.prisma.session.findUnique({ where: { id: viewer.sessionId }, select: { amr: true } });
     const amr = [...new Set([...(session?.amr ?? viewer.amr), ...methods])];
     const result = await this.deps.prisma.$transaction(async (tx) => {
       if (!(await also(tx))) return null;
-      const raised = await tx.session.updateMany({ where: { id: viewer.sessionId, userId: viewer.userId, revokedAt: null }, data: { aal: 'aal2', amr } });
+      const raised = await tx.session.updateMany({
+        where: { id: viewer.sessionId, userId: viewer.userId, revokedAt: null },
+        data: { aal: 'aal2', amr },
+      });
       if (raised.count !== 1) return null;
       const rekeyed = await this.deps.sessions.rekey(tx, viewer.sessionId, viewer.userId, meta);
       if (!rekeyed) return null;

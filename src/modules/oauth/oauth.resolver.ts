@@ -42,10 +42,7 @@ export class OAuthResolver {
 
   @Mutation(() => OAuthStartType)
   @Directive('@auth')
-  startOAuthLink(
-    @Args(() => OAuthStartArgs) { provider, redirectUri }: OAuthStartArgs,
-    @Ctx() ctx: OAuthContext,
-  ): Promise<OAuthStartType> {
+  startOAuthLink(@Args(() => OAuthStartArgs) { provider, redirectUri }: OAuthStartArgs, @Ctx() ctx: OAuthContext): Promise<OAuthStartType> {
     return ctx.services.oauth.start({ provider, redirectUri }, 'link', ctx.viewer!.userId, ctx.cookies, ctx.request);
   }
 

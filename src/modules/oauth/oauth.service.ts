@@ -107,7 +107,8 @@ export class OAuthService {
   ): Promise<{ authorizationUrl: string; state: string }> {
     if (purpose === 'login') await this.deps.rateLimits.consumeIp('startOAuthLogin', meta.ip);
     const provider = this.provider(input.provider);
-    if (!this.deps.redirectUris.includes(input.redirectUri)) throw new ValidationError({ redirectUri: 'is not one of the allowed redirect URIs' });
+    if (!this.deps.redirectUris.includes(input.redirectUri))
+      throw new ValidationError({ redirectUri: 'is not one of the allowed redirect URIs' });
     const client = await loadClient();
     const config = await this.configuration(provider);
     const codeVerifier = client.randomPKCECodeVerifier();
@@ -143,7 +144,11 @@ export class OAuthService {
    *   code the provider refuses; an ID token that fails validation), ACCOUNT_EXISTS (an account
    *   with that email that cannot be linked automatically; nothing is linked).
    */
-  async finishLogin(input: { provider: string; code: string; state: string }, cookies: CookieJar, meta: RequestMeta): Promise<IssuedTokens> {
+  async finishLogin(
+    input: { provider: string; code: string; state: string },
+    cookies: CookieJar,
+    meta: RequestMeta,
+  ): Promise<IssuedTokens> {
     await this.deps.rateLimits.consumeIp('finishOAuthLogin', meta.ip);
     const { provider, account } = await this.complete(input, 'login', null, cookies);
     const owned = await this.deps.prisma.oAuthIdentity.findUnique({
@@ -152,7 +157,12 @@ export class OAuthService {
     });
     if (owned) {
       const tokens = await this.deps.auth.startSession(owned.user, meta, ['oauth']);
-      await this.deps.audit.record('oauth_login', { userId: owned.user.id, sessionId: tokens.sessionId, meta, detail: { provider: provider.id } });
+      await this.deps.audit.record('oauth_login', {
+        userId: owned.user.id,
+        sessionId: tokens.sessionId,
+        meta,
+        detail: { provider: provider.id },
+      });
       return tokens;
     }
     if (!account.email) throw this.failed(`provider ${provider.id} gave no usable email`);
@@ -163,8 +173,18 @@ export class OAuthService {
       if (!account.emailVerified || !existing.emailVerified) throw new AppError(ErrorCode.ACCOUNT_EXISTS);
       await this.createIdentity(existing.id, provider.id, account);
       const tokens = await this.deps.auth.startSession(existing, meta, ['oauth']);
-      await this.deps.audit.record('oauth_linked', { userId: existing.id, sessionId: tokens.sessionId, meta, detail: { provider: provider.id, by: 'verified_email' } });
-      await this.deps.audit.record('oauth_login', { userId: existing.id, sessionId: tokens.sessionId, meta, detail: { provider: provider.id } });
+      await this.deps.audit.record('oauth_linked', {
+        userId: existing.id,
+        sessionId: tokens.sessionId,
+        meta,
+        detail: { provider: provider.id, by: 'verified_email' },
+      });
+      await this.deps.audit.record('oauth_login', {
+        userId: existing.id,
+        sessionId: tokens.sessionId,
+        meta,
+        detail: { provider: provider.id },
+      });
       return tokens;
     }
     const user = await this.createUser(provider.id, account);
@@ -180,9 +200,16 @@ export class OAuthService {
    *   ACCOUNT_EXISTS when the identity belongs to another user; ValidationError when the user
    *   already has another identity at this provider.
    */
-  async finishLink(input: { provider: string; code: string; state: string }, userId: string, cookies: CookieJar, meta: RequestMeta): Promise<IdentityRow> {
+  async finishLink(
+    input: { provider: string; code: string; state: string },
+    userId: string,
+    cookies: CookieJar,
+    meta: RequestMeta,
+  ): Promise<IdentityRow> {
     const { provider, account } = await this.complete(input, 'link', userId, cookies);
-    const owned = await this.deps.prisma.oAuthIdentity.findUnique({ where: { provider_subject: { provider: provider.id, subject: account.subject } } });
+    const owned = await this.deps.prisma.oAuthIdentity.findUnique({
+      where: { provider_subject: { provider: provider.id, subject: account.subject } },
+    });
     if (owned) {
       if (owned.userId !== userId) throw new AppError(ErrorCode.ACCOUNT_EXISTS);
       return owned;
@@ -209,7 +236,9 @@ export class OAuthService {
       const others = user.identities.length - 1;
       // A password, another identity or a passkey is a way to sign in (API.md §3).
       if (user.passwordHash === null && others === 0 && user._count.passkeys === 0) {
-        throw new ValidationError({ provider: 'is your only way to sign in; set a password (password reset), link another provider or add a passkey first' });
+        throw new ValidationError({
+          provider: 'is your only way to sign in; set a password (password reset), link another provider or add a passkey first',
+        });
       }
       await tx.oAuthIdentity.delete({ where: { userId_provider: { userId, provider: providerId } } });
     });
@@ -233,11 +262,13 @@ export class OAuthService {
     cookies: CookieJar,
   ): Promise<{ provider: OAuthProviderConfig; account: ProviderAccount }> {
     const provider = this.provider(input.provider);
-    if (input.state.length === 0 || input.state.length > 512 || input.code.length === 0 || input.code.length > 4096) throw this.failed('malformed code or state');
+    if (input.state.length === 0 || input.state.length > 512 || input.code.length === 0 || input.code.length > 4096)
+      throw this.failed('malformed code or state');
     // Taken before anything else is checked: a state is spent by any attempt to finish it.
     const pending = await this.states.take(input.state);
     if (!pending) throw this.failed('unknown, expired or replayed state');
-    if (pending.provider !== provider.id || pending.purpose !== purpose || pending.userId !== userId) throw this.failed('state from another flow');
+    if (pending.provider !== provider.id || pending.purpose !== purpose || pending.userId !== userId)
+      throw this.failed('state from another flow');
     const browser = cookies.get(OAUTH_COOKIE);
     if (!browser || !sameText(hashOf(browser), pending.browser)) throw this.failed('state started in another browser');
     const client = await loadClient();
@@ -247,7 +278,8 @@ export class OAuthService {
     callback.searchParams.set('state', input.state);
     // The record names the provider, so a response from another issuer cannot be mixed in;
     // a provider that announces RFC 9207 gets its own issuer, the one discovery verified.
-    if (config.serverMetadata().authorization_response_iss_parameter_supported) callback.searchParams.set('iss', config.serverMetadata().issuer);
+    if (config.serverMetadata().authorization_response_iss_parameter_supported)
+      callback.searchParams.set('iss', config.serverMetadata().issuer);
     let claims: Record<string, unknown>;
     let accessToken: string;
     try {
@@ -257,7 +289,7 @@ export class OAuthService {
         expectedState: input.state,
         idTokenExpected: true,
       });
-      claims = (tokens.claims() ?? {});
+      claims = tokens.claims() ?? {};
       accessToken = tokens.access_token;
     } catch (error) {
       throw this.failed('code exchange or ID token validation failed', error);
@@ -343,9 +375,13 @@ export class OAuthService {
   private async configuration(provider: OAuthProviderConfig): Promise<OpenIdClient.Configuration> {
     const now = this.deps.clock.now();
     const cached = this.discovered.get(provider.id);
-    if (cached && cached.failedAt !== undefined && now - cached.failedAt < DISCOVERY_RETRY_MS) throw this.failed(`discovery of ${provider.id} failed recently`);
+    if (cached && cached.failedAt !== undefined && now - cached.failedAt < DISCOVERY_RETRY_MS)
+      throw this.failed(`discovery of ${provider.id} failed recently`);
     if (!cached || cached.failedAt !== undefined || now - cached.at > DISCOVERY_CACHE_MS) {
-      const entry: { config: Promise<OpenIdClient.Configuration>; at: number; failedAt?: number } = { config: this.discover(provider), at: now };
+      const entry: { config: Promise<OpenIdClient.Configuration>; at: number; failedAt?: number } = {
+        config: this.discover(provider),
+        at: now,
+      };
       this.discovered.set(provider.id, entry);
       entry.config.catch(() => {
         entry.failedAt = this.deps.clock.now();
@@ -364,12 +400,21 @@ export class OAuthService {
     const base = this.deps.fetch ?? fetch;
     // Every call to the provider (discovery, token, JWKS, userinfo) is bounded, whatever the provider does.
     const bounded = ((url: string, options: RequestInit) =>
-      base(url, { ...options, signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs) })) as unknown as typeof fetch;
+      base(url, {
+        ...options,
+        signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+      })) as unknown as typeof fetch;
     const auth = provider.clientSecret ? client.ClientSecretPost(provider.clientSecret) : client.None();
-    const config = await client.discovery(new URL(provider.issuer), provider.clientId, provider.clientSecret ? { client_secret: provider.clientSecret } : undefined, auth, {
-      [client.customFetch]: bounded,
-      timeout: Math.ceil(timeoutMs / 1000),
-    });
+    const config = await client.discovery(
+      new URL(provider.issuer),
+      provider.clientId,
+      provider.clientSecret ? { client_secret: provider.clientSecret } : undefined,
+      auth,
+      {
+        [client.customFetch]: bounded,
+        timeout: Math.ceil(timeoutMs / 1000),
+      },
+    );
     config[client.customFetch] = bounded;
     config.timeout = Math.ceil(timeoutMs / 1000);
     // Verify the ID token's signature against the provider's JWKS too, not only TLS.
@@ -378,7 +423,11 @@ export class OAuthService {
   }
 
   private failed(reason: string, cause?: unknown): AppError {
-    if (!(cause instanceof AppError)) this.deps.logger.warn({ err: cause instanceof Error ? new ProviderError(`${reason}: ${cause.message}`) : undefined, reason }, 'oauth failed');
+    if (!(cause instanceof AppError))
+      this.deps.logger.warn(
+        { err: cause instanceof Error ? new ProviderError(`${reason}: ${cause.message}`) : undefined, reason },
+        'oauth failed',
+      );
     return cause instanceof AppError ? cause : new AppError(ErrorCode.OAUTH_FAILED);
   }
 }

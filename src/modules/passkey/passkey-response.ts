@@ -47,8 +47,13 @@ function common(value: unknown): { json: Json; inner: Json } {
   base64url(value.rawId, 'rawId', MAX_CREDENTIAL_ID_CHARS);
   if (value.type !== 'public-key') refuse('type must be "public-key"');
   if (!isObject(value.response)) refuse('response must be an object');
-  if (value.clientExtensionResults !== undefined && !isObject(value.clientExtensionResults)) refuse('clientExtensionResults must be an object');
-  if (value.authenticatorAttachment !== undefined && value.authenticatorAttachment !== null && typeof value.authenticatorAttachment !== 'string') {
+  if (value.clientExtensionResults !== undefined && !isObject(value.clientExtensionResults))
+    refuse('clientExtensionResults must be an object');
+  if (
+    value.authenticatorAttachment !== undefined &&
+    value.authenticatorAttachment !== null &&
+    typeof value.authenticatorAttachment !== 'string'
+  ) {
     refuse('authenticatorAttachment must be a string');
   }
   base64url(value.response.clientDataJSON, 'response.clientDataJSON', MAX_CLIENT_DATA_CHARS);
@@ -59,14 +64,23 @@ function common(value: unknown): { json: Json; inner: Json } {
 export function registrationResponse(value: unknown): RegistrationResponseJSON {
   const { json, inner } = common(value);
   base64url(inner.attestationObject, 'response.attestationObject', MAX_ATTESTATION_CHARS);
-  if (inner.transports !== undefined && (!Array.isArray(inner.transports) || inner.transports.length > 16 || inner.transports.some((t) => typeof t !== 'string' || t.length > 32))) {
+  if (
+    inner.transports !== undefined &&
+    (!Array.isArray(inner.transports) ||
+      inner.transports.length > 16 ||
+      inner.transports.some((t) => typeof t !== 'string' || t.length > 32))
+  ) {
     refuse('response.transports must be a list of strings');
   }
   // The L3 convenience fields are not used; only their type is checked, as the library reads them.
   if (inner.authenticatorData !== undefined) base64url(inner.authenticatorData, 'response.authenticatorData', MAX_ATTESTATION_CHARS);
   if (inner.publicKey !== undefined) base64url(inner.publicKey, 'response.publicKey', MAX_ATTESTATION_CHARS);
-  if (inner.publicKeyAlgorithm !== undefined && typeof inner.publicKeyAlgorithm !== 'number') refuse('response.publicKeyAlgorithm must be a number');
-  return { ...json, clientExtensionResults: (json.clientExtensionResults as Json | undefined) ?? {} } as unknown as RegistrationResponseJSON;
+  if (inner.publicKeyAlgorithm !== undefined && typeof inner.publicKeyAlgorithm !== 'number')
+    refuse('response.publicKeyAlgorithm must be a number');
+  return {
+    ...json,
+    clientExtensionResults: (json.clientExtensionResults as Json | undefined) ?? {},
+  } as unknown as RegistrationResponseJSON;
 }
 
 /** @throws ValidationError unless `value` is shaped like an authentication (assertion) response. */
@@ -74,15 +88,20 @@ export function authenticationResponse(value: unknown): AuthenticationResponseJS
   const { json, inner } = common(value);
   base64url(inner.authenticatorData, 'response.authenticatorData', MAX_AUTHENTICATOR_DATA_CHARS);
   base64url(inner.signature, 'response.signature', MAX_SIGNATURE_CHARS);
-  if (inner.userHandle !== undefined && inner.userHandle !== null) base64url(inner.userHandle, 'response.userHandle', MAX_USER_HANDLE_CHARS, true);
-  return { ...json, clientExtensionResults: (json.clientExtensionResults as Json | undefined) ?? {} } as unknown as AuthenticationResponseJSON;
+  if (inner.userHandle !== undefined && inner.userHandle !== null)
+    base64url(inner.userHandle, 'response.userHandle', MAX_USER_HANDLE_CHARS, true);
+  return {
+    ...json,
+    clientExtensionResults: (json.clientExtensionResults as Json | undefined) ?? {},
+  } as unknown as AuthenticationResponseJSON;
 }
 
 /** What clientDataJSON says, or null when it is not a JSON object with a string challenge. */
 export function clientDataOf(encoded: string): { challenge: string; type: unknown; origin: unknown; crossOrigin: unknown } | null {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
-    if (!isObject(parsed) || typeof parsed.challenge !== 'string' || parsed.challenge.length === 0 || parsed.challenge.length > 512) return null;
+    if (!isObject(parsed) || typeof parsed.challenge !== 'string' || parsed.challenge.length === 0 || parsed.challenge.length > 512)
+      return null;
     return { challenge: parsed.challenge, type: parsed.type, origin: parsed.origin, crossOrigin: parsed.crossOrigin };
   } catch {
     return null;

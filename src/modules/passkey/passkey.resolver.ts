@@ -27,20 +27,27 @@ export class PasskeyResolver {
 
   @Mutation(() => PasskeyObject)
   @Directive('@auth')
-  finishPasskeyRegistration(@Args(() => FinishPasskeyRegistrationArgs) { response, name }: FinishPasskeyRegistrationArgs, @Ctx() ctx: PasskeyContext): Promise<PasskeyObject> {
+  finishPasskeyRegistration(
+    @Args(() => FinishPasskeyRegistrationArgs) { response, name }: FinishPasskeyRegistrationArgs,
+    @Ctx() ctx: PasskeyContext,
+  ): Promise<PasskeyObject> {
     return ctx.services.passkeys.finishRegistration(ctx.viewer!, response, name, ctx.request);
   }
 
   @Mutation(() => GraphQLJSONObject, { description: 'PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get' })
   @Directive('@public')
-  async startPasskeyLogin(@Arg('email', () => String, { nullable: true }) email: string | null, @Ctx() ctx: PasskeyContext): Promise<Record<string, unknown>> {
+  async startPasskeyLogin(
+    @Arg('email', () => String, { nullable: true }) email: string | null,
+    @Ctx() ctx: PasskeyContext,
+  ): Promise<Record<string, unknown>> {
     return { ...(await ctx.services.passkeys.startLogin(email, ctx.request)) };
   }
 
   @Mutation(() => AuthPayload)
   @Directive('@public')
   async finishPasskeyLogin(
-    @Arg('response', () => GraphQLJSONObject, { description: "The browser's authentication response (PublicKeyCredential.toJSON())" }) response: Record<string, unknown>,
+    @Arg('response', () => GraphQLJSONObject, { description: "The browser's authentication response (PublicKeyCredential.toJSON())" })
+    response: Record<string, unknown>,
     @Ctx() ctx: PasskeyContext,
   ): Promise<AuthPayload> {
     const issued = await ctx.services.passkeys.finishLogin(response, ctx.request);

@@ -116,8 +116,12 @@ export class PasskeyService {
   async startRegistration(viewer: PasskeyViewer, meta: RequestMeta): Promise<PublicKeyCredentialCreationOptionsJSON> {
     await this.deps.rateLimits.consumeIp('startPasskeyRegistration', meta.ip);
     this.requireDefaultAssurance(viewer);
-    const existing = await this.deps.prisma.passkey.findMany({ where: { userId: viewer.userId }, select: { credentialId: true, transports: true } });
-    if (existing.length >= MAX_PASSKEYS_PER_USER) throw new ValidationError({ passkeys: `at most ${MAX_PASSKEYS_PER_USER} passkeys per account; delete one first` });
+    const existing = await this.deps.prisma.passkey.findMany({
+      where: { userId: viewer.userId },
+      select: { credentialId: true, transports: true },
+    });
+    if (existing.length >= MAX_PASSKEYS_PER_USER)
+      throw new ValidationError({ passkeys: `at most ${MAX_PASSKEYS_PER_USER} passkeys per account; delete one first` });
     const { rpId, rpName } = this.deps.webauthn;
     const options = await generateRegistrationOptions({
       rpName,
@@ -130,7 +134,11 @@ export class PasskeyService {
       excludeCredentials: existing.map((row) => ({ id: row.credentialId, transports: row.transports })),
       authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
     });
-    await this.challenges.put(options.challenge, { purpose: 'register', userId: viewer.userId, expiresAt: this.deps.clock.now() + PASSKEY_CHALLENGE_TTL_MS });
+    await this.challenges.put(options.challenge, {
+      purpose: 'register',
+      userId: viewer.userId,
+      expiresAt: this.deps.clock.now() + PASSKEY_CHALLENGE_TTL_MS,
+    });
     return options;
   }
 
@@ -142,7 +150,12 @@ export class PasskeyService {
    *   expired, spent or another user's challenge, wrong origin or RP ID, no user verification),
    *   MFA_REQUIRED; RetryLaterError RATE_LIMITED; StoreUnavailableError.
    */
-  async finishRegistration(viewer: PasskeyViewer, rawResponse: unknown, rawName: string | null | undefined, meta: RequestMeta): Promise<PasskeyInfo> {
+  async finishRegistration(
+    viewer: PasskeyViewer,
+    rawResponse: unknown,
+    rawName: string | null | undefined,
+    meta: RequestMeta,
+  ): Promise<PasskeyInfo> {
     await this.deps.rateLimits.consumeIp('finishPasskeyRegistration', meta.ip);
     const name = this.cleanName(rawName);
     const response = registrationResponse(rawResponse);
@@ -171,8 +184,11 @@ export class PasskeyService {
     }
     const { credential } = info;
     // The library stores what the attestation names; the response's own id must be that one.
-    if (credential.id !== response.id) throw this.refused('registration', viewer.userId, meta, 'response id is not the attested credential id');
-    const transports = (response.response.transports ?? []).filter((t): t is (typeof KNOWN_TRANSPORTS)[number] => (KNOWN_TRANSPORTS as readonly string[]).includes(t));
+    if (credential.id !== response.id)
+      throw this.refused('registration', viewer.userId, meta, 'response id is not the attested credential id');
+    const transports = (response.response.transports ?? []).filter((t): t is (typeof KNOWN_TRANSPORTS)[number] =>
+      (KNOWN_TRANSPORTS as readonly string[]).includes(t),
+    );
     const id = randomUUID();
     let created: PasskeyInfo;
     try {
@@ -180,7 +196,8 @@ export class PasskeyService {
         // One registration at a time per user, so the cap holds under parallel finishes.
         await tx.$queryRaw`SELECT 1 FROM "User" WHERE "id" = ${viewer.userId}::uuid FOR UPDATE`;
         const count = await tx.passkey.count({ where: { userId: viewer.userId } });
-        if (count >= MAX_PASSKEYS_PER_USER) throw new ValidationError({ passkeys: `at most ${MAX_PASSKEYS_PER_USER} passkeys per account; delete one first` });
+        if (count >= MAX_PASSKEYS_PER_USER)
+          throw new ValidationError({ passkeys: `at most ${MAX_PASSKEYS_PER_USER} passkeys per account; delete one first` });
         return tx.passkey.create({
           data: {
             id,
@@ -199,7 +216,8 @@ export class PasskeyService {
         });
       });
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw new ValidationError({ response: 'this passkey is already registered' });
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
+        throw new ValidationError({ response: 'this passkey is already registered' });
       if (isForeignKeyViolation(error)) throw new AppError(ErrorCode.UNAUTHENTICATED);
       throw error;
     }
@@ -238,7 +256,11 @@ export class PasskeyService {
       userVerification: 'required',
       timeout: PASSKEY_CHALLENGE_TTL_MS,
     });
-    await this.challenges.put(options.challenge, { purpose: 'login', userId: null, expiresAt: this.deps.clock.now() + PASSKEY_CHALLENGE_TTL_MS });
+    await this.challenges.put(options.challenge, {
+      purpose: 'login',
+      userId: null,
+      expiresAt: this.deps.clock.now() + PASSKEY_CHALLENGE_TTL_MS,
+    });
     return options;
   }
 
@@ -256,7 +278,8 @@ export class PasskeyService {
     const clientData = clientDataOf(response.response.clientDataJSON);
     if (!clientData) throw await this.loginFailed(null, meta, 'unreadable clientDataJSON');
     const pending = await this.challenges.take(clientData.challenge);
-    if (!pending || pending.purpose !== 'login' || pending.expiresAt <= this.deps.clock.now()) throw await this.loginFailed(null, meta, 'unknown, expired or spent challenge');
+    if (!pending || pending.purpose !== 'login' || pending.expiresAt <= this.deps.clock.now())
+      throw await this.loginFailed(null, meta, 'unknown, expired or spent challenge');
     if (clientData.crossOrigin === true) throw await this.loginFailed(null, meta, 'cross-origin ceremony');
     const row = await this.deps.prisma.passkey.findUnique({
       where: { credentialId: response.id },
@@ -273,7 +296,8 @@ export class PasskeyService {
     });
     if (!row) throw await this.loginFailed(null, meta, 'unknown credential');
     const handle = response.response.userHandle;
-    if (handle && handle !== Buffer.from(userHandle(row.userId)).toString('base64url')) throw await this.loginFailed(row.userId, meta, 'user handle of another user');
+    if (handle && handle !== Buffer.from(userHandle(row.userId)).toString('base64url'))
+      throw await this.loginFailed(row.userId, meta, 'user handle of another user');
     let info;
     try {
       const verification = await verifyAuthenticationResponse({
@@ -281,7 +305,12 @@ export class PasskeyService {
         expectedChallenge: clientData.challenge,
         expectedOrigin: [...this.deps.webauthn.origins],
         expectedRPID: this.deps.webauthn.rpId,
-        credential: { id: row.credentialId, publicKey: new Uint8Array(row.publicKey), counter: Number(row.counter), transports: row.transports },
+        credential: {
+          id: row.credentialId,
+          publicKey: new Uint8Array(row.publicKey),
+          counter: Number(row.counter),
+          transports: row.transports,
+        },
         requireUserVerification: true,
       });
       if (!verification.verified) throw new Error('not verified');
@@ -290,7 +319,8 @@ export class PasskeyService {
       throw await this.loginFailed(row.userId, meta, 'assertion did not verify', error);
     }
     // WebAuthn L3 §7.2: a credential's backup eligibility never changes.
-    if ((info.credentialDeviceType === 'multiDevice') !== row.backupEligible) throw await this.loginFailed(row.userId, meta, 'backup eligibility changed');
+    if ((info.credentialDeviceType === 'multiDevice') !== row.backupEligible)
+      throw await this.loginFailed(row.userId, meta, 'backup eligibility changed');
     const moved = await this.deps.prisma.passkey.updateMany({
       where: { id: row.id, counter: row.counter },
       data: { counter: BigInt(info.newCounter), backedUp: info.credentialBackedUp, lastUsedAt: new Date(this.deps.clock.now()) },
@@ -363,12 +393,18 @@ export class PasskeyService {
   }
 
   private refused(ceremony: 'registration', userId: string, meta: RequestMeta, reason: string, cause?: unknown): AppError {
-    this.deps.logger.info({ reason, cause: cause instanceof Error ? cause.message : undefined, userId, requestId: meta.id }, `passkey ${ceremony} refused`);
+    this.deps.logger.info(
+      { reason, cause: cause instanceof Error ? cause.message : undefined, userId, requestId: meta.id },
+      `passkey ${ceremony} refused`,
+    );
     return new AppError(ErrorCode.INVALID_CREDENTIALS);
   }
 
   private async loginFailed(userId: string | null, meta: RequestMeta, reason: string, cause?: unknown): Promise<AppError> {
-    this.deps.logger.info({ reason, cause: cause instanceof Error ? cause.message : undefined, requestId: meta.id }, 'passkey sign-in refused');
+    this.deps.logger.info(
+      { reason, cause: cause instanceof Error ? cause.message : undefined, requestId: meta.id },
+      'passkey sign-in refused',
+    );
     this.deps.metrics.logins.inc({ result: 'failed' });
     await this.deps.audit.record('passkey_login_failed', { userId, meta, detail: { reason } });
     return new AppError(ErrorCode.INVALID_CREDENTIALS);

@@ -9,7 +9,9 @@ export class PasskeyObject {
   @Field(() => String, { nullable: true })
   name!: string | null;
 
-  @Field(() => Boolean, { description: 'The authenticator reports the credential as backed up (synced), at registration or its latest sign-in' })
+  @Field(() => Boolean, {
+    description: 'The authenticator reports the credential as backed up (synced), at registration or its latest sign-in',
+  })
   backedUp!: boolean;
 
   @Field(() => Date)

@@ -122,7 +122,11 @@ export class PostService {
    * @throws AppError NOT_FOUND for an unknown id, FORBIDDEN for anyone else (nothing changes then);
    * ValidationError for a blank title.
    */
-  async update(actor: Actor, id: string, changes: { title?: string | null; body?: string | null; published?: boolean | null }): Promise<PostRow> {
+  async update(
+    actor: Actor,
+    id: string,
+    changes: { title?: string | null; body?: string | null; published?: boolean | null },
+  ): Promise<PostRow> {
     const post = await this.findForChange(actor, id);
     const data: Prisma.PostUpdateInput = {};
     if (changes.title !== undefined && changes.title !== null) data.title = cleanTitle(changes.title);

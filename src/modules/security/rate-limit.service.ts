@@ -43,8 +43,7 @@ export class RateLimitService {
   private nextPing: Promise<void> | null = null;
 
   constructor(private readonly deps: RateLimitServiceDeps) {
-    this.limiter =
-      deps.perMinute > 0 ? deps.store.limiter({ keyPrefix: 'warden:ip', points: deps.perMinute, durationMs: 60_000 }) : null;
+    this.limiter = deps.perMinute > 0 ? deps.store.limiter({ keyPrefix: 'warden:ip', points: deps.perMinute, durationMs: 60_000 }) : null;
   }
 
   /**

@@ -92,7 +92,8 @@ interface SessionRow {
   userCreatedAt: Date;
 }
 
-type RefusalCode = ErrorCode.REFRESH_TOKEN_INVALID | ErrorCode.REFRESH_TOKEN_EXPIRED | ErrorCode.SESSION_REVOKED | ErrorCode.REFRESH_TOKEN_REUSED;
+type RefusalCode =
+  ErrorCode.REFRESH_TOKEN_INVALID | ErrorCode.REFRESH_TOKEN_EXPIRED | ErrorCode.SESSION_REVOKED | ErrorCode.REFRESH_TOKEN_REUSED;
 
 /** A row changed by a rotation that lost its race is read again; more rounds than this mean a bug. */
 const MAX_ROUNDS = 3;
@@ -132,7 +133,12 @@ export class RefreshService {
   }
 
   /** Awaits `storeReady` before anything is written or issued: a store that is down leaves the token unspent. */
-  private async rotateCounter(parsed: ParsedRefreshToken, request: RefreshRequest, receivedAt: number, storeReady: Promise<void>): Promise<IssuedTokens> {
+  private async rotateCounter(
+    parsed: ParsedRefreshToken,
+    request: RefreshRequest,
+    receivedAt: number,
+    storeReady: Promise<void>,
+  ): Promise<IssuedTokens> {
     // The common case in one statement: the salt this process last minted the session's token
     // under, if the tag verifies under it, stands in for the read. The statement requires the row
     // to be exactly as a plain rotation of generation n needs (that salt, generation n, live, not
@@ -152,7 +158,9 @@ export class RefreshService {
       if (row.revokedAt) {
         // Earlier tokens of a session that reuse ended keep answering REUSED (with grace 0 every
         // parallel duplicate of a token is reuse, not just the first to lose the race).
-        return this.refuse(n < row.generation && row.revokedReason === 'reuse' ? ErrorCode.REFRESH_TOKEN_REUSED : ErrorCode.SESSION_REVOKED);
+        return this.refuse(
+          n < row.generation && row.revokedReason === 'reuse' ? ErrorCode.REFRESH_TOKEN_REUSED : ErrorCode.SESSION_REVOKED,
+        );
       }
       if (row.absoluteExpiresAt.getTime() <= now) return this.refuse(ErrorCode.REFRESH_TOKEN_EXPIRED);
       if (n > row.generation) return this.refuse(ErrorCode.REFRESH_TOKEN_INVALID); // never issued under this salt
@@ -213,7 +221,8 @@ export class RefreshService {
   /** The previous generation within the grace window: the successor again, and a fresh access token. */
   private async replay(row: SessionRow, meta: RequestMeta): Promise<IssuedTokens> {
     this.deps.metrics.refreshes.inc({ result: 'grace' });
-    if (this.deps.auditRefresh) await this.deps.audit.record('refresh', { userId: row.userId, sessionId: row.id, meta, detail: { grace: true } });
+    if (this.deps.auditRefresh)
+      await this.deps.audit.record('refresh', { userId: row.userId, sessionId: row.id, meta, detail: { grace: true } });
     return this.issue(row, row.generation, row.expiresAt);
   }
 

@@ -64,7 +64,8 @@ export class SessionCleanup {
     for (const task of this.deps.tasks ?? []) {
       try {
         result.tasks[task.name] = await task.run(now);
-        if (result.tasks[task.name] > 0) this.deps.logger.info({ task: task.name, deleted: result.tasks[task.name] }, 'cleanup task deleted lapsed items');
+        if (result.tasks[task.name] > 0)
+          this.deps.logger.info({ task: task.name, deleted: result.tasks[task.name] }, 'cleanup task deleted lapsed items');
       } catch (error) {
         this.deps.logger.error({ err: error, task: task.name }, 'cleanup task failed; will retry at the next interval');
       }
@@ -75,17 +76,20 @@ export class SessionCleanup {
   /** Runs runOnce() every `intervalMs`; the timer never keeps the process alive. */
   start(intervalMs: number): void {
     if (this.timer) return;
-    this.timer = setInterval(() => {
-      if (this.running) return; // a slow round is still going: skip this tick
-      this.running = this.runOnce()
-        .catch((error: unknown) => {
-          this.deps.logger.error({ err: error }, 'session cleanup failed; will retry at the next interval');
-          return undefined;
-        })
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, Math.min(intervalMs, MAX_TIMER_MS));
+    this.timer = setInterval(
+      () => {
+        if (this.running) return; // a slow round is still going: skip this tick
+        this.running = this.runOnce()
+          .catch((error: unknown) => {
+            this.deps.logger.error({ err: error }, 'session cleanup failed; will retry at the next interval');
+            return undefined;
+          })
+          .finally(() => {
+            this.running = undefined;
+          });
+      },
+      Math.min(intervalMs, MAX_TIMER_MS),
+    );
     this.timer.unref();
   }
 

@@ -37,9 +37,7 @@ export interface NewSession {
   refreshTokenExpiresAt: Date;
 }
 
-export type SessionCheck =
-  | { ok: true; user: ViewerUser }
-  | { ok: false; reason: 'revoked' | 'gone' };
+export type SessionCheck = { ok: true; user: ViewerUser } | { ok: false; reason: 'revoked' | 'gone' };
 
 /** Why a session ended (`Session.revokedReason`, and the `reason` label of warden_sessions_revoked_total). */
 export type RevokeReason = 'logout' | 'revoked' | 'reuse' | 'password_changed' | (string & {});
@@ -92,7 +90,12 @@ export class SessionService {
    * changePassword for the session that changed it.
    * @returns the session's new refresh token, or null when it is not a live session of `userId`.
    */
-  async rekey(db: Db, sessionId: string, userId: string, meta: RequestMeta): Promise<{ refreshToken: string; refreshTokenExpiresAt: Date } | null> {
+  async rekey(
+    db: Db,
+    sessionId: string,
+    userId: string,
+    meta: RequestMeta,
+  ): Promise<{ refreshToken: string; refreshTokenExpiresAt: Date } | null> {
     const now = this.deps.clock.now();
     const at = new Date(now);
     const salt = newSessionSalt();
@@ -241,7 +244,16 @@ export class SessionService {
     if (!parsed) return null;
     const session = await this.deps.prisma.session.findUnique({
       where: { id: parsed.sessionId },
-      select: { id: true, userId: true, tokenSalt: true, generation: true, rotatedAt: true, expiresAt: true, absoluteExpiresAt: true, revokedAt: true },
+      select: {
+        id: true,
+        userId: true,
+        tokenSalt: true,
+        generation: true,
+        rotatedAt: true,
+        expiresAt: true,
+        absoluteExpiresAt: true,
+        revokedAt: true,
+      },
     });
     if (!session || session.revokedAt || !this.deps.refreshTokens.verifyTag(parsed, session.tokenSalt)) return null;
     const graceMs = this.deps.reuseGraceMs ?? 0;

@@ -7,7 +7,7 @@ registerEnumType(LogoutScope, {
   description: 'Which sessions logout ends: this one (LOCAL), every other one (OTHERS), or all (GLOBAL).',
   valuesConfig: {
     LOCAL: { description: 'the session of the token sent' },
-    OTHERS: { description: "every other session of the user" },
+    OTHERS: { description: 'every other session of the user' },
     GLOBAL: { description: 'every session of the user' },
   },
 });

@@ -161,7 +161,9 @@ export class ViewerCache {
     // nor leave retryTimer set, which would stop every later retry.
     this.retryTimer = setTimeout(() => {
       this.publishUndelivered()
-        .catch((error: unknown) => this.options.logger.error({ err: error }, 'retrying session-cache invalidations failed; trying again later'))
+        .catch((error: unknown) =>
+          this.options.logger.error({ err: error }, 'retrying session-cache invalidations failed; trying again later'),
+        )
         .finally(() => {
           this.retryTimer = null;
           if (!this.closed && this.undelivered.size > 0) this.scheduleRetry();

@@ -157,8 +157,10 @@ export class UserService {
   async setRole(userId: string, role: Role, actor?: Actor): Promise<UserRow> {
     if (!isUuid(userId)) throw new AppError(ErrorCode.NOT_FOUND);
     // One statement: the row as it was (for the audit row) and the update.
-    const before = await this.changed(userId, () =>
-      this.deps.prisma.$queryRaw<Array<{ role: Role }>>`
+    const before = await this.changed(
+      userId,
+      () =>
+        this.deps.prisma.$queryRaw<Array<{ role: Role }>>`
         UPDATE "User" AS u SET "role" = ${role}::"Role", "updatedAt" = now() FROM (SELECT "id", "role" FROM "User" WHERE "id" = ${userId}::uuid FOR UPDATE) AS old
         WHERE u."id" = old."id" RETURNING old."role" AS "role"`,
     );
