@@ -7,6 +7,7 @@ import { createClient, createCluster, createSentinel } from 'redis';
 import type { Logger } from 'pino';
 import type { RedisTarget } from '../config';
 import { redactUrl } from '../lib/redact-url';
+import { withTimeout } from '../lib/timeout';
 
 /** Commands fail within this bound when Redis is unreachable, so callers fail closed quickly. */
 export const STORE_TIMEOUT_MS = 2_000;
@@ -108,19 +109,11 @@ export async function connectRedis(
   });
   const connected = client.connect();
   connected.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      connected,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Redis at ${where} did not answer within ${timeoutMs / 1000}s`)), timeoutMs);
-      }),
-    ]);
+    await withTimeout(connected, timeoutMs, `Redis at ${where} did not answer within ${timeoutMs / 1000}s`);
   } catch (error) {
     client.destroy();
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
   return { client, target: resolved };
 }
