@@ -1,29 +1,34 @@
 /**
- * `npm run bench`: Warden against raw node:http (R0) and a typical Apollo app (P1), measured in
- * the same run so only ratios are quoted. Writes bench/results/latest.{json,md} and docs/performance.md's
- * Performance table; a BENCH_ONLY run writes bench/results/only-<ids>.{json,md} instead. Servers run
- * pinned to core 0 and the load generator to core 1 (taskset).
- * Scenarios run on the embedded defaults, and again on PostgreSQL + Redis when BENCH_DATABASE_URL
- * and BENCH_REDIS_URL are set (a database the benchmark may fill).
+ * `npm run bench`: Warden against raw node:http (R0, and R3 with `pg` for S3), Apollo on
+ * Fastify with a one-field schema (A0), a typical Apollo app (P1) and the same app on Fastify +
+ * Mercurius + graphql-jit (M1), measured in the same run so only ratios are quoted. Writes
+ * bench/results/latest.{json,md,svg} and docs/performance.md's Performance table; a BENCH_ONLY run
+ * writes bench/results/only-<ids>.{json,md,svg} instead. Servers run pinned to core 0 and the load
+ * generator to core 1 (taskset). Scenarios run on the embedded defaults, and again on PostgreSQL +
+ * Redis when BENCH_DATABASE_URL and BENCH_REDIS_URL are set (a database the benchmark may fill).
  *
- * BENCH_BASELINE_DIR: the root of another checkout of Warden, built (`npm run build` there); S4 then
- * runs its server too, right after this build's under the same settings, so the CPU a rotation
- * costs compares in one run. Its PostgreSQL mode needs a database of its own
- * (BENCH_BASELINE_DATABASE_URL): the two builds' migrations differ.
+ * BENCH_BASELINE_DIR: the root of another checkout of Warden, built (`npm run build` there), whose
+ * Warden runs beside this one in S1–S4 (CPU per request against it); in S4 it runs right after this
+ * build's server under the same settings, for each algorithm. Another build's PostgreSQL mode needs
+ * a database of its own (BENCH_BASELINE_DATABASE_URL): the two builds' migrations differ.
+ * BENCH_SMOKE=1: one second per run, Warden and R0 only, results to BENCH_RESULTS_DIR; the
+ * harness's own test.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
+import { chart } from './lib/chart';
 import { runLoad, type LoadResult } from './lib/load';
 import { hasTaskset, pinSelf, startServer, type ServerHandle } from './lib/servers';
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const SMOKE = process.env.BENCH_SMOKE === '1';
+const DURATION = SMOKE ? 1 : Number(process.env.BENCH_DURATION ?? 8);
+const WARDEN = 'servers/warden.js';
 const SECRET = 'bench-secret-that-is-at-least-32-bytes-long';
 const SERVER_CORE = 0;
-const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
 const LOAD_CORE = 1;
 
 interface Scenario {
@@ -32,8 +37,74 @@ interface Scenario {
   mode: string;
   results: LoadResult[];
   figures: Record<string, number | string>;
-  target?: { description: string; value: number; met: boolean | null };
+  targets: Target[];
 }
+
+interface Target {
+  description: string;
+  value: number;
+  met: boolean | null;
+}
+
+const target = (description: string, value: number, threshold: number): Target => ({ description, value, met: Number.isNaN(value) ? null : value >= threshold });
+
+/**
+ * Other builds of Warden run beside this one in S1–S4, started, configured and measured the same
+ * way (through this harness's own server script, copied beside their build):
+ * - BENCH_BASELINE_DIR: today's build (another checkout, `npm ci && npm run build` done), the
+ *   one the CPU-per-request target compares with (BENCH_BASELINE_LABEL names it);
+ * - BENCH_VARIANTS=label@dir,…: more builds, each reported beside Warden (one lever left out);
+ * - BENCH_INTERPRETER=1: this build with graphql-js's interpreter instead of the compiled executor.
+ */
+interface Variant {
+  name: string;
+  script: string;
+  env: Record<string, string>;
+}
+
+function harnessIn(dir: string): string {
+  const servers = path.join(dir, 'dist', 'bench', 'servers');
+  mkdirSync(servers, { recursive: true });
+  copyFileSync(path.join(__dirname, 'servers', 'warden.js'), path.join(servers, 'warden-current-harness.js'));
+  copyFileSync(path.join(__dirname, 'lib', 'child.js'), path.join(dir, 'dist', 'bench', 'lib', 'child.js'));
+  return path.join(servers, 'warden-current-harness.js');
+}
+
+const baseline: Variant | null = (() => {
+  const dir = process.env.BENCH_BASELINE_DIR;
+  if (!dir || SMOKE) return null;
+  return { name: `Warden, baseline ${process.env.BENCH_BASELINE_LABEL ?? path.basename(dir)}`, script: harnessIn(dir), env: {} };
+})();
+
+const variants: Variant[] = SMOKE
+  ? []
+  : [
+      ...(baseline ? [baseline] : []),
+      ...(process.env.BENCH_VARIANTS ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((entry) => {
+          const [label, dir] = entry.split('@');
+          return { name: `Warden, ${label}`, script: harnessIn(dir), env: {} };
+        }),
+      ...(process.env.BENCH_INTERPRETER === '1' ? [{ name: 'Warden, graphql-js executor', script: WARDEN, env: { BENCH_EXECUTION: 'graphql-js' } }] : []),
+    ];
+
+/** Warden / each variant, by requests per second and by CPU per request. */
+function variantFigures(results: LoadResult[], warden: LoadResult | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const variant of variants) {
+    const other = find(results, variant.name);
+    out[`Warden / ${variant.name.replace(/^Warden, /, '')} (req/s)`] = ratio(warden, other);
+    out[`CPU/req Warden ÷ ${variant.name.replace(/^Warden, /, '')}`] = cpuRatio(warden, other);
+  }
+  return out;
+}
+
+/** CPU per request of `a` over `b`: below 1 means `a` spends less. */
+const cpuRatio = (a: LoadResult | undefined, b: LoadResult | undefined) =>
+  a?.valid && b?.valid && b.cpuMicrosPerRequest > 0 ? a.cpuMicrosPerRequest / b.cpuMicrosPerRequest : NaN;
+const find = (results: LoadResult[], name: string) => results.find((r) => r.server === name);
 
 interface Mode {
   name: string;
@@ -68,7 +139,8 @@ function envFor(mode: Mode, extra: Record<string, string> = {}): { env: Record<s
       NODE_ENV: mode.env.REDIS_URL ? 'production' : 'benchmark',
       LOG_LEVEL: 'warn',
       JWT_SECRET: SECRET,
-      BCRYPT_COST: '10',
+      // The smoke run's signups (S3's authors, S4's sessions) at the cheapest cost outside production.
+      BCRYPT_COST: SMOKE && !mode.env.REDIS_URL ? '4' : '10',
       IP_RATE_LIMIT: '0',
       LOGIN_MAX_FAILURES: '1000',
       REFRESH_TOKEN_TRANSPORT: 'body',
@@ -80,14 +152,21 @@ function envFor(mode: Mode, extra: Record<string, string> = {}): { env: Record<s
   };
 }
 
-async function withServer<T>(
-  name: string,
-  script: string,
-  mode: Mode,
-  extra: Record<string, string>,
-  body: (server: ServerHandle) => Promise<T>,
-): Promise<T> {
-  const { env, cleanup } = envFor(mode, extra);
+/**
+ * Another build's server (an absolute script path) in this mode: in PostgreSQL mode its own
+ * database (BENCH_BASELINE_DATABASE_URL: the builds' migrations differ) and Redis database 1.
+ */
+function modeFor(script: string, mode: Mode): Mode {
+  if (!path.isAbsolute(script) || !mode.env.DATABASE_URL) return mode;
+  const databaseUrl = process.env.BENCH_BASELINE_DATABASE_URL;
+  if (!databaseUrl) throw new Error('another build in PostgreSQL mode needs a database of its own: set BENCH_BASELINE_DATABASE_URL');
+  const redis = new URL(mode.env.REDIS_URL);
+  redis.pathname = '/1';
+  return { name: mode.name, env: { DATABASE_URL: databaseUrl, REDIS_URL: redis.toString() } };
+}
+
+async function withServer<T>(name: string, script: string, mode: Mode, extra: Record<string, string>, body: (server: ServerHandle) => Promise<T>): Promise<T> {
+  const { env, cleanup } = envFor(modeFor(script, mode), extra);
   const server = await startServer(name, script, env, SERVER_CORE);
   try {
     return await body(server);
@@ -160,91 +239,103 @@ const ratio = (a: LoadResult | undefined, b: LoadResult | undefined) => (a?.vali
 async function s1(mode: Mode): Promise<Scenario> {
   const body = JSON.stringify({ query: '{ __typename }' });
   const results: LoadResult[] = [];
-  await withServer(
-    'R0 raw node:http',
-    'servers/raw-node.js',
-    mode,
-    {},
-    async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })),
-  );
-  await withServer(
-    'P1 typical Apollo',
-    'peers/typical-apollo.js',
-    mode,
-    {},
-    async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })),
-  );
-  await withServer(
-    'A0 Apollo on Fastify, one-field schema',
-    'servers/apollo-fastify.js',
-    mode,
-    {},
-    async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })),
-  );
-  await withServer(
-    'Warden',
-    'servers/warden.js',
-    mode,
-    {},
-    async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })),
-  );
-  const traced = await tracedRun('Warden, tracing on (100%)', mode, {}, (server) => runLoad({ server, body, durationSeconds: DURATION }));
+  const runs: Array<readonly [string, string, Record<string, string>?]> = SMOKE
+    ? [['R0 raw node:http', 'servers/raw-node.js'], ['Warden', WARDEN]]
+    : [
+        ['R0 raw node:http', 'servers/raw-node.js'],
+        ['P1 typical Apollo', 'peers/typical-apollo.js'],
+        ['M1 Mercurius + graphql-jit', 'peers/mercurius-jit.js'],
+        ['A0 Apollo on Fastify, one-field schema', 'servers/apollo-fastify.js'],
+        ['Warden', WARDEN, {}],
+        ...variants.map((v) => [v.name, v.script, v.env] as const),
+      ];
+  for (const [name, script, extra = {}] of runs) {
+    await withServer(name, script, mode, extra, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
+  }
+  const warden = find(results, 'Warden');
+  const traced = SMOKE ? undefined : await tracedRun('Warden, tracing on (100%)', mode, {}, (server) => runLoad({ server, body, durationSeconds: DURATION }));
   if (traced) results.push(traced);
-  const value = ratio(results[3], results[0]);
+  const r0 = find(results, 'R0 raw node:http');
+  const a0 = find(results, 'A0 Apollo on Fastify, one-field schema');
+  const m1 = find(results, 'M1 Mercurius + graphql-jit');
+  const figures: Record<string, number | string> = {
+    'Warden / R0': ratio(warden, r0),
+    'Warden / A0': ratio(warden, a0),
+    'Warden / M1': ratio(warden, m1),
+    'Warden / P1': ratio(warden, find(results, 'P1 typical Apollo')),
+    'A0 / R0': ratio(a0, r0),
+    'M1 / R0': ratio(m1, r0),
+    ...tracingFigures(traced, warden),
+  };
+  Object.assign(figures, variantFigures(results, warden));
   return {
     id: 'S1',
     title: 'anonymous `{ __typename }`',
     mode: mode.name,
     results,
-    figures: {
-      'Warden / R0': value,
-      'P1 / R0': ratio(results[1], results[0]),
-      'A0 / R0': ratio(results[2], results[0]),
-      'Warden / A0': ratio(results[3], results[2]),
-      ...tracingFigures(traced, results[3]),
-    },
-    target: { description: 'Warden ≥ 0.45 × R0', value, met: Number.isNaN(value) ? null : value >= 0.45 },
+    figures,
+    targets: [
+      target('Warden ≥ 1.0 × A0', ratio(warden, a0), 1.0),
+      ...(baseline ? [target('CPU/req ≤ 0.5 × baseline (value: baseline ÷ Warden, ≥ 2)', 1 / cpuRatio(warden, find(results, baseline.name)), 2)] : []),
+      target('stretch: Warden ≥ 0.30 × R0', ratio(warden, r0), 0.3),
+      target('stretch: Warden ≥ 0.8 × M1', ratio(warden, m1), 0.8),
+    ],
   };
 }
 
 const ME = JSON.stringify({ query: '{ me { id name email role } }' });
 
-async function s2(mode: Mode): Promise<Scenario> {
+async function s2(mode: Mode, s1Warden: LoadResult | undefined): Promise<Scenario> {
   const results: LoadResult[] = [];
-  const runs: Array<[string, string, Record<string, string>]> = [
-    ['P1 typical Apollo', 'peers/typical-apollo.js', {}],
-    ['Warden', 'servers/warden.js', {}],
-    // The same with the session cache off: every request reads its session from the database.
-    ['Warden, SESSION_CACHE_TTL=0', 'servers/warden.js', { SESSION_CACHE_TTL: '0' }],
-    // The same with HS256 instead of the default ES256, so the cost of ES256 reads as a ratio.
-    ['Warden, JWT_ALGORITHM=HS256', 'servers/warden.js', { JWT_ALGORITHM: 'HS256' }],
-    // Both, as S4's HS256 run is compared with.
-    ['Warden, SESSION_CACHE_TTL=0, JWT_ALGORITHM=HS256', 'servers/warden.js', { SESSION_CACHE_TTL: '0', JWT_ALGORITHM: 'HS256' }],
-  ];
+  const runs: Array<[string, string, Record<string, string>]> = SMOKE
+    ? [['Warden', WARDEN, {}]]
+    : [
+        ['P1 typical Apollo', 'peers/typical-apollo.js', {}],
+        ['M1 Mercurius + graphql-jit', 'peers/mercurius-jit.js', {}],
+        ['Warden', WARDEN, {}],
+        // The same with the session cache off: every request reads its session from the database.
+        ['Warden, SESSION_CACHE_TTL=0', WARDEN, { SESSION_CACHE_TTL: '0' }],
+        // The same with HS256 instead of the default ES256, so the cost of ES256 reads as a ratio.
+        ['Warden, JWT_ALGORITHM=HS256', WARDEN, { JWT_ALGORITHM: 'HS256' }],
+        // Both, as S4's HS256 run is compared with.
+        ['Warden, SESSION_CACHE_TTL=0, JWT_ALGORITHM=HS256', WARDEN, { SESSION_CACHE_TTL: '0', JWT_ALGORITHM: 'HS256' }],
+        ...variants.map((v) => [v.name, v.script, v.env] as [string, string, Record<string, string>]),
+      ];
   for (const [name, script, extra] of runs) {
     await withServer(name, script, mode, extra, async (server) => {
       const { accessToken } = await signup(server);
       results.push(await runLoad({ server, body: ME, headers: { authorization: `Bearer ${accessToken}` }, durationSeconds: DURATION }));
     });
   }
-  const traced = await tracedRun('Warden, tracing on (100%)', mode, {}, async (server) => {
-    const { accessToken } = await signup(server);
-    return runLoad({ server, body: ME, headers: { authorization: `Bearer ${accessToken}` }, durationSeconds: DURATION });
-  });
+  const traced = SMOKE
+    ? undefined
+    : await tracedRun('Warden, tracing on (100%)', mode, {}, async (server) => {
+        const { accessToken } = await signup(server);
+        return runLoad({ server, body: ME, headers: { authorization: `Bearer ${accessToken}` }, durationSeconds: DURATION });
+      });
   if (traced) results.push(traced);
-  const value = ratio(results[1], results[0]);
+  const warden = find(results, 'Warden');
+  const m1 = find(results, 'M1 Mercurius + graphql-jit');
+  const figures: Record<string, number | string> = {
+    'S2 / S1': ratio(warden, s1Warden),
+    'Warden / M1': ratio(warden, m1),
+    'Warden / P1': ratio(warden, find(results, 'P1 typical Apollo')),
+    'Warden with the cache off / P1': ratio(find(results, 'Warden, SESSION_CACHE_TTL=0'), find(results, 'P1 typical Apollo')),
+    'Warden ES256 / HS256': ratio(warden, find(results, 'Warden, JWT_ALGORITHM=HS256')),
+    ...tracingFigures(traced, warden),
+  };
+  Object.assign(figures, variantFigures(results, warden));
   return {
     id: 'S2',
     title: 'authenticated `me` (verify + revocation check + user read)',
     mode: mode.name,
     results,
-    figures: {
-      'Warden / P1': value,
-      'Warden with the cache off / P1': ratio(results[2], results[0]),
-      'Warden ES256 / HS256': ratio(results[1], results[3]),
-      ...tracingFigures(traced, results[1]),
-    },
-    target: { description: 'Warden ≥ 1.3 × P1', value, met: Number.isNaN(value) ? null : value >= 1.3 },
+    figures,
+    targets: [
+      target('S2 ≥ 0.9 × S1', ratio(warden, s1Warden), 0.9),
+      ...(baseline ? [target('CPU/req ≤ 0.5 × baseline (value: baseline ÷ Warden, ≥ 2)', 1 / cpuRatio(warden, find(results, baseline.name)), 2)] : []),
+      target('stretch: Warden ≥ 0.8 × M1', ratio(warden, m1), 0.8),
+    ],
   };
 }
 
@@ -275,48 +366,65 @@ async function statementsPerRequest(server: ServerHandle, body: string, token: s
   return (after - before) / requests;
 }
 
+const S3_AUTHORS = 20;
+
 async function s3(mode: Mode): Promise<Scenario> {
   const results: LoadResult[] = [];
   const figures: Record<string, number | string> = {};
-  for (const [name, script] of [
-    ['P1 typical Apollo', 'peers/typical-apollo.js'],
-    ['Warden', 'servers/warden.js'],
-  ]) {
+  const checkBody = (text: string) => (text.match(/"author"/g) ?? []).length === 20;
+  const runs: Array<readonly [string, string, Record<string, string>?]> = SMOKE
+    ? [['Warden', WARDEN]]
+    : [
+        ['P1 typical Apollo', 'peers/typical-apollo.js'],
+        ['M1 Mercurius + graphql-jit', 'peers/mercurius-jit.js'],
+        ['Warden', WARDEN, {}],
+        ...variants.map((v) => [v.name, v.script, v.env] as const),
+      ];
+  for (const [name, script, extra = {}] of runs) {
     // Statements per request on a counting server; throughput on a server that does not count.
-    await withServer(name, script, mode, { BENCH_COUNT_QUERIES: '1' }, async (server) => {
+    if (!SMOKE && (name === 'P1 typical Apollo' || name === 'Warden')) {
+      await withServer(name, script, mode, { BENCH_COUNT_QUERIES: '1' }, async (server) => {
+        const token = await seedPosts(server);
+        figures[`${name}: SQL statements / request`] = Number((await statementsPerRequest(server, POSTS, token)).toFixed(2));
+      });
+    }
+    await withServer(name, script, mode, extra, async (server) => {
       const token = await seedPosts(server);
-      figures[`${name}: SQL statements / request`] = Number((await statementsPerRequest(server, POSTS, token)).toFixed(2));
-    });
-    await withServer(name, script, mode, {}, async (server) => {
-      const token = await seedPosts(server);
-      results.push(
-        await runLoad({
-          server,
-          body: POSTS,
-          headers: { authorization: `Bearer ${token}` },
-          durationSeconds: DURATION,
-          checkBody: (text) => (text.match(/"author"/g) ?? []).length === 20,
-        }),
-      );
+      results.push(await runLoad({ server, body: POSTS, headers: { authorization: `Bearer ${token}` }, durationSeconds: DURATION, checkBody }));
     });
   }
-  const value = ratio(results[1], results[0]);
-  figures['Warden / P1'] = value;
+  // R3 reads the newest posts the runs above wrote into the same database.
+  if (!SMOKE && mode.env.DATABASE_URL) {
+    await withServer('R3 raw node:http + pg, S3\'s SQL', 'servers/raw-pg.js', mode, {}, async (server) => {
+      results.push(await runLoad({ server, body: POSTS, durationSeconds: DURATION, checkBody }));
+    });
+  }
+  const warden = find(results, 'Warden');
+  const r3 = find(results, "R3 raw node:http + pg, S3's SQL");
+  const m1 = find(results, 'M1 Mercurius + graphql-jit');
+  figures['Warden / R3'] = ratio(warden, r3);
+  figures['Warden / M1'] = ratio(warden, m1);
+  figures['Warden / P1'] = ratio(warden, find(results, 'P1 typical Apollo'));
+  Object.assign(figures, variantFigures(results, warden));
   return {
     id: 'S3',
     title: '`posts(first: 20)` with each author',
     mode: mode.name,
     results,
     figures,
-    target: { description: 'Warden ≥ 1.3 × P1', value, met: Number.isNaN(value) ? null : value >= 1.3 },
+    targets: [
+      ...(r3 ? [target('Warden ≥ 0.5 × R3', ratio(warden, r3), 0.5)] : []),
+      ...(baseline ? [target('CPU/req ≤ 0.5 × baseline (value: baseline ÷ Warden, ≥ 2)', 1 / cpuRatio(warden, find(results, baseline.name)), 2)] : []),
+      target('stretch: Warden ≥ 0.8 × M1', ratio(warden, m1), 0.8),
+    ],
   };
 }
 
 const REFRESH = 'mutation($t: String) { refreshToken(refreshToken: $t) { refreshToken } }';
 
-/** One S4 load run: 32 sessions, each connection rotating its own session's token. */
+/** One S4 load run: each connection one session, rotating its own session's token. */
 async function rotations(name: string, script: string, mode: Mode, extra: Record<string, string>): Promise<LoadResult> {
-  const connections = 32;
+  const connections = SMOKE ? 4 : 32;
   let result: LoadResult | undefined;
   await withServer(name, script, mode, extra, async (server) => {
     const pool: string[] = [];
@@ -343,52 +451,43 @@ async function rotations(name: string, script: string, mode: Mode, extra: Record
   return result!;
 }
 
-/** The baseline build's server in this mode: its own database (and Redis database) in PostgreSQL mode. */
-function baselineMode(mode: Mode): Mode | null {
-  if (!mode.env.DATABASE_URL) return mode;
-  const databaseUrl = process.env.BENCH_BASELINE_DATABASE_URL;
-  if (!databaseUrl) return null;
-  const redis = new URL(mode.env.REDIS_URL);
-  redis.pathname = '/1';
-  return { name: mode.name, env: { DATABASE_URL: databaseUrl, REDIS_URL: redis.toString() } };
-}
-
 async function s4(mode: Mode, s2: Scenario | undefined): Promise<Scenario> {
-  const s2Warden = s2?.results[1];
-  const s2Uncached = s2?.results[2];
-  const s2UncachedHs256 = s2?.results[4];
-  const baseline = BASELINE_DIR ? baselineMode(mode) : null;
-  const baselineScript = BASELINE_DIR && path.resolve(BASELINE_DIR, 'dist', 'bench', 'servers', 'warden.js');
+  const s2Warden = s2 && find(s2.results, 'Warden');
+  const s2Uncached = s2 && find(s2.results, 'Warden, SESSION_CACHE_TTL=0');
+  const s2UncachedHs256 = s2 && find(s2.results, 'Warden, SESSION_CACHE_TTL=0, JWT_ALGORITHM=HS256');
   const results: LoadResult[] = [];
   const figures: Record<string, number | string> = {};
   // Each build with each algorithm, the builds alternating, so a change in the machine's load
   // between runs does not all land on one build.
-  for (const algorithm of ['ES256', 'HS256']) {
-    const current = await rotations(algorithm === 'ES256' ? 'Warden' : 'Warden, JWT_ALGORITHM=HS256', 'servers/warden.js', mode, {
-      JWT_ALGORITHM: algorithm,
-    });
+  for (const algorithm of SMOKE ? ['ES256'] : ['ES256', 'HS256']) {
+    const suffix = algorithm === 'ES256' ? '' : `, JWT_ALGORITHM=${algorithm}`;
+    const current = await rotations(`Warden${suffix}`, WARDEN, mode, { JWT_ALGORITHM: algorithm });
     results.push(current);
-    if (baseline && baselineScript) {
-      const before = await rotations(`baseline build, JWT_ALGORITHM=${algorithm}`, baselineScript, baseline, { JWT_ALGORITHM: algorithm });
+    if (baseline) {
+      const before = await rotations(`${baseline.name}${suffix}`, baseline.script, mode, { ...baseline.env, JWT_ALGORITHM: algorithm });
       results.push(before);
-      figures[`CPU per rotation, ${algorithm}: this build / baseline`] =
-        current.valid && before.valid ? current.cpuMicrosPerRequest / before.cpuMicrosPerRequest : NaN;
+      figures[`CPU per rotation, ${algorithm}: this build / baseline`] = cpuRatio(current, before);
       figures[`rotations/s, ${algorithm}: this build / baseline`] = ratio(current, before);
     }
   }
-  const es256 = results[0];
-  const hs256 = results[baseline ? 2 : 1];
-  const value = ratio(es256, s2Uncached);
-  figures['S4 / S2'] = ratio(es256, s2Warden);
+  // The other variants with the default algorithm.
+  for (const variant of variants.filter((v) => v !== baseline)) results.push(await rotations(variant.name, variant.script, mode, variant.env));
+  const result = find(results, 'Warden');
+  const value = ratio(result, s2Uncached);
+  figures['S4 / S2'] = ratio(result, s2Warden);
   figures['S4 / S2 with the session cache off'] = value;
-  figures['S4 / S2 with the session cache off, both HS256'] = ratio(hs256, s2UncachedHs256);
+  figures['S4 / S2 with the session cache off, both HS256'] = ratio(find(results, 'Warden, JWT_ALGORITHM=HS256'), s2UncachedHs256);
+  Object.assign(figures, variantFigures(results, result));
   return {
     id: 'S4',
     title: '`refreshToken` rotation, each token used once',
     mode: mode.name,
     results,
     figures,
-    target: { description: 'S4 ≥ 0.8 × S2 with the session cache off', value, met: Number.isNaN(value) ? null : value >= 0.5 },
+    targets: [
+      target('S4 ≥ 0.8 × S2 with the session cache off', value, 0.8),
+      ...(baseline ? [target('CPU/req ≤ 0.5 × baseline (value: baseline ÷ Warden, ≥ 2)', 1 / cpuRatio(result, find(results, baseline.name)), 2)] : []),
+    ],
   };
 }
 
@@ -466,14 +565,7 @@ async function s5(mode: Mode): Promise<Scenario[]> {
       }
     });
     const value = results[0].valid ? results[0].rps / ceiling : NaN;
-    out.push({
-      id: `S5 cost ${cost}`,
-      title: `\`login\` at BCRYPT_COST ${cost}`,
-      mode: mode.name,
-      results,
-      figures,
-      target: { description: 'logins/s ≥ 0.85 × cores ÷ hash time', value, met: Number.isNaN(value) ? null : value >= 0.85 },
-    });
+    out.push({ id: `S5 cost ${cost}`, title: `\`login\` at BCRYPT_COST ${cost}`, mode: mode.name, results, figures, targets: [target('logins/s ≥ 0.85 × cores ÷ hash time', value, 0.85)] });
   }
   return out;
 }
@@ -481,9 +573,9 @@ async function s5(mode: Mode): Promise<Scenario[]> {
 const fmt = (n: number | string) =>
   typeof n === 'number' ? (Number.isNaN(n) ? 'n/a' : Number.isInteger(n) ? String(n) : n.toFixed(2)) : n;
 
-function markdown(scenarios: Scenario[], machine: Record<string, string | number | boolean>): string {
+function markdown(scenarios: Scenario[], machine: Record<string, string | number | boolean>, chartFile: string): string {
   const lines = [
-    `Machine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, server pinned to one core and load generator to another: ${machine.pinned}. ${machine.duration}s per run. Ratios only; requests/s are for this machine.`,
+    `Machine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, server pinned to one core and load generator to another: ${machine.pinned}. ${machine.duration}s per run; load average at the end ${machine.loadAverage}. Ratios only; requests/s are for this machine. ![chart](${chartFile})`,
     '',
     '| scenario | mode | server | req/s | p50 ms | p99 ms | CPU µs/req | ELU | valid |',
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
@@ -495,13 +587,11 @@ function markdown(scenarios: Scenario[], machine: Record<string, string | number
       );
     }
   }
-  lines.push('', '| scenario | mode | figures | target | met |', '| --- | --- | --- | --- | --- |');
+  lines.push('', '| scenario | mode | figures | targets |', '| --- | --- | --- | --- |');
   for (const s of scenarios) {
-    const figures = Object.entries(s.figures)
-      .map(([k, v]) => `${k}: ${fmt(v)}`)
-      .join('; ');
-    const met = s.target ? (s.target.met === null ? 'invalid run' : s.target.met ? 'yes' : 'no') : '';
-    lines.push(`| ${s.id} | ${s.mode} | ${figures} | ${s.target?.description ?? ''} | ${met} |`);
+    const figures = Object.entries(s.figures).map(([k, v]) => `${k}: ${fmt(v)}`).join('; ');
+    const targets = s.targets.map((t) => `${t.description}: ${fmt(t.value)}, ${t.met === null ? 'invalid run' : t.met ? 'met' : '**not met**'}`).join('; ');
+    lines.push(`| ${s.id} | ${s.mode} | ${figures} | ${targets} |`);
   }
   return lines.join('\n') + '\n';
 }
@@ -523,26 +613,31 @@ async function main(): Promise<void> {
   const scenarios: Scenario[] = [];
   for (const mode of modes) {
     console.log(`== ${mode.name}`);
-    if (want('S1')) scenarios.push(await s1(mode));
+    let s1Result: Scenario | undefined;
+    if (want('S1')) scenarios.push((s1Result = await s1(mode)));
     let s2Result: Scenario | undefined;
-    if (want('S2') || want('S4')) scenarios.push((s2Result = await s2(mode)));
+    if (want('S2') || want('S4')) scenarios.push((s2Result = await s2(mode, s1Result && find(s1Result.results, 'Warden'))));
     if (want('S3')) scenarios.push(await s3(mode));
     if (want('S4')) scenarios.push(await s4(mode, s2Result));
-    if (want('S5')) scenarios.push(...(await s5(mode)));
+    if (want('S5') && !SMOKE) scenarios.push(...(await s5(mode)));
     for (const s of scenarios.filter((x) => x.mode === mode.name)) console.log(s.id, JSON.stringify(s.figures));
   }
   await stopSink();
-  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, pinned, duration: DURATION };
-  const dir = path.join(__dirname, '..', '..', 'bench', 'results');
-  // A run of some scenarios (BENCH_ONLY) writes a file of its own, leaving the full run's alone.
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, pinned, duration: DURATION, loadAverage: loadavg().map((n) => n.toFixed(2)).join(' ') };
+  const dir = process.env.BENCH_RESULTS_DIR ?? path.join(__dirname, '..', '..', 'bench', 'results');
+  // A run of some scenarios (BENCH_ONLY) writes files of its own, leaving the full run's alone.
   const name = only ? `only-${only.join('-')}` : 'latest';
   writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ date: new Date().toISOString(), machine, scenarios }, null, 2) + '\n');
-  const table = markdown(scenarios, machine);
+  const table = markdown(scenarios, machine, `${name}.svg`);
   writeFileSync(path.join(dir, `${name}.md`), table);
-  if (only) {
-    console.log(table);
-    return;
+  writeFileSync(path.join(dir, `${name}.svg`), chart(scenarios));
+  console.log(table);
+  const invalid = scenarios.flatMap((s) => s.results.filter((r) => !r.valid).map((r) => `${s.id} ${s.mode} ${r.server}: ${r.invalidReason}`));
+  if (SMOKE && invalid.length > 0) {
+    console.error(`invalid runs:\n${invalid.join('\n')}`);
+    process.exitCode = 1;
   }
+  if (only || process.env.BENCH_RESULTS_DIR) return;
   const readme = path.join(__dirname, '..', '..', 'docs', 'performance.md');
   const text = readFileSync(readme, 'utf8');
   const start = '<!-- bench:start -->';
@@ -550,7 +645,6 @@ async function main(): Promise<void> {
   if (text.includes(start) && text.includes(end)) {
     writeFileSync(readme, text.slice(0, text.indexOf(start) + start.length) + '\n' + table + text.slice(text.indexOf(end)));
   }
-  console.log(table);
 }
 
 main().catch((error) => {

@@ -11,11 +11,17 @@ import { announce } from '../lib/child';
 async function main(): Promise<void> {
   // As main.ts does, first of all (BENCH_POOL_PRIORITY=normal leaves it out, to compare).
   if (process.env.BENCH_POOL_PRIORITY !== 'normal') await lowerThreadPoolPriority();
-  const config = loadConfig();
+  // The embedded mode cannot run as NODE_ENV=production (production refuses the in-process
+  // store), so the runner starts it as NODE_ENV=benchmark and this takes every code path
+  // production takes: buildApp() and the services read the mode only from these two flags.
+  const loaded = loadConfig();
+  const config = loaded.nodeEnv === 'benchmark' ? { ...loaded, isProduction: true, isDevelopment: false, cookieSecure: true } : loaded;
   // Counting statements costs a Prisma query event each, so only the counting runs turn it on.
   let queries = 0;
   const onQuery = process.env.BENCH_COUNT_QUERIES === '1' ? () => void queries++ : undefined;
-  const warden = await createWarden(config, { databaseOptions: { onQuery } });
+  // BENCH_EXECUTION=graphql-js: the interpreter instead of the compiled executor, to compare.
+  const execution = process.env.BENCH_EXECUTION === 'graphql-js' ? 'graphql-js' : undefined;
+  const warden = await createWarden(config, { databaseOptions: { onQuery }, ...(execution ? { execution } : {}) });
   const { port } = await warden.listen({ port: 0, host: '127.0.0.1' });
   announce(`http://127.0.0.1:${port}/graphql`, onQuery && (() => queries));
   process.on(
