@@ -167,7 +167,11 @@ function modeFor(script: string, mode: Mode): Mode {
 
 async function withServer<T>(name: string, script: string, mode: Mode, extra: Record<string, string>, body: (server: ServerHandle) => Promise<T>): Promise<T> {
   const { env, cleanup } = envFor(modeFor(script, mode), extra);
-  const server = await startServer(name, script, env, SERVER_CORE);
+  // One retry: on a loaded machine a server's start-up (its database ping) can time out.
+  const server = await startServer(name, script, env, SERVER_CORE).catch((error: Error) => {
+    console.error(`${name}: ${error.message}; starting it again`);
+    return startServer(name, script, env, SERVER_CORE);
+  });
   try {
     return await body(server);
   } finally {
