@@ -376,9 +376,12 @@ async function s3(mode: Mode): Promise<Scenario> {
   const results: LoadResult[] = [];
   const figures: Record<string, number | string> = {};
   const checkBody = (text: string) => (text.match(/"author"/g) ?? []).length === 20;
+  // BENCH_S3_WARDEN_ONLY=1: Warden and its variants only (a lever's A/B, without the peers).
   const runs: Array<readonly [string, string, Record<string, string>?]> = SMOKE
     ? [['Warden', WARDEN]]
-    : [
+    : process.env.BENCH_S3_WARDEN_ONLY === '1'
+      ? [['Warden', WARDEN, {}], ...variants.map((v) => [v.name, v.script, v.env] as const)]
+      : [
         ['P1 typical Apollo', 'peers/typical-apollo.js'],
         ['M1 Mercurius + graphql-jit', 'peers/mercurius-jit.js'],
         ['Warden', WARDEN, {}],
@@ -386,7 +389,7 @@ async function s3(mode: Mode): Promise<Scenario> {
       ];
   for (const [name, script, extra = {}] of runs) {
     // Statements per request on a counting server; throughput on a server that does not count.
-    if (!SMOKE && (name === 'P1 typical Apollo' || name === 'Warden')) {
+    if (!SMOKE && process.env.BENCH_S3_WARDEN_ONLY !== '1' && (name === 'P1 typical Apollo' || name === 'Warden')) {
       await withServer(name, script, mode, { BENCH_COUNT_QUERIES: '1' }, async (server) => {
         const token = await seedPosts(server);
         figures[`${name}: SQL statements / request`] = Number((await statementsPerRequest(server, POSTS, token)).toFixed(2));
@@ -398,7 +401,7 @@ async function s3(mode: Mode): Promise<Scenario> {
     });
   }
   // R3 reads the newest posts the runs above wrote into the same database.
-  if (!SMOKE && mode.env.DATABASE_URL) {
+  if (!SMOKE && mode.env.DATABASE_URL && process.env.BENCH_S3_WARDEN_ONLY !== '1') {
     await withServer('R3 raw node:http + pg, S3\'s SQL', 'servers/raw-pg.js', mode, {}, async (server) => {
       results.push(await runLoad({ server, body: POSTS, durationSeconds: DURATION, checkBody }));
     });
