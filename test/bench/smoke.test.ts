@@ -1,21 +1,24 @@
 /**
  * A smoke run of the benchmark harness (`npm run bench` with BENCH_SMOKE=1: one second per run,
- * Warden and R0 only, embedded), so the harness cannot rot while CI never runs the real bench:
+ * Warden and R0 only, each started once for all scenarios, embedded), so the harness cannot rot
+ * while CI never runs the real bench:
  * every server starts, every scenario's load runs and is checked (no errors, no non-2xx, no
  * sampled body with "errors", S3's bodies with their 20 authors), and the results, table and
  * chart are written. Figures are not looked at: one second on a shared machine says nothing.
  * Runs the compiled harness (dist/, as `npm test` compiles first), in the PostgreSQL + Redis
- * pass only, to keep the embedded pass short; the servers it starts are embedded either way.
+ * pass only (skipped, with the reason, in the embedded pass), to keep the embedded pass short;
+ * the servers it starts are embedded either way.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { describeInServicesPass } from '../kit';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const onlyInPostgresPass = process.env.DATABASE_URL ? describe : describe.skip;
-
-onlyInPostgresPass('the benchmark harness (smoke run)', () => {
+// A BENCH_ONLY run names its files after the scenarios it ran.
+const NAME = 'only-S1-S2-S3-S4';
+describeInServicesPass('the benchmark harness (smoke run)', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'warden-bench-smoke-'));
@@ -35,7 +38,7 @@ onlyInPostgresPass('the benchmark harness (smoke run)', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect({ code, output: code === 0 ? '' : output.slice(-2000) }).toEqual({ code: 0, output: '' });
 
-    const results = JSON.parse(readFileSync(path.join(dir, 'latest.json'), 'utf8')) as {
+    const results = JSON.parse(readFileSync(path.join(dir, `${NAME}.json`), 'utf8')) as {
       scenarios: Array<{ id: string; mode: string; results: Array<{ server: string; valid: boolean; requests: number; cpuMicrosPerRequest: number }> }>;
     };
     expect(results.scenarios.map((s) => s.id)).toEqual(['S1', 'S2', 'S3', 'S4']);
@@ -48,8 +51,8 @@ onlyInPostgresPass('the benchmark harness (smoke run)', () => {
         expect(result.cpuMicrosPerRequest).toBeGreaterThan(0);
       }
     }
-    expect(readFileSync(path.join(dir, 'latest.md'), 'utf8')).toContain('| S3 `posts(first: 20)` with each author | embedded | Warden |');
-    const svg = readFileSync(path.join(dir, 'latest.svg'), 'utf8');
+    expect(readFileSync(path.join(dir, `${NAME}.md`), 'utf8')).toContain('| S3 `posts(first: 20)` with each author | embedded | Warden |');
+    const svg = readFileSync(path.join(dir, `${NAME}.svg`), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('S3 posts(first: 20) with each author');
   }, 120_000);
