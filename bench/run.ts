@@ -46,7 +46,11 @@ interface Target {
   met: boolean | null;
 }
 
-const target = (description: string, value: number, threshold: number): Target => ({ description, value, met: Number.isNaN(value) ? null : value >= threshold });
+const target = (description: string, value: number, threshold: number): Target => ({
+  description,
+  value,
+  met: Number.isNaN(value) ? null : value >= threshold,
+});
 
 /**
  * Other builds of Warden run beside this one in S1–S4, started, configured and measured the same
@@ -87,7 +91,9 @@ const variants: Variant[] = SMOKE
           const [label, dir] = entry.split('@');
           return { name: `Warden, ${label}`, script: harnessIn(dir), env: {} };
         }),
-      ...(process.env.BENCH_INTERPRETER === '1' ? [{ name: 'Warden, graphql-js executor', script: WARDEN, env: { BENCH_EXECUTION: 'graphql-js' } }] : []),
+      ...(process.env.BENCH_INTERPRETER === '1'
+        ? [{ name: 'Warden, graphql-js executor', script: WARDEN, env: { BENCH_EXECUTION: 'graphql-js' } }]
+        : []),
     ];
 
 /** Warden / each variant, by requests per second and by CPU per request. */
@@ -179,7 +185,13 @@ async function stopSmokeServers(): Promise<void> {
   smokeServers.clear();
 }
 
-async function withServer<T>(name: string, script: string, mode: Mode, extra: Record<string, string>, body: (server: ServerHandle) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  name: string,
+  script: string,
+  mode: Mode,
+  extra: Record<string, string>,
+  body: (server: ServerHandle) => Promise<T>,
+): Promise<T> {
   if (SMOKE) {
     const key = JSON.stringify([script, mode.env, extra]);
     if (!smokeServers.has(key)) {
@@ -266,7 +278,10 @@ async function s1(mode: Mode): Promise<Scenario> {
   const body = JSON.stringify({ query: '{ __typename }' });
   const results: LoadResult[] = [];
   const runs: Array<readonly [string, string, Record<string, string>?]> = SMOKE
-    ? [['R0 raw node:http', 'servers/raw-node.js'], ['Warden', WARDEN]]
+    ? [
+        ['R0 raw node:http', 'servers/raw-node.js'],
+        ['Warden', WARDEN],
+      ]
     : [
         ['R0 raw node:http', 'servers/raw-node.js'],
         ['P1 typical Apollo', 'peers/typical-apollo.js'],
@@ -276,10 +291,18 @@ async function s1(mode: Mode): Promise<Scenario> {
         ...variants.map((v) => [v.name, v.script, v.env] as const),
       ];
   for (const [name, script, extra = {}] of runs) {
-    await withServer(name, script, mode, extra, async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })));
+    await withServer(
+      name,
+      script,
+      mode,
+      extra,
+      async (server) => void results.push(await runLoad({ server, body, durationSeconds: DURATION })),
+    );
   }
   const warden = find(results, 'Warden');
-  const traced = SMOKE ? undefined : await tracedRun('Warden, tracing on (100%)', mode, {}, (server) => runLoad({ server, body, durationSeconds: DURATION }));
+  const traced = SMOKE
+    ? undefined
+    : await tracedRun('Warden, tracing on (100%)', mode, {}, (server) => runLoad({ server, body, durationSeconds: DURATION }));
   if (traced) results.push(traced);
   const r0 = find(results, 'R0 raw node:http');
   const a0 = find(results, 'A0 Apollo on Fastify, one-field schema');
@@ -302,7 +325,9 @@ async function s1(mode: Mode): Promise<Scenario> {
     figures,
     targets: [
       target('Warden ≥ 1.0 × A0', ratio(warden, a0), 1.0),
-      ...(baseline ? [target('CPU/req ≤ 0.5 × baseline (value: baseline ÷ Warden, ≥ 2)', 1 / cpuRatio(warden, find(results, baseline.name)), 2)] : []),
+      ...(baseline
+        ? [target('CPU/req ≤ 0.5 × baseline (value: baseline ÷ Warden, ≥ 2)', 1 / cpuRatio(warden, find(results, baseline.name)), 2)]
+        : []),
       target('stretch: Warden ≥ 0.30 × R0', ratio(warden, r0), 0.3),
       target('stretch: Warden ≥ 0.8 × M1', ratio(warden, m1), 0.8),
     ],
@@ -359,7 +384,9 @@ async function s2(mode: Mode, s1Warden: LoadResult | undefined): Promise<Scenari
     figures,
     targets: [
       target('S2 ≥ 0.9 × S1', ratio(warden, s1Warden), 0.9),
-      ...(baseline ? [target('CPU/req ≤ 0.5 × baseline (value: baseline ÷ Warden, ≥ 2)', 1 / cpuRatio(warden, find(results, baseline.name)), 2)] : []),
+      ...(baseline
+        ? [target('CPU/req ≤ 0.5 × baseline (value: baseline ÷ Warden, ≥ 2)', 1 / cpuRatio(warden, find(results, baseline.name)), 2)]
+        : []),
       target('stretch: Warden ≥ 0.8 × M1', ratio(warden, m1), 0.8),
     ],
   };
@@ -392,8 +419,6 @@ async function statementsPerRequest(server: ServerHandle, body: string, token: s
   return (after - before) / requests;
 }
 
-const S3_AUTHORS = 20;
-
 async function s3(mode: Mode): Promise<Scenario> {
   const results: LoadResult[] = [];
   const figures: Record<string, number | string> = {};
@@ -404,11 +429,11 @@ async function s3(mode: Mode): Promise<Scenario> {
     : process.env.BENCH_S3_WARDEN_ONLY === '1'
       ? [['Warden', WARDEN, {}], ...variants.map((v) => [v.name, v.script, v.env] as const)]
       : [
-        ['P1 typical Apollo', 'peers/typical-apollo.js'],
-        ['M1 Mercurius + graphql-jit', 'peers/mercurius-jit.js'],
-        ['Warden', WARDEN, {}],
-        ...variants.map((v) => [v.name, v.script, v.env] as const),
-      ];
+          ['P1 typical Apollo', 'peers/typical-apollo.js'],
+          ['M1 Mercurius + graphql-jit', 'peers/mercurius-jit.js'],
+          ['Warden', WARDEN, {}],
+          ...variants.map((v) => [v.name, v.script, v.env] as const),
+        ];
   for (const [name, script, extra = {}] of runs) {
     // Statements per request on a counting server; throughput on a server that does not count.
     if (!SMOKE && process.env.BENCH_S3_WARDEN_ONLY !== '1' && (name === 'P1 typical Apollo' || name === 'Warden')) {
@@ -419,12 +444,14 @@ async function s3(mode: Mode): Promise<Scenario> {
     }
     await withServer(name, script, mode, extra, async (server) => {
       const token = await seedPosts(server);
-      results.push(await runLoad({ server, body: POSTS, headers: { authorization: `Bearer ${token}` }, durationSeconds: DURATION, checkBody }));
+      results.push(
+        await runLoad({ server, body: POSTS, headers: { authorization: `Bearer ${token}` }, durationSeconds: DURATION, checkBody }),
+      );
     });
   }
   // R3 reads the newest posts the runs above wrote into the same database.
   if (!SMOKE && mode.env.DATABASE_URL && process.env.BENCH_S3_WARDEN_ONLY !== '1') {
-    await withServer('R3 raw node:http + pg, S3\'s SQL', 'servers/raw-pg.js', mode, {}, async (server) => {
+    await withServer("R3 raw node:http + pg, S3's SQL", 'servers/raw-pg.js', mode, {}, async (server) => {
       results.push(await runLoad({ server, body: POSTS, durationSeconds: DURATION, checkBody }));
     });
   }
@@ -443,7 +470,9 @@ async function s3(mode: Mode): Promise<Scenario> {
     figures,
     targets: [
       ...(r3 ? [target('Warden ≥ 0.5 × R3', ratio(warden, r3), 0.5)] : []),
-      ...(baseline ? [target('CPU/req ≤ 0.5 × baseline (value: baseline ÷ Warden, ≥ 2)', 1 / cpuRatio(warden, find(results, baseline.name)), 2)] : []),
+      ...(baseline
+        ? [target('CPU/req ≤ 0.5 × baseline (value: baseline ÷ Warden, ≥ 2)', 1 / cpuRatio(warden, find(results, baseline.name)), 2)]
+        : []),
       target('stretch: Warden ≥ 0.8 × M1', ratio(warden, m1), 0.8),
     ],
   };
@@ -501,7 +530,8 @@ async function s4(mode: Mode, s2: Scenario | undefined): Promise<Scenario> {
     }
   }
   // The other variants with the default algorithm.
-  for (const variant of variants.filter((v) => v !== baseline)) results.push(await rotations(variant.name, variant.script, mode, variant.env));
+  for (const variant of variants.filter((v) => v !== baseline))
+    results.push(await rotations(variant.name, variant.script, mode, variant.env));
   const result = find(results, 'Warden');
   const value = ratio(result, s2Uncached);
   figures['S4 / S2'] = ratio(result, s2Warden);
@@ -516,7 +546,9 @@ async function s4(mode: Mode, s2: Scenario | undefined): Promise<Scenario> {
     figures,
     targets: [
       target('S4 ≥ 0.8 × S2 with the session cache off', value, 0.8),
-      ...(baseline ? [target('CPU/req ≤ 0.5 × baseline (value: baseline ÷ Warden, ≥ 2)', 1 / cpuRatio(result, find(results, baseline.name)), 2)] : []),
+      ...(baseline
+        ? [target('CPU/req ≤ 0.5 × baseline (value: baseline ÷ Warden, ≥ 2)', 1 / cpuRatio(result, find(results, baseline.name)), 2)]
+        : []),
     ],
   };
 }
@@ -595,7 +627,14 @@ async function s5(mode: Mode): Promise<Scenario[]> {
       }
     });
     const value = results[0].valid ? results[0].rps / ceiling : NaN;
-    out.push({ id: `S5 cost ${cost}`, title: `\`login\` at BCRYPT_COST ${cost}`, mode: mode.name, results, figures, targets: [target('logins/s ≥ 0.85 × cores ÷ hash time', value, 0.85)] });
+    out.push({
+      id: `S5 cost ${cost}`,
+      title: `\`login\` at BCRYPT_COST ${cost}`,
+      mode: mode.name,
+      results,
+      figures,
+      targets: [target('logins/s ≥ 0.85 × cores ÷ hash time', value, 0.85)],
+    });
   }
   return out;
 }
@@ -619,8 +658,12 @@ function markdown(scenarios: Scenario[], machine: Record<string, string | number
   }
   lines.push('', '| scenario | mode | figures | targets |', '| --- | --- | --- | --- |');
   for (const s of scenarios) {
-    const figures = Object.entries(s.figures).map(([k, v]) => `${k}: ${fmt(v)}`).join('; ');
-    const targets = s.targets.map((t) => `${t.description}: ${fmt(t.value)}, ${t.met === null ? 'invalid run' : t.met ? 'met' : '**not met**'}`).join('; ');
+    const figures = Object.entries(s.figures)
+      .map(([k, v]) => `${k}: ${fmt(v)}`)
+      .join('; ');
+    const targets = s.targets
+      .map((t) => `${t.description}: ${fmt(t.value)}, ${t.met === null ? 'invalid run' : t.met ? 'met' : '**not met**'}`)
+      .join('; ');
     lines.push(`| ${s.id} | ${s.mode} | ${figures} | ${targets} |`);
   }
   return lines.join('\n') + '\n';
@@ -654,7 +697,16 @@ async function main(): Promise<void> {
   }
   await stopSink();
   await stopSmokeServers();
-  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, pinned, duration: DURATION, loadAverage: loadavg().map((n) => n.toFixed(2)).join(' ') };
+  const machine = {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    pinned,
+    duration: DURATION,
+    loadAverage: loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' '),
+  };
   const dir = process.env.BENCH_RESULTS_DIR ?? path.join(__dirname, '..', '..', 'bench', 'results');
   // A run of some scenarios (BENCH_ONLY) writes files of its own, leaving the full run's alone.
   const name = only ? `only-${only.join('-')}` : 'latest';
@@ -663,7 +715,9 @@ async function main(): Promise<void> {
   writeFileSync(path.join(dir, `${name}.md`), table);
   writeFileSync(path.join(dir, `${name}.svg`), chart(scenarios));
   console.log(table);
-  const invalid = scenarios.flatMap((s) => s.results.filter((r) => !r.valid).map((r) => `${s.id} ${s.mode} ${r.server}: ${r.invalidReason}`));
+  const invalid = scenarios.flatMap((s) =>
+    s.results.filter((r) => !r.valid).map((r) => `${s.id} ${s.mode} ${r.server}: ${r.invalidReason}`),
+  );
   if (SMOKE && invalid.length > 0) {
     console.error(`invalid runs:\n${invalid.join('\n')}`);
     process.exitCode = 1;

@@ -12,16 +12,59 @@ import { openDatabase } from '../../src/infra/database';
 import { createLogger } from '../../src/infra/logger';
 
 export const typeDefs = /* GraphQL */ `
-  type User { id: ID! name: String! email: String role: String! avatarUrl: String! bio: String! createdAt: String! followerCount: Int! }
-  type Post { id: ID! title: String! body: String! published: Boolean! createdAt: String! author: User! }
-  type PostEdge { cursor: String! node: Post! }
-  type PageInfo { hasNextPage: Boolean! endCursor: String }
-  type PostConnection { edges: [PostEdge!]! pageInfo: PageInfo! }
-  type AuthPayload { accessToken: String! refreshToken: String user: User! }
-  input SignupInput { email: String! password: String! name: String! }
-  input CreatePostInput { title: String! body: String! published: Boolean }
-  type Query { me: User!  posts(first: Int = 20): PostConnection! }
-  type Mutation { signup(input: SignupInput!): AuthPayload!  createPost(input: CreatePostInput!): Post! }
+  type User {
+    id: ID!
+    name: String!
+    email: String
+    role: String!
+    avatarUrl: String!
+    bio: String!
+    createdAt: String!
+    followerCount: Int!
+  }
+  type Post {
+    id: ID!
+    title: String!
+    body: String!
+    published: Boolean!
+    createdAt: String!
+    author: User!
+  }
+  type PostEdge {
+    cursor: String!
+    node: Post!
+  }
+  type PageInfo {
+    hasNextPage: Boolean!
+    endCursor: String
+  }
+  type PostConnection {
+    edges: [PostEdge!]!
+    pageInfo: PageInfo!
+  }
+  type AuthPayload {
+    accessToken: String!
+    refreshToken: String
+    user: User!
+  }
+  input SignupInput {
+    email: String!
+    password: String!
+    name: String!
+  }
+  input CreatePostInput {
+    title: String!
+    body: String!
+    published: Boolean
+  }
+  type Query {
+    me: User!
+    posts(first: Int = 20): PostConnection!
+  }
+  type Mutation {
+    signup(input: SignupInput!): AuthPayload!
+    createPost(input: CreatePostInput!): Post!
+  }
 `;
 
 export interface Ctx {
@@ -50,7 +93,11 @@ export async function typicalApp() {
       },
       posts: async (_: unknown, args: { first: number }, ctx: Ctx) => {
         requireUser(ctx);
-        const posts = await prisma.post.findMany({ where: { published: true }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: args.first + 1 });
+        const posts = await prisma.post.findMany({
+          where: { published: true },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          take: args.first + 1,
+        });
         const page = posts.slice(0, args.first);
         return {
           edges: page.map((node) => ({ cursor: node.id, node })),
@@ -62,13 +109,22 @@ export async function typicalApp() {
       signup: async (_: unknown, { input }: { input: { email: string; password: string; name: string } }) => {
         const id = randomUUID();
         const user = await prisma.user.create({
-          data: { id, email: input.email.toLowerCase(), name: input.name, passwordHash: await bcrypt.hash(input.password, cost), avatarUrl: 'https://example.com/a.png', bio: 'hi' },
+          data: {
+            id,
+            email: input.email.toLowerCase(),
+            name: input.name,
+            passwordHash: await bcrypt.hash(input.password, cost),
+            avatarUrl: 'https://example.com/a.png',
+            bio: 'hi',
+          },
         });
         const accessToken = jwt.sign({ sub: user.id, role: user.role }, secret, { expiresIn: '15m' });
         return { accessToken, refreshToken: null, user };
       },
       createPost: async (_: unknown, { input }: { input: { title: string; body: string; published?: boolean } }, ctx: Ctx) =>
-        prisma.post.create({ data: { authorId: requireUser(ctx), title: input.title, body: input.body, published: input.published ?? false } }),
+        prisma.post.create({
+          data: { authorId: requireUser(ctx), title: input.title, body: input.body, published: input.published ?? false },
+        }),
     },
     User: {
       createdAt: (user: { createdAt: Date }) => user.createdAt.toISOString(),

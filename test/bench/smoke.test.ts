@@ -39,7 +39,11 @@ describeInServicesPass('the benchmark harness (smoke run)', () => {
     expect({ code, output: code === 0 ? '' : output.slice(-2000) }).toEqual({ code: 0, output: '' });
 
     const results = JSON.parse(readFileSync(path.join(dir, `${NAME}.json`), 'utf8')) as {
-      scenarios: Array<{ id: string; mode: string; results: Array<{ server: string; valid: boolean; requests: number; cpuMicrosPerRequest: number }> }>;
+      scenarios: Array<{
+        id: string;
+        mode: string;
+        results: Array<{ server: string; valid: boolean; requests: number; cpuMicrosPerRequest: number }>;
+      }>;
     };
     expect(results.scenarios.map((s) => s.id)).toEqual(['S1', 'S2', 'S3', 'S4']);
     for (const scenario of results.scenarios) {
