@@ -4,7 +4,7 @@
  * Every root field must carry exactly one of the two; building a schema where one carries neither
  * or both fails.
  *
- * Assurance (API.md §3): without `assurance` a field needs AAL2 from a user with a verified MFA
+ * Assurance (docs/api.md §3): without `assurance` a field needs AAL2 from a user with a verified MFA
  * factor and AAL1 from anyone else (secure by default: enrolling a factor protects every field);
  * `assurance: AAL1` lets an AAL1 session through (what a session needs to reach AAL2: `me`,
  * `myMfaFactors`, `verifyMfa`); `assurance: AAL2` always needs AAL2. With MFA_REQUIRED_FOR_ADMIN

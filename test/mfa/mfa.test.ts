@@ -1,5 +1,5 @@
 /**
- * Multi-factor authentication over real HTTP (API.md §3, §4, §6): TOTP enrolment and activation,
+ * Multi-factor authentication over real HTTP (docs/api.md §3, §4, §6): TOTP enrolment and activation,
  * login → mfaRequired, MFA_REQUIRED on a default @auth field, step-up keeping the session,
  * replayed and spent codes refused, lockout shared with login, refresh keeping AAL2, removal and
  * admin reset ending sessions. Codes are computed by the TOTP library at the server's injected clock.

@@ -1,5 +1,5 @@
 /**
- * WEBAUTHN_RP_ID / WEBAUTHN_RP_NAME / WEBAUTHN_ORIGINS are checked at start (API.md §2): a
+ * WEBAUTHN_RP_ID / WEBAUTHN_RP_NAME / WEBAUTHN_ORIGINS are checked at start (docs/api.md §2): a
  * relying party browsers would refuse stops the start with a message naming the variable.
  */
 import { ConfigError, loadConfig } from '../../src/config';

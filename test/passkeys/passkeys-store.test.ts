@@ -1,5 +1,5 @@
 /**
- * Passkey challenges live in the shared store (API.md §3, §6): a ceremony started on one instance
+ * Passkey challenges live in the shared store (docs/api.md §3, §6): a ceremony started on one instance
  * finishes on another, exactly once; the start/finish mutations count toward the per-IP limit;
  * and with Redis down they fail closed (INTERNAL_SERVER_ERROR within 5 s, no token, nothing
  * stored). The two-instance and rate-limit tests run on both passes; the Redis outage runs in the

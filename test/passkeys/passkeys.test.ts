@@ -1,5 +1,5 @@
 /**
- * Passkeys over real HTTP (API.md §3): registration and sign-in with a software authenticator
+ * Passkeys over real HTTP (docs/api.md §3): registration and sign-in with a software authenticator
  * that builds real attestation objects, authenticator data and ES256 assertions
  * (test/support/webauthn-authenticator.ts). Covers the AAL2 session and its amr, discoverable
  * sign-in, enumeration parity of startPasskeyLogin, every refusal (replay, origin, RP ID,

@@ -1,5 +1,5 @@
 /**
- * Multi-factor authentication (API.md §3): TOTP factors, recovery codes and step-up of a session
+ * Multi-factor authentication (docs/api.md §3): TOTP factors, recovery codes and step-up of a session
  * to AAL2. Knows nothing of HTTP or GraphQL.
  *
  * - TOTP secrets are sealed (AES-256-GCM, src/lib/seal.ts) under a key derived from JWT_SECRET

@@ -234,7 +234,7 @@ export class OAuthService {
       if (!user) throw new AppError(ErrorCode.UNAUTHENTICATED);
       if (!user.identities.some((identity) => identity.provider === providerId)) throw new AppError(ErrorCode.NOT_FOUND);
       const others = user.identities.length - 1;
-      // A password, another identity or a passkey is a way to sign in (API.md §3).
+      // A password, another identity or a passkey is a way to sign in (docs/api.md §3).
       if (user.passwordHash === null && others === 0 && user._count.passkeys === 0) {
         throw new ValidationError({
           provider: 'is your only way to sign in; set a password (password reset), link another provider or add a passkey first',

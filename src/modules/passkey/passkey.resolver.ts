@@ -8,7 +8,7 @@ import { PasskeyObject } from './passkey.types';
 type PasskeyContext = ResolverContext<'passkeys' | 'tokenDelivery'>;
 
 /**
- * Passkey fields (API.md §3). Registering and deleting take the default `@auth` rule, so a user
+ * Passkey fields (docs/api.md §3). Registering and deleting take the default `@auth` rule, so a user
  * with MFA needs an AAL2 session for them; signing in is public.
  */
 @Resolver()

@@ -1,5 +1,5 @@
 /**
- * Passkeys (WebAuthn, API.md §3) through @simplewebauthn/server. Knows nothing of GraphQL: the
+ * Passkeys (WebAuthn, docs/api.md §3) through @simplewebauthn/server. Knows nothing of GraphQL: the
  * resolver hands it the viewer, the request's meta and the browser's response JSON.
  *
  * - start… makes the options for navigator.credentials.create/get with a fresh challenge and
@@ -44,7 +44,7 @@ import type { AuthService } from '../identity';
 import type { IssuedTokens } from '../session';
 import { KNOWN_TRANSPORTS, authenticationResponse, clientDataOf, registrationResponse } from './passkey-response';
 
-/** How long a started ceremony may be finished (API.md §3). */
+/** How long a started ceremony may be finished (docs/api.md §3). */
 export const PASSKEY_CHALLENGE_TTL_MS = 5 * 60_000;
 /** Passkeys one user may register; each is listed in every registration and sign-in option. */
 export const MAX_PASSKEYS_PER_USER = 20;
