@@ -21,7 +21,7 @@ describe.each(['ES256', 'HS256'])('%s access tokens on an injected clock', (algo
       const claims = jwt.decode(user.accessToken) as { iat: number; exp: number };
       expect(claims.iat).toBe(START / 1000);
       expect(claims.exp).toBe(START / 1000 + 600);
-      expect((await server.gql(ME, {}, { token: user.accessToken })).body.data).toEqual({ me: { id: user.user.id } });
+      expect((await server.gql(ME, {}, { token: user.accessToken })).body.data?.me.id).toBe(user.user.id);
 
       // Just inside the skew it still verifies; one second past it, it is expired.
       clock.advance(600_000 + 4_000);
