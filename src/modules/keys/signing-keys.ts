@@ -118,6 +118,9 @@ function thumbprint(jwk: { crv: string; kty: string; x: string; y: string }): st
   return createHash('sha256').update(canonical, 'utf8').digest('base64url');
 }
 
+/** The first ES256 key's generation (HS256 switch markers take 0 and below). */
+const FIRST_ES256_GENERATION = 1;
+
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
@@ -449,19 +452,25 @@ export class SigningKeys {
   }
 
   /** Makes a key that signs from `activatesAt`; when another instance made that generation first, returns theirs. */
-  private async create(activatesAt: number): Promise<string> {
+  /**
+   * `generation` pins the new key's number; the first key takes 1, so instances starting together
+   * on an empty table collide on it and all sign with the one that won (with max + 1 a late
+   * instance would make a second key that the first instance does not know until its next reload,
+   * and refuse that instance's tokens meanwhile).
+   */
+  private async create(activatesAt: number, generation?: number): Promise<string> {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const exported = publicKey.export({ format: 'jwk' }) as { kty: string; crv: string; x: string; y: string };
     const kid = thumbprint(exported);
     const der = privateKey.export({ format: 'der', type: 'pkcs8' });
-    const latest = await this.options.prisma.signingKey.aggregate({ _max: { generation: true } });
+    const latest = generation === undefined ? await this.options.prisma.signingKey.aggregate({ _max: { generation: true } }) : null;
     const now = this.options.clock.now();
     try {
       await this.options.prisma.signingKey.create({
         data: {
           kid,
           algorithm: 'ES256',
-          generation: (latest._max.generation ?? 0) + 1,
+          generation: generation ?? (latest?._max.generation ?? 0) + 1,
           publicJwk: { kty: 'EC', crv: 'P-256', x: exported.x, y: exported.y },
           privateSealed: sealWithToken(this.options.secret, SEAL_PURPOSE, kid, der),
           sealedWith: secretFingerprint(this.options.secret),
@@ -512,7 +521,7 @@ export class SigningKeys {
         if (!isUniqueViolation(error)) throw error;
       }
     }
-    await this.create(now);
+    await this.create(now, FIRST_ES256_GENERATION);
   }
 
   /** Keys sealed under JWT_SECRET_PREVIOUS are sealed again under JWT_SECRET; none is lost. */
