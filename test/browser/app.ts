@@ -102,11 +102,13 @@ export async function startExample(options: { clock?: Clock; env?: Record<string
 }
 
 /**
- * examples/web with the packed client package installed, made once per content of the two (the
- * browser test files share it) and kept in the temp directory, like the database templates.
+ * examples/web with the packed client package installed, made once per checkout and content of
+ * the two (the browser test files share it) and kept in the temp directory, like the database
+ * templates. Its other packages are links into this checkout's node_modules, so the checkout's
+ * path is part of the key: a copy made by another clone (since deleted) would hold dangling links.
  */
 function installedExample(): string {
-  const hash = createHash('sha256');
+  const hash = createHash('sha256').update(`${ROOT}\0`);
   const add = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       if (entry.name === 'node_modules' || (entry.name === 'dist' && dir === EXAMPLE)) continue;
@@ -119,7 +121,10 @@ function installedExample(): string {
   add(path.join(ROOT, 'packages', 'client', 'dist'));
   hash.update(readFileSync(path.join(ROOT, 'packages', 'client', 'package.json')));
   const appDir = path.join(tmpdir(), `warden-web-example-${hash.digest('hex').slice(0, 16)}`);
-  if (existsSync(path.join(appDir, 'package.json'))) return appDir;
+  if (existsSync(path.join(appDir, 'package.json'))) {
+    if (existsSync(path.join(appDir, 'node_modules', 'esbuild', 'package.json'))) return appDir;
+    rmSync(appDir, { recursive: true, force: true }); // its links lead nowhere: node_modules was removed and not reinstalled
+  }
 
   const partial = mkdtempSync(`${appDir}.tmp-`);
   const output = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', partial], {
@@ -144,6 +149,21 @@ function installedExample(): string {
     rmSync(partial, { recursive: true, force: true }); // another run got there first
   }
   return appDir;
+}
+
+/**
+ * Awaits `opening` together like Promise.all, but first hands whatever did open to `keep`, so
+ * the file's afterAll closes it when another part failed: a browser connection left open keeps
+ * jest from exiting after the run.
+ */
+export async function openTogether<T extends unknown[]>(
+  opening: { [K in keyof T]: Promise<T[K]> },
+  keep: (opened: { [K in keyof T]: T[K] | undefined }) => void,
+): Promise<void> {
+  const results = await Promise.allSettled(opening as unknown as Promise<unknown>[]);
+  keep(results.map((result) => (result.status === 'fulfilled' ? result.value : undefined)) as { [K in keyof T]: T[K] | undefined });
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Builds the installed example with its own build script, for `wardenUrl`, into `outDir`. */

@@ -13,7 +13,7 @@
 import type { Browser, BrowserContext, Page, Request, Response } from 'playwright-core';
 import { scrapeMetrics, uniqueEmail } from '../kit';
 import { describeInBrowser, openBrowser } from './browser';
-import { serveSite, startExample, type ExampleSetup, type StaticSite } from './app';
+import { openTogether, serveSite, startExample, type ExampleSetup, type StaticSite } from './app';
 
 // Names the page functions below use in the browser (this file is type-checked without the DOM lib).
 declare const document: any;
@@ -29,13 +29,16 @@ describeInBrowser('pages on other origins, in the signed-in user’s browser', (
   let elsewhere: StaticSite;
 
   beforeAll(async () => {
-    [browser, example, elsewhere] = await Promise.all([
-      openBrowser(),
-      startExample(),
-      serveSite((pathname) =>
-        pathname === '/' ? { type: 'text/html; charset=utf-8', body: '<!doctype html><title>elsewhere</title><body></body>' } : null,
-      ),
-    ]);
+    await openTogether(
+      [
+        openBrowser(),
+        startExample(),
+        serveSite((pathname) =>
+          pathname === '/' ? { type: 'text/html; charset=utf-8', body: '<!doctype html><title>elsewhere</title><body></body>' } : null,
+        ),
+      ],
+      (opened) => ([browser, example, elsewhere] = opened as [Browser, ExampleSetup, StaticSite]),
+    );
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { uniqueEmail } from '../kit';
 import { describeInBrowser, openBrowser } from './browser';
-import { SCREENSHOTS, startExample, type ExampleSetup } from './app';
+import { openTogether, SCREENSHOTS, startExample, type ExampleSetup } from './app';
 
 // Names the page functions below use in the browser (this file is type-checked without the DOM lib).
 declare const document: any;
@@ -22,7 +22,7 @@ describeInBrowser('examples/web passkeys, with a virtual authenticator', () => {
   let example: ExampleSetup;
 
   beforeAll(async () => {
-    [browser, example] = await Promise.all([openBrowser(), startExample()]);
+    await openTogether([openBrowser(), startExample()], (opened) => ([browser, example] = opened as [Browser, ExampleSetup]));
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

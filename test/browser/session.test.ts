@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { metric, uniqueEmail } from '../kit';
 import { describeInBrowser, openBrowser } from './browser';
-import { SCREENSHOTS, startExample, type ExampleSetup } from './app';
+import { openTogether, SCREENSHOTS, startExample, type ExampleSetup } from './app';
 
 // Names the page functions below use in the browser (this file is type-checked without the DOM lib).
 declare const document: { cookie: string; body: { dataset: Record<string, string | undefined> } };
@@ -37,7 +37,10 @@ describeInBrowser('examples/web in Chromium, cookie transport', () => {
   const passTime = (ms: number) => (skipped += ms);
 
   beforeAll(async () => {
-    [browser, example] = await Promise.all([openBrowser(), startExample({ clock: { now: () => Date.now() + skipped } })]);
+    await openTogether(
+      [openBrowser(), startExample({ clock: { now: () => Date.now() + skipped } })],
+      (opened) => ([browser, example] = opened as [Browser, ExampleSetup]),
+    );
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
