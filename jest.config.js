@@ -16,6 +16,8 @@ module.exports = {
     // @prisma/schema-engine-wasm needs (jest runs with --experimental-vm-modules).
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
+  // With more than one worker in the PostgreSQL + Redis pass, each worker's own services.
+  setupFiles: ['<rootDir>/test/support/worker-env.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,

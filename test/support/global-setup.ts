@@ -5,7 +5,8 @@
  *   load it through `freshPGlite()` (path in WARDEN_TEST_PGLITE_TEMPLATE). The file is named
  *   after a fingerprint of the migrations, so later runs reuse it until a migration changes.
  * - DATABASE_URL set: applies pending migrations to that database (tests use it directly) and
- *   drops template databases left by older migration sets.
+ *   drops template databases left by older migration sets; with more than one worker, makes each
+ *   further worker's own database and Redis (worker-services.ts).
  */
 import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,15 +15,21 @@ import { PGlite } from '@electric-sql/pglite';
 import { applyMigrations } from '../../src/infra/migrate';
 import { migrationsFingerprint, PG_TEMPLATE_PREFIX, PGLITE_TEMPLATE_ENV, withClient } from './db-template';
 import { launchSharedBrowser } from '../browser/browser';
+import { startWorkerServices } from './worker-services';
+
+/** What globalTeardown stops (jest runs both in one process). */
+export const stopAfterRun: Array<() => Promise<void>> = [];
 
 const PGLITE_DUMP_PREFIX = 'warden-pglite-template-';
 
-export default async function globalSetup(globalConfig?: { testPathPattern?: string }): Promise<void> {
+export default async function globalSetup(globalConfig?: { testPathPattern?: string; maxWorkers?: number }): Promise<void> {
   process.env[PGLITE_TEMPLATE_ENV] = await pgliteTemplate();
   const url = process.env.DATABASE_URL;
   if (url) {
     await applyMigrations({ kind: 'postgres', url });
     await dropStaleTemplates(url);
+    // More than one worker: each beyond the first gets a database and a Redis of its own.
+    stopAfterRun.push(await startWorkerServices(globalConfig?.maxWorkers ?? 1));
     // One Chromium for all of test/browser (a PostgreSQL + Redis pass suite), when the run includes it.
     const pattern = globalConfig?.testPathPattern ?? '';
     if (process.env.REDIS_URL && (pattern === '' || pattern.includes('browser'))) await launchSharedBrowser();
