@@ -29,6 +29,7 @@ const DURATION = SMOKE ? 1 : Number(process.env.BENCH_DURATION ?? 8);
 const WARDEN = 'servers/warden.js';
 const SECRET = 'bench-secret-that-is-at-least-32-bytes-long';
 const SERVER_CORE = 0;
+const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ?? path.join(__dirname, '..', '..', 'bench', 'results');
 const LOAD_CORE = 1;
 
 interface Scenario {
@@ -45,6 +46,13 @@ interface Target {
   value: number;
   met: boolean | null;
 }
+
+/** A target met when the value is at most `limit` (a growth or a ratio of costs). */
+const atMost = (description: string, value: number, limit: number): Target => ({
+  description,
+  value,
+  met: Number.isNaN(value) ? null : value <= limit,
+});
 
 const target = (description: string, value: number, threshold: number): Target => ({
   description,
@@ -639,6 +647,271 @@ async function s5(mode: Mode): Promise<Scenario[]> {
   return out;
 }
 
+/**
+ * MEM (BENCH_ONLY=MEM): RSS and heap of one Warden after 20k and after 200k S2 requests, each
+ * read after two full collections (the server runs with --expose-gc); steady load should not grow
+ * them (target: within 10 %).
+ */
+async function memory(mode: Mode): Promise<Scenario> {
+  const results: LoadResult[] = [];
+  const figures: Record<string, number | string> = {};
+  const targets: Target[] = [];
+  await withServer('Warden', WARDEN, mode, { NODE_OPTIONS: '--expose-gc' }, async (server) => {
+    const { accessToken } = await signup(server);
+    const load = (amount: number) =>
+      runLoad({ server, body: ME, headers: { authorization: `Bearer ${accessToken}` }, amount, durationSeconds: 0 });
+    const first = await load(20_000);
+    first.server = 'Warden S2, requests 1–20k';
+    const early = await server.memory();
+    const rest = await load(180_000);
+    rest.server = 'Warden S2, requests 20k–200k';
+    const late = await server.memory();
+    results.push(first, rest);
+    const mib = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
+    Object.assign(figures, {
+      'RSS MiB after 20k': mib(early.rss),
+      'RSS MiB after 200k': mib(late.rss),
+      'heap MiB after 20k': mib(early.heapUsed),
+      'heap MiB after 200k': mib(late.heapUsed),
+      'collected before reading': late.collected ? 'yes' : 'no',
+    });
+    targets.push(
+      atMost('RSS after 200k ≤ 1.1 × after 20k (value: after 200k ÷ after 20k)', late.rss / early.rss, 1.1),
+      atMost('heap after 200k ≤ 1.1 × after 20k (value: after 200k ÷ after 20k)', late.heapUsed / early.heapUsed, 1.1),
+    );
+  });
+  return { id: 'MEM', title: 'memory under steady S2 load', mode: mode.name, results, figures, targets };
+}
+
+/**
+ * GROWTH (BENCH_ONLY=GROWTH, PostgreSQL only): how each request's cost grows with the data. The
+ * same requests run against a small data set (11 users, 100 posts, 1k sessions) and a large one
+ * (bench/seed-large.sql: 10k users, 200k posts, ~500k follows; plus 1M sessions), each at 8
+ * connections; the figure is time per request, large ÷ small (from req/s), target ≤ 1.5. Pages:
+ * page 50 (after 980 items, 20 a page) exists only in the large set, so it is compared with the
+ * small set's page 1. The database is BENCH_GROWTH_DATABASE_URL's, which the run empties (TRUNCATE)
+ * and fills: give it a scratch database. Every statement the requests sent on the large set is
+ * then run under EXPLAIN (ANALYZE, BUFFERS) (writes inside a rolled-back transaction), into
+ * bench/results/growth-explain.md.
+ */
+const GROWTH_POSTS = (after: string | null) =>
+  `{ posts(first: 20${after ? `, after: ${JSON.stringify(after)}` : ''}) { edges { node { id title author { id name followerCount } } } pageInfo { endCursor } } }`;
+const GROWTH_FEED = (after: string | null) =>
+  `{ feed(first: 20${after ? `, after: ${JSON.stringify(after)}` : ''}) { edges { node { id title author { id name } } } pageInfo { endCursor } } }`;
+const GROWTH_USER_POSTS = (star: string) => (after: string | null) =>
+  `{ user(id: ${JSON.stringify(star)}) { id name posts(first: 20${after ? `, after: ${JSON.stringify(after)}` : ''}) { edges { node { id title } } pageInfo { endCursor } } } }`;
+
+const GROWTH_LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { accessToken user { id } } }';
+
+interface GrowthCase {
+  name: string;
+  /** Request body and headers; built once the data set is in place. */
+  request: () => Promise<{ body: string; headers: Record<string, string> }>;
+  /** SESSION_CACHE_TTL=0 server (S2 with the cache off). */
+  uncached?: boolean;
+}
+
+async function growth(): Promise<Scenario> {
+  const databaseUrl = process.env.BENCH_GROWTH_DATABASE_URL;
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  if (!databaseUrl || !redisUrl)
+    throw new Error('GROWTH needs BENCH_GROWTH_DATABASE_URL (a scratch database it empties) and BENCH_REDIS_URL');
+  const redis = new URL(redisUrl);
+  redis.pathname = '/2';
+  const mode: Mode = { name: 'PostgreSQL + Redis', env: { DATABASE_URL: databaseUrl, REDIS_URL: redis.toString() } };
+  const { Client } = await import('pg');
+  const sql = async <T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]> => {
+    const client = new Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const result = await client.query(text, values);
+      return (Array.isArray(result) ? result[result.length - 1].rows : result.rows) as T[];
+    } finally {
+      await client.end();
+    }
+  };
+  const results: LoadResult[] = [];
+  const figures: Record<string, number | string> = {};
+  const targets: Target[] = [];
+  const timings: Record<string, Record<'small' | 'large', LoadResult | undefined>> = {};
+  const sizes: Record<string, Record<string, string>> = {};
+  const explainCases: GrowthCase[] = [];
+  // The server the cases' page walks ask (set by whichever server is measuring or explaining).
+  let current: ServerHandle | undefined;
+
+  for (const size of ['small', 'large'] as const) {
+    // A server first, so the schema exists (it migrates at start); then the data set.
+    let viewer!: { accessToken: string; refreshToken: string; user: { id: string } };
+    let viewerEmail = '';
+    let star = '';
+    await withServer('Warden (seeding)', WARDEN, mode, {}, async (server) => {
+      await sql('TRUNCATE "User", "AuthEvent" CASCADE');
+      viewerEmail = email('viewer');
+      const data = await gql(server, SIGNUP, { input: { email: viewerEmail, password: 'bench password 1', name: 'viewer' } });
+      viewer = data.signup;
+      if (size === 'small') {
+        await sql(`
+          CREATE TEMP TABLE u AS SELECT gen_random_uuid() AS id, g AS n FROM generate_series(1, 10) g;
+          INSERT INTO "User" (id, email, name, "passwordHash", "avatarUrl", bio, "updatedAt")
+            SELECT id, 'small' || n || '@growth.test', 'User ' || n, 'x', '', '', now() FROM u;
+          INSERT INTO "Post" (id, "authorId", title, body, published, "createdAt", "updatedAt")
+            SELECT gen_random_uuid(), u.id, 'Post ' || g, 'body', true, now() - (g || ' minutes')::interval, now()
+            FROM generate_series(1, 100) g JOIN u ON u.n = 1 + g % 10;
+          INSERT INTO "Follow" ("followerId", "followingId") SELECT '${viewer.user.id}', id FROM u;
+          ANALYZE;`);
+      } else {
+        await sql(readFileSync(path.join(__dirname, '..', '..', 'bench', 'seed-large.sql'), 'utf8'));
+        // One author with 1,200 more posts, older than the rest (so their page 50 exists and the
+        // newest pages stay mixed), and the viewer following 100 more authors including that one.
+        await sql(`
+          CREATE TEMP TABLE u AS SELECT id, row_number() OVER (ORDER BY id) AS n FROM "User" WHERE email LIKE '%@explain.test';
+          INSERT INTO "Post" (id, "authorId", title, body, published, "createdAt", "updatedAt")
+            SELECT gen_random_uuid(), (SELECT id FROM u WHERE n = 1), 'Star ' || g, 'body', true, now() - interval '400 days' - (g || ' minutes')::interval, now()
+            FROM generate_series(1, 1200) g;
+          INSERT INTO "Follow" ("followerId", "followingId") SELECT '${viewer.user.id}', id FROM u WHERE n <= 100 ON CONFLICT DO NOTHING;
+          ANALYZE;`);
+      }
+      star = (await sql<{ id: string }>(`SELECT "authorId" AS id FROM "Post" GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`))[0].id;
+      // Sessions: 1k or 1M rows, spread over the seeded users.
+      const sessions = size === 'small' ? 1_000 : 1_000_000;
+      await sql(`
+        INSERT INTO "Session" (id, "userId", "expiresAt", "absoluteExpiresAt", "tokenSalt")
+        SELECT gen_random_uuid(), u.id, now() + interval '14 days', now() + interval '30 days', decode(md5(random()::text), 'hex')
+        FROM generate_series(1, ${sessions}) g JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS c FROM "User") u
+          ON u.n = 1 + g % u.c;
+        ANALYZE "Session";`);
+      for (const table of ['User', 'Post', 'Follow', 'Session']) {
+        const [row] = await sql<{ rows: string; bytes: string }>(
+          `SELECT (SELECT count(*) FROM "${table}")::text AS rows, pg_size_pretty(pg_total_relation_size('"${table}"')) AS bytes`,
+        );
+        (sizes[table] ??= {})[size] = `${Number(row.rows).toLocaleString('en')} rows, ${row.bytes}`;
+      }
+    });
+
+    const auth = { authorization: `Bearer ${viewer.accessToken}` };
+    // Page 50: walk 49 pages for its cursor (on the server that measures it).
+    const pageAfter = async (server: ServerHandle, query: (after: string | null) => string, pages: number, pick: (data: any) => any) => {
+      let after: string | null = null;
+      for (let i = 0; i < pages; i++) after = pick(await gql(server, query(after), {}, viewer.accessToken)).pageInfo.endCursor;
+      return after;
+    };
+    const cases = (server: () => ServerHandle): GrowthCase[] => [
+      { name: 'S3 posts page 1', request: async () => ({ body: JSON.stringify({ query: GROWTH_POSTS(null) }), headers: auth }) },
+      { name: 'feed page 1', request: async () => ({ body: JSON.stringify({ query: GROWTH_FEED(null) }), headers: auth }) },
+      {
+        name: 'user { posts } page 1',
+        request: async () => ({ body: JSON.stringify({ query: GROWTH_USER_POSTS(star)(null) }), headers: auth }),
+      },
+      ...(size === 'large'
+        ? [
+            {
+              name: 'S3 posts page 50',
+              request: async () => ({
+                body: JSON.stringify({ query: GROWTH_POSTS(await pageAfter(server(), GROWTH_POSTS, 49, (d) => d.posts)) }),
+                headers: auth,
+              }),
+            },
+            {
+              name: 'feed page 50',
+              request: async () => ({
+                body: JSON.stringify({ query: GROWTH_FEED(await pageAfter(server(), GROWTH_FEED, 49, (d) => d.feed)) }),
+                headers: auth,
+              }),
+            },
+            {
+              name: 'user { posts } page 50',
+              request: async () => ({
+                body: JSON.stringify({
+                  query: GROWTH_USER_POSTS(star)(await pageAfter(server(), GROWTH_USER_POSTS(star), 49, (d) => d.user.posts)),
+                }),
+                headers: auth,
+              }),
+            },
+          ]
+        : []),
+      {
+        name: 'login',
+        request: async () => ({
+          body: JSON.stringify({ query: GROWTH_LOGIN, variables: { input: { email: viewerEmail, password: 'bench password 1' } } }),
+          headers: {},
+        }),
+      },
+      { name: 'S2 me, session cache off', uncached: true, request: async () => ({ body: ME, headers: auth }) },
+    ];
+    for (const uncached of [false, true]) {
+      await withServer(`Warden, ${size}`, WARDEN, mode, uncached ? { SESSION_CACHE_TTL: '0' } : {}, async (server) => {
+        current = server;
+        for (const c of cases(() => current!).filter((c) => Boolean(c.uncached) === uncached)) {
+          const { body, headers } = await c.request();
+          // A second of warm-up first, so the first case measured on a server pays no more JIT than the others.
+          await runLoad({ server, body, headers, connections: 8, durationSeconds: 1 });
+          const result = await runLoad({ server, body, headers, connections: 8, durationSeconds: Math.min(DURATION, 5) });
+          result.server = `${c.name}, ${size} data`;
+          results.push(result);
+          (timings[c.name] ??= { small: undefined, large: undefined })[size] = result;
+        }
+      });
+    }
+    const rotation = await rotations(`refreshToken, ${size} data`, WARDEN, mode, {});
+    results.push(rotation);
+    (timings['refreshToken'] ??= { small: undefined, large: undefined })[size] = rotation;
+    if (size === 'large') explainCases.push(...cases(() => current!));
+  }
+
+  // Time per request, large ÷ small; page 50 against the small set's page 1.
+  for (const [name, { large }] of Object.entries(timings)) {
+    const small = timings[name.replace('page 50', 'page 1')]?.small;
+    const value = large?.valid && small?.valid ? small.rps / large.rps : NaN;
+    figures[`${name}: large ÷ small (time/request)`] = value;
+    targets.push(atMost(`${name} ≤ 1.5 × small (value: large ÷ small)`, value, 1.5));
+  }
+  for (const [table, bySize] of Object.entries(sizes)) figures[`${table} small / large`] = `${bySize.small} / ${bySize.large}`;
+
+  // The statements of each request on the large set, explained.
+  const log = path.join(mkdtempSync(path.join(tmpdir(), 'warden-growth-')), 'queries.jsonl');
+  const explained: string[] = [
+    '# EXPLAIN (ANALYZE, BUFFERS) of each statement, large data set',
+    '',
+    'Written by `BENCH_ONLY=GROWTH npm run bench` (see docs/performance.md). UPDATEs and DELETEs ran inside a rolled-back transaction; INSERTs are left out (replayed, each would repeat its key).',
+    '',
+  ];
+  await withServer('Warden (explain)', WARDEN, mode, { BENCH_LOG_QUERIES: log }, async (server) => {
+    current = server;
+    for (const c of explainCases) {
+      const { body, headers } = await c.request();
+      writeFileSync(log, '');
+      const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      await response.text();
+      explained.push(`## ${c.name}`, '');
+      const statements = readFileSync(log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { query: string; params: string });
+      for (const { query, params } of statements) {
+        if (!/^\s*(SELECT|UPDATE|DELETE|WITH)/i.test(query)) continue; // an INSERT replayed would repeat its key
+        let plan: string;
+        try {
+          const client = new (await import('pg')).Client({ connectionString: databaseUrl });
+          await client.connect();
+          try {
+            await client.query('BEGIN');
+            const rows = (await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${query}`, JSON.parse(params || '[]'))).rows;
+            plan = rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+          } finally {
+            await client.query('ROLLBACK').catch(() => undefined);
+            await client.end();
+          }
+        } catch (error) {
+          plan = `(could not explain: ${(error as Error).message})`;
+        }
+        explained.push('```sql', query.trim(), '```', '', '```', plan, '```', '');
+      }
+    }
+  });
+  writeFileSync(path.join(RESULTS_DIR, 'growth-explain.md'), explained.join('\n'));
+  return { id: 'GROWTH', title: 'cost as the data grows', mode: mode.name, results, figures, targets };
+}
+
 const fmt = (n: number | string) =>
   typeof n === 'number' ? (Number.isNaN(n) ? 'n/a' : Number.isInteger(n) ? String(n) : n.toFixed(2)) : n;
 
@@ -693,8 +966,11 @@ async function main(): Promise<void> {
     if (want('S3')) scenarios.push(await s3(mode));
     if (want('S4')) scenarios.push(await s4(mode, s2Result));
     if (want('S5') && !SMOKE) scenarios.push(...(await s5(mode)));
+    // Long runs of their own, only when named: BENCH_ONLY=MEM, BENCH_ONLY=GROWTH.
+    if (only?.includes('MEM') && !SMOKE) scenarios.push(await memory(mode));
     for (const s of scenarios.filter((x) => x.mode === mode.name)) console.log(s.id, JSON.stringify(s.figures));
   }
+  if (only?.includes('GROWTH') && !SMOKE) scenarios.push(await growth());
   await stopSink();
   await stopSmokeServers();
   const machine = {
@@ -707,7 +983,7 @@ async function main(): Promise<void> {
       .map((n) => n.toFixed(2))
       .join(' '),
   };
-  const dir = process.env.BENCH_RESULTS_DIR ?? path.join(__dirname, '..', '..', 'bench', 'results');
+  const dir = RESULTS_DIR;
   // A run of some scenarios (BENCH_ONLY) writes files of its own, leaving the full run's alone.
   const name = only ? `only-${only.join('-')}` : 'latest';
   writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ date: new Date().toISOString(), machine, scenarios }, null, 2) + '\n');

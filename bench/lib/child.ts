@@ -8,6 +8,14 @@ import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+/** The process's memory after a full collection (the server runs with --expose-gc when asked for this). */
+export interface ChildMemory {
+  rss: number;
+  heapUsed: number;
+  /** Whether a collection ran first (false: no --expose-gc, so the heap figure includes garbage). */
+  collected: boolean;
+}
+
 export interface ChildStats {
   cpu: NodeJS.CpuUsage;
   elu: ReturnType<typeof performance.eventLoopUtilization>;
@@ -45,6 +53,14 @@ export function announce(url: string, queries?: () => number): void {
     if (message === 'stats') {
       const stats: ChildStats = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), queries: queries?.() };
       void toggleProfiler().then(() => process.send!({ stats }));
+    } else if (message === 'memory') {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      // Twice: the first may only queue finalizers whose objects the second frees.
+      gc?.();
+      gc?.();
+      const { rss, heapUsed } = process.memoryUsage();
+      const memory: ChildMemory = { rss, heapUsed, collected: Boolean(gc) };
+      process.send!({ memory });
     }
   });
   process.send!({ ready: url });

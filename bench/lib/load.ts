@@ -8,7 +8,10 @@ export interface LoadOptions {
   body?: string;
   headers?: Record<string, string>;
   connections?: number;
+  /** How long to run; ignored when `amount` is set. */
   durationSeconds: number;
+  /** Run exactly this many requests instead of for `durationSeconds`. */
+  amount?: number;
   /** Caps the request rate (for latency measured under a known load). */
   overallRate?: number;
   /** Per-connection set-up (rotation: each answer gives the connection's next body). */
@@ -40,7 +43,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     url: server.url,
     method: 'POST',
     connections: options.connections ?? 32,
-    duration: options.durationSeconds,
+    ...(options.amount ? { amount: options.amount } : { duration: options.durationSeconds }),
     overallRate: options.overallRate,
     headers: { 'content-type': 'application/json', ...options.headers },
     body: options.body,
@@ -67,7 +70,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     valid: problems.length === 0,
     invalidReason: problems.length ? problems.join('; ') : undefined,
     requests: result.requests.total,
-    rps: result.requests.total / options.durationSeconds,
+    rps: result.requests.total / (options.amount ? Math.max(result.duration, 0.001) : options.durationSeconds),
     latencyP50Ms: result.latency.p50,
     latencyP99Ms: result.latency.p99,
     cpuMicrosPerRequest: result.requests.total ? cpuMicros / result.requests.total : 0,

@@ -1,11 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { ChildStats } from './child';
+import type { ChildMemory, ChildStats } from './child';
 
 export interface ServerHandle {
   name: string;
   url: string;
   stats(): Promise<ChildStats>;
+  memory(): Promise<ChildMemory>;
   stop(): Promise<void>;
 }
 
@@ -48,17 +49,8 @@ export async function startServer(name: string, script: string, env: Record<stri
   return {
     name,
     url,
-    stats: () =>
-      new Promise((resolve) => {
-        const onMessage = (message: { stats?: ChildStats }) => {
-          if (message.stats) {
-            child.off('message', onMessage);
-            resolve(message.stats);
-          }
-        };
-        child.on('message', onMessage);
-        child.send('stats');
-      }),
+    stats: () => ask<ChildStats>(child, 'stats'),
+    memory: () => ask<ChildMemory>(child, 'memory'),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -70,4 +62,18 @@ export async function startServer(name: string, script: string, env: Record<stri
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Sends `kind` to the server process and resolves with its answer's `kind` field. */
+function ask<T>(child: ChildProcess, kind: 'stats' | 'memory'): Promise<T> {
+  return new Promise((resolve) => {
+    const onMessage = (message: Record<string, unknown>) => {
+      if (message[kind]) {
+        child.off('message', onMessage);
+        resolve(message[kind] as T);
+      }
+    };
+    child.on('message', onMessage);
+    child.send(kind);
+  });
 }

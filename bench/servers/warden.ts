@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config';
 import { createWarden } from '../../src/bootstrap';
 import { lowerThreadPoolPriority } from '../../src/lib/thread-pool-priority';
 import { announce } from '../lib/child';
+import { appendFileSync } from 'node:fs';
 
 async function main(): Promise<void> {
   // As main.ts does, first of all (BENCH_POOL_PRIORITY=normal leaves it out, to compare).
@@ -17,8 +18,17 @@ async function main(): Promise<void> {
   const loaded = loadConfig();
   const config = loaded.nodeEnv === 'benchmark' ? { ...loaded, isProduction: true, isDevelopment: false, cookieSecure: true } : loaded;
   // Counting statements costs a Prisma query event each, so only the counting runs turn it on.
+  // BENCH_LOG_QUERIES=<file>: each statement's text and parameters, one JSON line each, so the
+  // data-growth run can EXPLAIN what a request sent.
   let queries = 0;
-  const onQuery = process.env.BENCH_COUNT_QUERIES === '1' ? () => void queries++ : undefined;
+  const queryLog = process.env.BENCH_LOG_QUERIES;
+  const onQuery =
+    process.env.BENCH_COUNT_QUERIES === '1' || queryLog
+      ? (event: { query: string; params: string }) => {
+          queries++;
+          if (queryLog) appendFileSync(queryLog, JSON.stringify({ query: event.query, params: event.params }) + '\n');
+        }
+      : undefined;
   // BENCH_EXECUTION=graphql-js: the interpreter instead of the compiled executor, to compare.
   const execution = process.env.BENCH_EXECUTION === 'graphql-js' ? 'graphql-js' : undefined;
   const warden = await createWarden(config, { databaseOptions: { onQuery }, ...(execution ? { execution } : {}) });
