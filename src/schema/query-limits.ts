@@ -22,6 +22,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import { LRUCache } from 'lru-cache';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { clampFirst } from '../lib/pagination';
 
@@ -82,6 +83,30 @@ export const fieldCost: ComplexityEstimator = ({ field, args, childComplexity })
 };
 
 /**
+ * Estimates already made: per schema, per operation node (Apollo hands the same parsed document
+ * to every request with the same query text), per values of the variables that can change a
+ * cost. Only an `Int` variable can reach `first` and only a `Boolean` one `@include`/`@skip`
+ * (GraphQL admits a variable only where its type fits), so the others are left out of the key:
+ * the refresh mutation's token, a signup's input. Holds the cost, or the reason it could not be
+ * estimated.
+ */
+const estimates = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, LRUCache<string, { cost: number } | { reason: string }>>>();
+const ESTIMATES_PER_OPERATION = 64;
+const ABSENT = { absent: true };
+
+/** The key of an estimate: the values of the operation's `Int` and `Boolean` variables, an absent one apart from null. */
+function costDrivers(operation: OperationDefinitionNode, variables: Record<string, unknown>): string {
+  const values: unknown[] = [];
+  for (const definition of operation.variableDefinitions ?? []) {
+    const type = definition.type.kind === Kind.NON_NULL_TYPE ? definition.type.type : definition.type;
+    if (type.kind !== Kind.NAMED_TYPE || (type.name.value !== 'Int' && type.name.value !== 'Boolean')) continue;
+    const name = definition.variable.name.value;
+    values.push(Object.hasOwn(variables, name) ? variables[name] : ABSENT);
+  }
+  return JSON.stringify(values);
+}
+
+/**
  * The worst-case cost of the operation Apollo resolved. Throws the refusal when it is over
  * `maxCost`, or when it cannot be estimated (a fragment expansion past `maxEstimatedNodes`, an
  * argument that cannot be computed); returns undefined when the variables do not coerce, which
@@ -95,31 +120,45 @@ export function estimateCost(
   maxCost: number = QUERY_LIMITS.maxCost,
 ): number | undefined {
   if (getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors) return undefined;
-  // The operation alone with every fragment, so the estimate neither adds up the document's
-  // other operations nor meets an anonymous one it cannot name.
-  const single: DocumentNode = {
-    kind: Kind.DOCUMENT,
-    definitions: document.definitions.filter((definition) => definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION),
-  };
-  let cost: number;
-  try {
-    cost = getComplexity({
-      schema,
-      query: single,
-      variables: variables ?? {},
-      estimators: [fieldCost],
-      maxQueryNodes: QUERY_LIMITS.maxEstimatedNodes,
-    });
-  } catch (error) {
-    const reason = error instanceof GraphQLError ? error.message : 'the query could not be analysed';
-    throw refusal(`Query cost could not be estimated within the limit of ${maxCost}: ${reason}`);
+  let perSchema = estimates.get(schema);
+  if (!perSchema) estimates.set(schema, (perSchema = new WeakMap()));
+  let known = perSchema.get(operation);
+  if (!known) perSchema.set(operation, (known = new LRUCache({ max: ESTIMATES_PER_OPERATION })));
+  const key = costDrivers(operation, variables ?? {});
+  let estimate = known.get(key);
+  if (!estimate) {
+    estimate = estimateOnce(schema, document, operation, variables ?? {});
+    known.set(key, estimate);
   }
+  if ('reason' in estimate) throw refusal(`Query cost could not be estimated within the limit of ${maxCost}: ${estimate.reason}`);
+  const { cost } = estimate;
   if (!Number.isFinite(cost) || cost > maxCost) {
     throw refusal(
       `Query cost ${cost} exceeds the limit of ${maxCost} (each field costs 1; a list multiplies its selection by \`first\`, 1..100).`,
     );
   }
   return cost;
+}
+
+function estimateOnce(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): { cost: number } | { reason: string } {
+  // The operation alone with every fragment, so the estimate neither adds up the document's
+  // other operations nor meets an anonymous one it cannot name.
+  const single: DocumentNode = {
+    kind: Kind.DOCUMENT,
+    definitions: document.definitions.filter((definition) => definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION),
+  };
+  try {
+    return {
+      cost: getComplexity({ schema, query: single, variables, estimators: [fieldCost], maxQueryNodes: QUERY_LIMITS.maxEstimatedNodes }),
+    };
+  } catch (error) {
+    return { reason: error instanceof GraphQLError ? error.message : 'the query could not be analysed' };
+  }
 }
 
 /** Refuses, before execution, an operation whose worst-case cost (with its variables) is over `maxCost`. */

@@ -126,6 +126,31 @@ describe('the cost estimate', () => {
     expect(outer[0].node.author.posts.edges[0].node.author.posts.edges).toHaveLength(3);
   });
 
+  it('remembers an estimate only for the same `first` and `@include` values: a cheap request of a query never lets a costly one of it through', async () => {
+    // The cost of an operation is remembered per values of its Int and Boolean variables ($me,
+    // an ID, is not one); an attacker who warms the query with cheap values must still be
+    // refused with costly ones.
+    const deep = NESTED_ATTACK.replace('$me: ID!)', '$me: ID!, $deep: Boolean!)').replace(
+      'author {\n            posts(first: $n)',
+      'author @include(if: $deep) {\n            posts(first: $n)',
+    );
+    expect(deep).toContain('@include(if: $deep)');
+    const ask = (variables: Record<string, unknown>) =>
+      server.gql(deep, { me: author.user.id, ...variables }, { token: author.accessToken });
+    const answered = (response: GqlResponse) => ({ status: response.status, errors: response.body.errors?.map((e) => e.message) });
+    const ok = { status: 200, errors: undefined };
+    const refused = { status: 400, errors: [expect.stringMatching(/^Query cost \d+ exceeds the limit of 5000/)] };
+    for (const round of [1, 2]) {
+      expect({ round, ...answered(await ask({ n: 3, deep: true })) }).toEqual({ round, ...ok });
+      expect({ round, ...answered(await ask({ n: 100, deep: true })) }).toEqual({ round, ...refused });
+      // Left to its default (100): not the same as 3.
+      expect({ round, ...answered(await ask({ deep: true })) }).toEqual({ round, ...refused });
+      // The costly levels left out by @include: cheap again, though `first` is 100.
+      expect({ round, ...answered(await ask({ n: 100, deep: false })) }).toEqual({ round, ...ok });
+      expect({ round, ...answered(await ask({ n: 100, deep: true })) }).toEqual({ round, ...refused });
+    }
+  });
+
   it('counts the argument default (20) when `first` is left out', async () => {
     // 20 × 20 × 20 bodies: refused, where the old estimate (literal `first` only) let it run.
     const noFirst = '{ posts { edges { node { author { posts { edges { node { author { posts { edges { node { body } } } } } } } } } } } }';
