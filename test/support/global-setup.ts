@@ -29,7 +29,9 @@ export default async function globalSetup(globalConfig?: { testPathPattern?: str
     await applyMigrations({ kind: 'postgres', url });
     await dropStaleTemplates(url);
     // More than one worker: each beyond the first gets a database and a Redis of its own.
-    stopAfterRun.push(await startWorkerServices(globalConfig?.maxWorkers ?? 1));
+    // (In band, every file runs in worker 1 whatever maxWorkers says: nothing to make.)
+    const inBand = process.argv.includes('--runInBand') || process.argv.includes('-i');
+    stopAfterRun.push(await startWorkerServices(inBand ? 1 : (globalConfig?.maxWorkers ?? 1)));
     // One Chromium for all of test/browser (a PostgreSQL + Redis pass suite), when the run includes it.
     const pattern = globalConfig?.testPathPattern ?? '';
     if (process.env.REDIS_URL && (pattern === '' || pattern.includes('browser'))) await launchSharedBrowser();
