@@ -720,16 +720,20 @@ async function growth(): Promise<Scenario> {
   redis.pathname = '/2';
   const mode: Mode = { name: 'PostgreSQL + Redis', env: { DATABASE_URL: databaseUrl, REDIS_URL: redis.toString() } };
   const { Client } = await import('pg');
-  const sql = async <T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]> => {
+  const withClient = async <T>(work: (client: InstanceType<typeof Client>) => Promise<T>): Promise<T> => {
     const client = new Client({ connectionString: databaseUrl });
     await client.connect();
     try {
-      const result = await client.query(text, values);
-      return (Array.isArray(result) ? result[result.length - 1].rows : result.rows) as T[];
+      return await work(client);
     } finally {
       await client.end();
     }
   };
+  const sql = <T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]> =>
+    withClient(async (client) => {
+      const result = await client.query(text, values);
+      return (Array.isArray(result) ? result[result.length - 1].rows : result.rows) as T[];
+    });
   const results: LoadResult[] = [];
   const figures: Record<string, number | string> = {};
   const targets: Target[] = [];
@@ -891,16 +895,15 @@ async function growth(): Promise<Scenario> {
         if (!/^\s*(SELECT|UPDATE|DELETE|WITH)/i.test(query)) continue; // an INSERT replayed would repeat its key
         let plan: string;
         try {
-          const client = new (await import('pg')).Client({ connectionString: databaseUrl });
-          await client.connect();
-          try {
+          plan = await withClient(async (client) => {
             await client.query('BEGIN');
-            const rows = (await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${query}`, JSON.parse(params || '[]'))).rows;
-            plan = rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
-          } finally {
-            await client.query('ROLLBACK').catch(() => undefined);
-            await client.end();
-          }
+            try {
+              const rows = (await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${query}`, JSON.parse(params || '[]'))).rows;
+              return rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+            } finally {
+              await client.query('ROLLBACK').catch(() => undefined);
+            }
+          });
         } catch (error) {
           plan = `(could not explain: ${(error as Error).message})`;
         }
@@ -908,6 +911,7 @@ async function growth(): Promise<Scenario> {
       }
     }
   });
+  rmSync(path.dirname(log), { recursive: true, force: true });
   writeFileSync(path.join(RESULTS_DIR, 'growth-explain.md'), explained.join('\n'));
   return { id: 'GROWTH', title: 'cost as the data grows', mode: mode.name, results, figures, targets };
 }

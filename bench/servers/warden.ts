@@ -2,12 +2,12 @@
 // First, as in main.ts: starts OpenTelemetry when the runner passes OTEL_TRACES_EXPORTER
 // (BENCH_TRACING=1), before the modules its instrumentations patch are loaded; nothing otherwise.
 import '../../src/infra/start-tracing';
+import { appendFileSync } from 'node:fs';
 import { stopTracing } from '../../src/infra/tracing';
 import { loadConfig } from '../../src/config';
 import { createWarden } from '../../src/bootstrap';
 import { lowerThreadPoolPriority } from '../../src/lib/thread-pool-priority';
 import { announce } from '../lib/child';
-import { appendFileSync } from 'node:fs';
 
 async function main(): Promise<void> {
   // As main.ts does, first of all (BENCH_POOL_PRIORITY=normal leaves it out, to compare).

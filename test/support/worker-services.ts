@@ -11,7 +11,6 @@
 import { applyMigrations } from '../../src/infra/migrate';
 import { withClient, withDatabase } from './db-template';
 import { RedisServer } from './redis-server';
-
 import { WORKER_SERVICES_ENV, type WorkerServices } from './worker-env';
 
 /** globalSetup: services for workers 2…`workers`; returns what globalTeardown calls. */

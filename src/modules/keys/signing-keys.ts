@@ -451,9 +451,9 @@ export class SigningKeys {
     return key;
   }
 
-  /** Makes a key that signs from `activatesAt`; when another instance made that generation first, returns theirs. */
   /**
-   * `generation` pins the new key's number; the first key takes 1, so instances starting together
+   * Makes a key that signs from `activatesAt`; when another instance made that generation first,
+   * returns theirs. `generation` pins the new key's number; the first key takes 1, so instances starting together
    * on an empty table collide on it and all sign with the one that won (with max + 1 a late
    * instance would make a second key that the first instance does not know until its next reload,
    * and refuse that instance's tokens meanwhile).
