@@ -124,6 +124,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
   });
   const refresh = new RefreshService({
     prisma,
+    sql: database.sql,
     clock,
     accessTokens,
     refreshTokens,

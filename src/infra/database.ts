@@ -19,6 +19,8 @@ export type { PrismaClient };
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly prisma: PrismaClient;
+  /** The same connections without Prisma's client in between: for the few statements on the hottest paths. */
+  readonly sql: SqlRunner;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -40,6 +42,16 @@ export interface OpenDatabaseOptions {
    * Unset, Prisma is built without query events, so it costs nothing.
    */
   onQuery?: (event: Prisma.QueryEvent) => void;
+}
+
+/**
+ * Runs one statement built with `Prisma.sql` on the database's own driver (pg's pool, or PGlite),
+ * bypassing the Prisma client's query interpreter: rows come back as the driver returns them
+ * (timestamps as Dates, bytea as bytes). For statements on the hottest paths only; everything
+ * else goes through `prisma`. `onQuery` sees these statements as it sees Prisma's.
+ */
+export interface SqlRunner {
+  query<T>(statement: Prisma.Sql): Promise<T[]>;
 }
 
 export class DatabaseStartError extends Error {
@@ -81,6 +93,10 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   const database: Database = {
     kind: 'postgres',
     prisma,
+    sql: sqlRunner(
+      async (text, values) => (await pool.query(text, values.map((value) => (value instanceof Uint8Array ? Buffer.from(value) : value)))).rows,
+      options.onQuery,
+    ),
     ping: async () => {
       await withTimeout(prisma.$queryRawUnsafe('SELECT 1'), 3_000, 'database ping timed out');
       lastError = '';
@@ -123,12 +139,33 @@ async function openPGlite(options: OpenDatabaseOptions): Promise<Database> {
   return {
     kind: 'pglite',
     prisma,
+    sql: sqlRunner(async (text, values) => (await pglite.query(text, values)).rows, options.onQuery),
     ping: async () => {
       await pglite.query('SELECT 1');
     },
     close: async () => {
       await prisma.$disconnect();
       if (owned) await pglite.close();
+    },
+  };
+}
+
+function sqlRunner(run: (text: string, values: unknown[]) => Promise<unknown[]>, onQuery: OpenDatabaseOptions['onQuery']): SqlRunner {
+  if (!onQuery) return { query: (statement) => run(statement.text, statement.values) as never };
+  return {
+    async query<T>(statement: Prisma.Sql): Promise<T[]> {
+      const started = Date.now();
+      try {
+        return (await run(statement.text, statement.values)) as T[];
+      } finally {
+        onQuery({
+          timestamp: new Date(started),
+          query: statement.text,
+          params: JSON.stringify(statement.values),
+          duration: Date.now() - started,
+          target: 'warden.sql',
+        });
+      }
     },
   };
 }

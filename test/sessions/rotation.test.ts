@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ManualClock } from '../../src/lib/clock';
 import { RefreshTokenCodec } from '../../src/lib/refresh-token';
 import { createTestDatabase, type TestDatabase } from '../support/db-template';
-import { auditEvents, expiredCopy, prismaOf, decodeRefreshToken, refresh, rowCounts, sessionRow, tokenState } from './support';
+import { auditEvents, expiredCopy, prismaOf, decodeRefreshToken, refresh, rowCounts, sessionRow, sqlOf, tokenState } from './support';
 import { pairOf, LOGIN, ME, metric, errorCode, sessionIdOf, signupUser, startTestServer, TEST_JWT_SECRET, type TestServer } from '../kit';
 
 const HOUR = 3600_000;
@@ -277,6 +277,7 @@ describe('bad input', () => {
     const transaction = jest.spyOn(prisma, '$transaction');
     const queryRaw = jest.spyOn(prisma, '$queryRaw');
     const executeRaw = jest.spyOn(prisma, '$executeRaw');
+    const sql = jest.spyOn(sqlOf(quiet), 'query');
     try {
       const res = await refresh(quiet, token);
       expect(res.status).toBe(200);
@@ -287,10 +288,12 @@ describe('bad input', () => {
         spy.mock.calls.filter(([strings]) => String((strings as string[]).join('?')).includes('"Session"'));
       expect(onSessions(queryRaw)).toEqual([]);
       expect(onSessions(executeRaw)).toEqual([]);
+      expect(sql.mock.calls.filter(([statement]) => statement.text.includes('"Session"'))).toEqual([]);
     } finally {
       transaction.mockRestore();
       queryRaw.mockRestore();
       executeRaw.mockRestore();
+      sql.mockRestore();
     }
   });
 

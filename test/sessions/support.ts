@@ -1,5 +1,6 @@
 /** Shared pieces of the session tests: operations, token helpers, and reads of the session rows. */
 import jwt from 'jsonwebtoken';
+import type { Prisma } from '../../src/generated/prisma/client';
 import { REFRESH, signWithServerKey, type GqlResponse, type TestServer } from '../kit';
 
 /** Calls refreshToken; `bearer` goes in the Authorization header, `cookie` in a Cookie header. */
@@ -32,27 +33,41 @@ export function forgetKnownSalts(server: TestServer): void {
 }
 
 /**
- * Runs `hook` just before the first rotation write (`SET generation`, whether sent with
- * $executeRaw after a read or with $queryRaw as the one statement of a rotation) goes to the
- * database, as a rival request would. Every other statement passes through untouched, a
- * transaction's included (`this` is its client).
+ * Runs `hook` just before the first rotation write (`SET generation`, whether sent after a read
+ * or as the one statement of a rotation) goes to the database, as a rival request would. The
+ * rotation's statements go through the database's SQL runner; Prisma's raw methods are watched
+ * too, so a write moved back to Prisma is still caught. Every other statement passes through
+ * untouched, a transaction's included (`this` is its client).
  * @returns whether the hook has fired, and a function that removes it
  */
 export function beforeRotationWrite(server: TestServer, hook: () => Promise<unknown>): { fired: () => boolean; restore: () => void } {
   const prisma = prismaOf(server);
+  const sql = sqlOf(server);
   let fired = false;
-  const spies = (['$executeRaw', '$queryRaw'] as const).map((method) => {
-    // Called with the caller's own `this` (a transaction client inside $transaction), so not bound.
+  const isRotationWrite = (text: string) => !fired && text.includes('SET generation');
+  const spies: jest.SpyInstance[] = (['$executeRaw', '$queryRaw'] as const).map((method) => {
     // eslint-disable-next-line @typescript-eslint/unbound-method
     const original = prisma[method] as (...args: unknown[]) => Promise<unknown>;
     return jest.spyOn(prisma, method).mockImplementation(function (this: unknown, strings: TemplateStringsArray, ...values: unknown[]) {
-      if (fired || !strings.join('?').includes('SET generation')) return original.call(this, strings, ...values);
+      if (!isRotationWrite(strings.join('?'))) return original.call(this, strings, ...values);
       fired = true;
       return hook().then(() => original.call(this, strings, ...values));
     } as never);
   });
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const query = sql.query;
+  spies.push(
+    jest.spyOn(sql, 'query').mockImplementation(((statement: Prisma.Sql) => {
+      if (!isRotationWrite(statement.text)) return query.call(sql, statement);
+      fired = true;
+      return hook().then(() => query.call(sql, statement));
+    }) as never),
+  );
   return { fired: () => fired, restore: () => spies.forEach((spy) => spy.mockRestore()) };
 }
+
+/** The database's SQL runner, which sends the rotation's statements (Prisma's client is not in between). */
+export const sqlOf = (server: TestServer) => server.app.infra.database.sql;
 
 /** A session's refresh-token state: its key's salt, the current generation and when it last moved. */
 export function tokenState(server: TestServer, sessionId: string) {

@@ -30,6 +30,7 @@ import type { Logger } from 'pino';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client';
 import { AppError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
+import type { SqlRunner } from '../../infra/database';
 import type { Metrics } from '../../infra/metrics';
 import type { Clock } from '../../lib/clock';
 import type { AccessTokens } from '../../lib/jwt';
@@ -42,6 +43,8 @@ import type { SessionService } from './session.service';
 
 export interface RefreshServiceDeps {
   prisma: PrismaClient;
+  /** The rotation's own statements, without Prisma's client in between (its hottest path). */
+  sql: SqlRunner;
   clock: Clock;
   accessTokens: AccessTokens;
   refreshTokens: RefreshTokenCodec;
@@ -184,12 +187,13 @@ export class RefreshService {
     const at = new Date(now);
     const expiresAt = this.renewedExpiry(row, now);
     const next = row.generation + 1;
-    const changed = await this.deps.prisma.$executeRaw`
+    const changed = await this.deps.sql.query(Prisma.sql`
       UPDATE "Session"
          SET generation = ${next}, "rotatedAt" = ${at}, "lastUsedAt" = ${at}, "expiresAt" = ${expiresAt}, ip = ${meta.ip}
        WHERE id = ${row.id}::uuid AND generation = ${row.generation} AND "tokenSalt" = ${row.tokenSalt}
-         AND "revokedAt" IS NULL AND "absoluteExpiresAt" > ${at}`;
-    if (changed !== 1) return null;
+         AND "revokedAt" IS NULL AND "absoluteExpiresAt" > ${at}
+      RETURNING id`);
+    if (changed.length !== 1) return null;
     this.deps.metrics.refreshes.inc({ result: 'ok' });
     if (this.deps.auditRefresh) await this.deps.audit.record('refresh', { userId: row.userId, sessionId: row.id, meta });
     return this.issue(row, next, expiresAt);
@@ -203,14 +207,14 @@ export class RefreshService {
   private async advanceKnown(parsed: ParsedRefreshToken, salt: Uint8Array, meta: RequestMeta): Promise<IssuedTokens | null> {
     const now = this.deps.clock.now();
     const at = new Date(now);
-    const rows = await this.deps.prisma.$queryRaw<SessionRow[]>`
+    const rows = await this.deps.sql.query<SessionRow>(Prisma.sql`
       UPDATE "Session" s
          SET generation = ${parsed.generation + 1}, "rotatedAt" = ${at}, "lastUsedAt" = ${at}, ip = ${meta.ip},
              "expiresAt" = LEAST(${new Date(now + this.deps.refreshTokenTtlMs)}::timestamptz, s."absoluteExpiresAt")
         FROM "User" u
        WHERE s.id = ${parsed.sessionId}::uuid AND u.id = s."userId" AND s.generation = ${parsed.generation} AND s."tokenSalt" = ${salt}
          AND s."revokedAt" IS NULL AND s."absoluteExpiresAt" > ${at} AND s."expiresAt" > ${at}
-      RETURNING ${SESSION_COLUMNS}`;
+      RETURNING ${SESSION_COLUMNS}`);
     if (!rows[0]) return null;
     const row = normalized(rows[0]);
     this.deps.metrics.refreshes.inc({ result: 'ok' });
@@ -237,10 +241,12 @@ export class RefreshService {
   }
 
   private readSession(sessionId: string): Promise<SessionRow | undefined> {
-    return this.deps.prisma.$queryRaw<SessionRow[]>`
+    return this.deps.sql
+      .query<SessionRow>(Prisma.sql`
       SELECT ${SESSION_COLUMNS}
         FROM "Session" s JOIN "User" u ON u.id = s."userId"
-       WHERE s.id = ${sessionId}::uuid`.then((rows) => (rows[0] ? normalized(rows[0]) : undefined));
+       WHERE s.id = ${sessionId}::uuid`)
+      .then((rows) => (rows[0] ? normalized(rows[0]) : undefined));
   }
 
   /** Did the request come in within REFRESH_REUSE_GRACE after the last rotation (or before it)? */
