@@ -66,6 +66,7 @@ const target = (description: string, value: number, threshold: number): Target =
  * - BENCH_BASELINE_DIR: today's build (another checkout, `npm ci && npm run build` done), the
  *   one the CPU-per-request target compares with (BENCH_BASELINE_LABEL names it);
  * - BENCH_VARIANTS=label@dir,…: more builds, each reported beside Warden (one lever left out);
+ *   `label@dir@NAME=value@…` also sets those variables for that build (e.g. SESSION_CACHE_TTL=0);
  * - BENCH_INTERPRETER=1: this build with graphql-js's interpreter instead of the compiled executor.
  */
 interface Variant {
@@ -96,8 +97,9 @@ const variants: Variant[] = SMOKE
         .split(',')
         .filter(Boolean)
         .map((entry) => {
-          const [label, dir] = entry.split('@');
-          return { name: `Warden, ${label}`, script: harnessIn(dir), env: {} };
+          const [label, dir, ...settings] = entry.split('@');
+          const env = Object.fromEntries(settings.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]));
+          return { name: `Warden, ${label}`, script: harnessIn(dir), env };
         }),
       ...(process.env.BENCH_INTERPRETER === '1'
         ? [{ name: 'Warden, graphql-js executor', script: WARDEN, env: { BENCH_EXECUTION: 'graphql-js' } }]

@@ -113,6 +113,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
   const rateLimits = new RateLimitService({ store, perMinute: config.ipRateLimit });
   const sessions = new SessionService({
     prisma,
+    sql: database.sql,
     clock,
     refreshTokens,
     refreshTokenTtlMs: config.refreshTokenTtlMs,

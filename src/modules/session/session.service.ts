@@ -5,20 +5,23 @@
  * ending sessions. Rotating their refresh tokens is refresh.service.ts.
  */
 import { randomUUID } from 'node:crypto';
-import type { Prisma, PrismaClient } from '../../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client';
+import type { SqlRunner } from '../../infra/database';
 import type { Clock } from '../../lib/clock';
 import { isUuid } from '../../lib/tokens';
 import { newSessionSalt, REFRESH_TOKEN_LENGTH, type RefreshTokenCodec } from '../../lib/refresh-token';
 import { AppError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import type { Metrics } from '../../infra/metrics';
-import { USER_SELECT } from '../user';
+import { USER_COLUMNS } from '../user';
 import type { Assurance, RequestMeta, ViewerUser } from '../../domain/types';
 import type { AuditService } from '../security';
 import type { ViewerCache } from './viewer-cache';
 
 export interface SessionServiceDeps {
   prisma: PrismaClient;
+  /** The per-request check's statement, without Prisma's client in between (the hottest read). */
+  sql: SqlRunner;
   clock: Clock;
   refreshTokens: RefreshTokenCodec;
   refreshTokenTtlMs: number;
@@ -121,11 +124,12 @@ export class SessionService {
     // What check() put there: the row with its mfaEnabled flag.
     if (cached) return { ok: true, user: cached as ViewerUser };
     const ticket = cache?.ticket() ?? 0;
-    // The hot path is one statement: the user, if this session of theirs is live.
-    const user = await this.deps.prisma.user.findFirst({
-      where: { id: userId, sessions: { some: { id: sessionId, revokedAt: null } } },
-      select: { ...USER_SELECT, mfaEnabled: true },
-    });
+    // The hot path is one statement: the user, if this session of theirs is live. Every
+    // authenticated request the cache cannot answer sends it, so it goes to the driver directly.
+    const [user] = await this.deps.sql.query<ViewerUser>(Prisma.sql`
+      SELECT ${USER_COLUMNS}, u."mfaEnabled"
+        FROM "Session" s JOIN "User" u ON u.id = s."userId"
+       WHERE s.id = ${sessionId}::uuid AND s."userId" = ${userId}::uuid AND s."revokedAt" IS NULL`);
     if (user) {
       // Frozen: the same object serves later requests, so nothing may change it in place.
       const row = Object.freeze(user as ViewerUser);

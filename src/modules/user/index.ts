@@ -6,5 +6,5 @@
  */
 export { Role } from './role';
 export { defaultAvatarUrl } from './default-avatar';
-export { USER_SELECT, UserService, type UserRow } from './user.service';
+export { USER_COLUMNS, USER_SELECT, UserService, type UserRow } from './user.service';
 export { UserType, ownRows } from './user.type';

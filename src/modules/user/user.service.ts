@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client';
 import { AppError, ValidationError } from '../../errors/app-error';
 import { ErrorCode } from '../../errors/error-code';
 import type { PasswordHasher } from '../../lib/password';
@@ -27,6 +27,9 @@ export const USER_SELECT = {
   bio: true,
   createdAt: true,
 } as const;
+
+/** USER_SELECT's columns in SQL, of a `"User"` row aliased `u`, named as UserRow's fields. */
+export const USER_COLUMNS = Prisma.sql`u.id, u.name, u.email, u."emailVerified", u.role::text AS role, u."avatarUrl", u.bio, u."createdAt"`;
 
 export type { UserRow, ViewerUser } from '../../domain/types';
 
