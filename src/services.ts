@@ -149,7 +149,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     refreshTokenTtlMs: config.refreshTokenTtlMs,
   });
   const avatarLibrary = new AvatarLibrary({ storage, logger });
-  const users = new UserService({ prisma, hasher, gate, viewerCache, audit, avatars: avatarLibrary });
+  const users = new UserService({ prisma, sql: database.sql, hasher, gate, viewerCache, audit, avatars: avatarLibrary });
   const avatars = new AvatarService({
     prisma,
     library: avatarLibrary,
@@ -243,7 +243,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     webauthn: config.webauthn,
     secret: config.jwtSecret,
   });
-  const posts = new PostService({ prisma });
+  const posts = new PostService({ prisma, sql: database.sql });
   const follows = new FollowService({ prisma, users });
   return {
     accessTokens,
