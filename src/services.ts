@@ -244,7 +244,7 @@ export function createServices(infra: Infrastructure, viewerCache?: ViewerCache,
     secret: config.jwtSecret,
   });
   const posts = new PostService({ prisma, sql: database.sql });
-  const follows = new FollowService({ prisma, users });
+  const follows = new FollowService({ prisma, sql: database.sql, users });
   return {
     accessTokens,
     signingKeys: signingKeys ?? null,
