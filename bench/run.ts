@@ -66,7 +66,8 @@ const target = (description: string, value: number, threshold: number): Target =
  * - BENCH_BASELINE_DIR: today's build (another checkout, `npm ci && npm run build` done), the
  *   one the CPU-per-request target compares with (BENCH_BASELINE_LABEL names it);
  * - BENCH_VARIANTS=label@dir,…: more builds, each reported beside Warden (one lever left out);
- *   `label@dir@NAME=value@…` also sets those variables for that build (e.g. SESSION_CACHE_TTL=0);
+ *   `label@dir@NAME=value@…` also sets those variables for that build (e.g. SESSION_CACHE_TTL=0;
+ *   BENCH_NODE=<a node binary> runs it on that Node.js instead of the runner's own);
  * - BENCH_INTERPRETER=1: this build with graphql-js's interpreter instead of the compiled executor.
  */
 interface Variant {
@@ -990,6 +991,7 @@ async function main(): Promise<void> {
       .join(' '),
   };
   const dir = RESULTS_DIR;
+  mkdirSync(dir, { recursive: true });
   // A run of some scenarios (BENCH_ONLY) writes files of its own, leaving the full run's alone.
   const name = only ? `only-${only.join('-')}` : 'latest';
   writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ date: new Date().toISOString(), machine, scenarios }, null, 2) + '\n');

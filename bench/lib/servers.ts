@@ -30,10 +30,11 @@ const passThrough = (...names: string[]): Record<string, string> =>
  */
 export async function startServer(name: string, script: string, env: Record<string, string>, core: number | null): Promise<ServerHandle> {
   const file = path.resolve(__dirname, '..', script);
-  const [command, args] =
-    hasTaskset && core !== null ? ['taskset', ['-c', String(core), process.execPath, file]] : [process.execPath, [file]];
+  // BENCH_NODE in a server's settings: another Node.js binary runs that server (a Node 24 variant).
+  const { BENCH_NODE: node = process.execPath, ...serverEnv } = env;
+  const [command, args] = hasTaskset && core !== null ? ['taskset', ['-c', String(core), node, file]] : [node, [file]];
   const child: ChildProcess = spawn(command, args, {
-    env: { PATH: process.env.PATH ?? '', ...passThrough('BENCH_PROFILE_DIR', 'BENCH_POOL_PRIORITY'), ...env },
+    env: { PATH: process.env.PATH ?? '', ...passThrough('BENCH_PROFILE_DIR', 'BENCH_POOL_PRIORITY'), ...serverEnv },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {
