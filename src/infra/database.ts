@@ -11,6 +11,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Logger } from 'pino';
 import { PrismaClient, type Prisma } from '../generated/prisma/client';
 import { applyMigrations, type MigrationTarget } from './migrate';
+import { inSpan } from './tracing';
 import { redactUrl } from '../lib/redact-url';
 import { withTimeout } from '../lib/timeout';
 
@@ -94,7 +95,13 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     kind: 'postgres',
     prisma,
     sql: sqlRunner(
-      async (text, values) => (await pool.query(text, values.map((value) => (value instanceof Uint8Array ? Buffer.from(value) : value)))).rows,
+      async (text, values) =>
+        (
+          await pool.query(
+            text,
+            values.map((value) => (value instanceof Uint8Array ? Buffer.from(value) : value)),
+          )
+        ).rows,
       options.onQuery,
     ),
     ping: async () => {
@@ -150,7 +157,11 @@ async function openPGlite(options: OpenDatabaseOptions): Promise<Database> {
   };
 }
 
-function sqlRunner(run: (text: string, values: unknown[]) => Promise<unknown[]>, onQuery: OpenDatabaseOptions['onQuery']): SqlRunner {
+function sqlRunner(send: (text: string, values: unknown[]) => Promise<unknown[]>, onQuery: OpenDatabaseOptions['onQuery']): SqlRunner {
+  // With tracing on, each statement is a client span as Prisma's are: its SQL with `$1`-style
+  // placeholders, never the values (docs/tracing.md). Off, inSpan is the call alone.
+  const run = (text: string, values: unknown[]) =>
+    inSpan('warden:db_query', { 'db.system.name': 'postgresql', 'db.query.text': text }, () => send(text, values), 'client');
   if (!onQuery) return { query: (statement) => run(statement.text, statement.values) as never };
   return {
     async query<T>(statement: Prisma.Sql): Promise<T[]> {

@@ -263,8 +263,12 @@ describeInServicesPass('OpenTelemetry tracing (PostgreSQL + Redis pass only)', (
     secrets.rotatedAccessToken = refreshed.data.refreshToken.accessToken;
     const refreshTrace = await traceOf(collector.spans, refreshCaller.traceId, refreshCaller.spanId);
     const refreshTree = checkTree(refreshTrace, refreshCaller, { name: 'Refresh', type: 'mutation' });
-    const refreshWork = [...named(refreshTrace, /^prisma:/), ...named(refreshTrace, /^redis-/)];
+    const refreshWork = [...named(refreshTrace, /^(prisma|warden):/), ...named(refreshTrace, /^redis-/)];
     expect(refreshWork.length).toBeGreaterThan(0);
+    // The rotation's one statement, on the driver, with its SQL and no value.
+    const rotation = named(refreshTrace, /^warden:db_query$/).filter((span) => /SET generation/.test(String(attr(span, 'db.query.text'))));
+    expect(rotation).toHaveLength(1);
+    expect(String(attr(rotation[0], 'db.query.text'))).not.toContain(secrets.refreshToken);
     for (const span of refreshWork) expect(isUnder(refreshTrace, span, refreshTree.execute)).toBe(true);
     expect(named(refreshTrace, /^bcrypt\./)).toEqual([]);
 
@@ -282,11 +286,13 @@ describeInServicesPass('OpenTelemetry tracing (PostgreSQL + Redis pass only)', (
     expect(posts.errors).toBeUndefined();
     const postsTrace = await traceOf(collector.spans, postsCaller.traceId, postsCaller.spanId);
     const postsTree = checkTree(postsTrace, postsCaller, { name: 'Feed', type: 'query' });
-    const postsQueries = named(postsTrace, /^prisma:/);
+    // Statements are Prisma's spans, or Warden's own for those it sends on the driver (the posts page).
+    const postsQueries = named(postsTrace, /^(prisma|warden):/);
     expect(postsQueries.length).toBeGreaterThan(0);
     // The feed's own query runs inside the operation (the access token's session may be looked up before it).
     const postQueries = postsQueries.filter(
-      (span) => span.name === 'prisma:client:db_query' && /FROM\s+"public"\."Post"/.test(String(attr(span, 'db.query.text'))),
+      (span) =>
+        /^(prisma:client|warden):db_query$/.test(span.name) && /FROM\s+("public"\.)?"Post"/.test(String(attr(span, 'db.query.text'))),
     );
     expect(postQueries.length).toBeGreaterThan(0);
     for (const span of postQueries) expect(isUnder(postsTrace, span, postsTree.execute)).toBe(true);
