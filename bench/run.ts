@@ -99,7 +99,9 @@ const variants: Variant[] = SMOKE
         .filter(Boolean)
         .map((entry) => {
           const [label, dir, ...settings] = entry.split('@');
-          const env = Object.fromEntries(settings.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]));
+          const env = Object.fromEntries(
+            settings.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]),
+          );
           return { name: `Warden, ${label}`, script: harnessIn(dir), env };
         }),
       ...(process.env.BENCH_INTERPRETER === '1'

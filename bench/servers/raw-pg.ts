@@ -1,7 +1,7 @@
 /**
  * R3: the physical reference of S3 — raw node:http and `pg`, running the three statements
  * Warden sends for `posts(first: 20) { edges { node { id title author { id name followerCount } } } }`
- * (the page, its authors, their follower counts; the SQL text Prisma generates for them) and
+ * (the page, its authors, their follower counts; the same SQL text Warden's services send) and
  * writing the JSON by hand. No GraphQL, no token check: what is left of S3 when nothing but the
  * database and the bytes remain. PostgreSQL only (DATABASE_URL).
  */
@@ -9,12 +9,9 @@ import { createServer } from 'node:http';
 import { Pool } from 'pg';
 import { announce } from '../lib/child';
 
-const POSTS = `SELECT "public"."Post"."id", "public"."Post"."authorId", "public"."Post"."title", "public"."Post"."body", "public"."Post"."published", "public"."Post"."createdAt", "public"."Post"."updatedAt" FROM "public"."Post" WHERE "public"."Post"."published" = $1 ORDER BY "public"."Post"."createdAt" DESC, "public"."Post"."id" DESC LIMIT $2 OFFSET $3`;
-const usersSql = (n: number) =>
-  `SELECT "public"."User"."id", "public"."User"."name", "public"."User"."email", "public"."User"."emailVerified", "public"."User"."role", "public"."User"."avatarUrl", "public"."User"."bio", "public"."User"."createdAt" FROM "public"."User" WHERE "public"."User"."id" IN (${ids(n, 1)}) OFFSET $${n + 1}`;
-const countsSql = (n: number) =>
-  `SELECT COUNT(*) AS "_count$_all", "public"."Follow"."followingId" FROM "public"."Follow" WHERE "public"."Follow"."followingId" IN (${ids(n, 1)}) GROUP BY "public"."Follow"."followingId" OFFSET $${n + 1}`;
-const ids = (n: number, from: number) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(',');
+const POSTS = `SELECT p.id, p."authorId", p.title, p.body, p.published, p."createdAt", p."updatedAt" FROM "Post" p WHERE p.published ORDER BY p."createdAt" DESC, p.id DESC LIMIT $1`;
+const USERS = `SELECT u.id, u.name, u.email, u."emailVerified", u.role::text AS role, u."avatarUrl", u.bio, u."createdAt" FROM "User" u WHERE u.id = ANY($1::uuid[])`;
+const COUNTS = `SELECT "followingId" AS id, count(*)::int AS count FROM "Follow" WHERE "followingId" = ANY($1::uuid[]) GROUP BY "followingId"`;
 
 interface PostRow {
   id: string;
@@ -26,14 +23,14 @@ async function main(): Promise<void> {
   // Prisma's pg adapter opens a pg Pool with pg's defaults too.
   const pool = new Pool({ connectionString: process.env.DATABASE_URL });
   const page = async (): Promise<string> => {
-    const posts = (await pool.query<PostRow>(POSTS, [true, 21, 0])).rows.slice(0, 20);
+    const posts = (await pool.query<PostRow>(POSTS, [21])).rows.slice(0, 20);
     const authorIds = [...new Set(posts.map((post) => post.authorId))];
     const [users, counts] = await Promise.all([
-      pool.query<{ id: string; name: string }>(usersSql(authorIds.length), [...authorIds, 0]),
-      pool.query<{ _count$_all: string; followingId: string }>(countsSql(authorIds.length), [...authorIds, 0]),
+      pool.query<{ id: string; name: string }>(USERS, [authorIds]),
+      pool.query<{ id: string; count: number }>(COUNTS, [authorIds]),
     ]);
     const names = new Map(users.rows.map((user) => [user.id, user.name]));
-    const followers = new Map(counts.rows.map((row) => [row.followingId, Number(row._count$_all)]));
+    const followers = new Map(counts.rows.map((row) => [row.id, row.count]));
     let out = '{"data":{"posts":{"edges":[';
     posts.forEach((post, i) => {
       if (i > 0) out += ',';

@@ -242,10 +242,12 @@ export class RefreshService {
 
   private readSession(sessionId: string): Promise<SessionRow | undefined> {
     return this.deps.sql
-      .query<SessionRow>(Prisma.sql`
+      .query<SessionRow>(
+        Prisma.sql`
       SELECT ${SESSION_COLUMNS}
         FROM "Session" s JOIN "User" u ON u.id = s."userId"
-       WHERE s.id = ${sessionId}::uuid`)
+       WHERE s.id = ${sessionId}::uuid`,
+      )
       .then((rows) => (rows[0] ? normalized(rows[0]) : undefined));
   }
 
