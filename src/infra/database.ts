@@ -94,16 +94,8 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   const database: Database = {
     kind: 'postgres',
     prisma,
-    sql: sqlRunner(
-      async (text, values) =>
-        (
-          await pool.query(
-            text,
-            values.map((value) => (value instanceof Uint8Array ? Buffer.from(value) : value)),
-          )
-        ).rows,
-      options.onQuery,
-    ),
+    // pg sends a Uint8Array (a salt) as bytea itself, and parses timestamptz into Dates.
+    sql: sqlRunner(async (text, values) => (await pool.query(text, values)).rows, options.onQuery),
     ping: async () => {
       await withTimeout(prisma.$queryRawUnsafe('SELECT 1'), 3_000, 'database ping timed out');
       lastError = '';

@@ -123,7 +123,7 @@ export class PostService {
       WHERE f."followerId" = ${actor.userId}::uuid
       ORDER BY p."createdAt" DESC, p.id DESC
       LIMIT ${limit}`);
-    return toConnection(rows.map(fromRaw), options.first);
+    return toConnection(rows, options.first);
   }
 
   /**
@@ -177,7 +177,7 @@ export class PostService {
         LIMIT ${options.first + 1}
       ) p`);
     const byAuthor = new Map<string, PostRow[]>();
-    for (const post of rows.map(fromRaw)) {
+    for (const post of rows) {
       const list = byAuthor.get(post.authorId) ?? [];
       list.push(post);
       byAuthor.set(post.authorId, list);
@@ -197,7 +197,7 @@ export class PostService {
        WHERE ${where} ${afterCursorSql(options.after)}
        ORDER BY p."createdAt" DESC, p.id DESC
        LIMIT ${options.first + 1}`);
-    return toConnection(rows.map(fromRaw), options.first);
+    return toConnection(rows, options.first);
   }
 
   private async findForChange(actor: Actor, id: string): Promise<PostRow> {
@@ -216,11 +216,6 @@ export class PostService {
 function afterCursorSql(after: string | null | undefined): Prisma.Sql {
   const key = decodeCursor(after);
   return key ? Prisma.sql`AND (p."createdAt", p.id) < (${key.createdAt}::timestamptz, ${key.id}::uuid)` : Prisma.empty;
-}
-
-/** Rows from the driver, normalised to what Prisma's own queries return. */
-function fromRaw(row: PostRow): PostRow {
-  return { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
 }
 
 function cleanTitle(raw: string): string {

@@ -207,7 +207,7 @@ export class RefreshService {
   private async advanceKnown(parsed: ParsedRefreshToken, salt: Uint8Array, meta: RequestMeta): Promise<IssuedTokens | null> {
     const now = this.deps.clock.now();
     const at = new Date(now);
-    const rows = await this.deps.sql.query<SessionRow>(Prisma.sql`
+    const [row] = await this.deps.sql.query<SessionRow>(Prisma.sql`
       UPDATE "Session" s
          SET generation = ${parsed.generation + 1}, "rotatedAt" = ${at}, "lastUsedAt" = ${at}, ip = ${meta.ip},
              "expiresAt" = LEAST(${new Date(now + this.deps.refreshTokenTtlMs)}::timestamptz, s."absoluteExpiresAt")
@@ -215,8 +215,7 @@ export class RefreshService {
        WHERE s.id = ${parsed.sessionId}::uuid AND u.id = s."userId" AND s.generation = ${parsed.generation} AND s."tokenSalt" = ${salt}
          AND s."revokedAt" IS NULL AND s."absoluteExpiresAt" > ${at} AND s."expiresAt" > ${at}
       RETURNING ${SESSION_COLUMNS}`);
-    if (!rows[0]) return null;
-    const row = normalized(rows[0]);
+    if (!row) return null;
     this.deps.metrics.refreshes.inc({ result: 'ok' });
     if (this.deps.auditRefresh) await this.deps.audit.record('refresh', { userId: row.userId, sessionId: row.id, meta });
     return this.issue(row, row.generation, row.expiresAt);
@@ -240,15 +239,12 @@ export class RefreshService {
     throw new AppError(ErrorCode.REFRESH_TOKEN_REUSED);
   }
 
-  private readSession(sessionId: string): Promise<SessionRow | undefined> {
-    return this.deps.sql
-      .query<SessionRow>(
-        Prisma.sql`
+  private async readSession(sessionId: string): Promise<SessionRow | undefined> {
+    const [row] = await this.deps.sql.query<SessionRow>(Prisma.sql`
       SELECT ${SESSION_COLUMNS}
         FROM "Session" s JOIN "User" u ON u.id = s."userId"
-       WHERE s.id = ${sessionId}::uuid`,
-      )
-      .then((rows) => (rows[0] ? normalized(rows[0]) : undefined));
+       WHERE s.id = ${sessionId}::uuid`);
+    return row;
   }
 
   /** Did the request come in within REFRESH_REUSE_GRACE after the last rotation (or before it)? */
@@ -300,18 +296,6 @@ const SESSION_COLUMNS = Prisma.sql`s.id, s."userId", s."tokenSalt", s.generation
        s."revokedAt", s."revokedReason", s.aal, s.amr, u."mfaEnabled",
        u.name, u.email, u."emailVerified", u.role::text AS role, u."avatarUrl", u.bio, u."createdAt" AS "userCreatedAt"`;
 
-/** Timestamps as Dates and the salt as bytes, whatever the driver adapter returned. */
-function normalized<T extends SessionRow>(row: T): T {
-  return {
-    ...row,
-    tokenSalt: Uint8Array.from(row.tokenSalt),
-    rotatedAt: row.rotatedAt && new Date(row.rotatedAt),
-    expiresAt: new Date(row.expiresAt),
-    absoluteExpiresAt: new Date(row.absoluteExpiresAt),
-    revokedAt: row.revokedAt && new Date(row.revokedAt),
-  };
-}
-
 function userOf(row: SessionRow): UserRow {
   return {
     id: row.userId,
@@ -321,6 +305,6 @@ function userOf(row: SessionRow): UserRow {
     role: row.role as Role,
     avatarUrl: row.avatarUrl,
     bio: row.bio,
-    createdAt: new Date(row.userCreatedAt),
+    createdAt: row.userCreatedAt,
   };
 }
